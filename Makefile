@@ -1,0 +1,55 @@
+# Two commands take a fresh machine to a served app (`make run`) or a passing suite (`make test`).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+WORKERS ?= 2
+
+.PHONY: run test test-sqlite test-postgres lint format typecheck bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.runtime
+
+run: $(VENV)/.runtime
+	BTAM_CONFIG=$${BTAM_CONFIG:-development} $(BIN)/btam init
+	BTAM_CONFIG=$${BTAM_CONFIG:-development} $(BIN)/btam demo
+	@echo ""
+	@echo "BTAM is starting on http://$(HOST):$(PORT)  (Ctrl-C stops it)"
+	BTAM_CONFIG=$${BTAM_CONFIG:-development} exec $(BIN)/gunicorn --bind $(HOST):$(PORT) \
+		--workers $(WORKERS) --access-logfile - wsgi:app
+
+# The whole suite on SQLite, then again on PostgreSQL when a server can be started.
+test: $(VENV)/.dev
+	.ci/with-postgres .ci/test-suite
+
+test-sqlite: $(VENV)/.dev
+	$(BIN)/pytest -n auto
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: $(VENV)/.dev
+	$(BIN)/mypy
+
+bench: $(VENV)/.dev
+	$(BIN)/python bench/crypto.py
+	$(BIN)/python bench/audit.py --entries 200000
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,98 @@
+"""BTAM: case management for school behavioral threat assessment and management teams."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from btam.settings import ConfigError, load_settings
+
+__all__ = ["ConfigError", "create_app"]
+
+# One megabyte is far above any form of the skeleton; attachments get their own limit.
+MAX_REQUEST_BYTES = 1024 * 1024
+
+
+def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app from ``BTAM_CONFIG``'s settings; refuse to start when a secret is missing.
+
+    :raises ConfigError: with a one-line reason when the configuration cannot be used.
+    """
+    from btam import errors, web
+    from btam.accounts import account_views, admin_views, auth_views, signin
+    from btam.health import make_blueprint as health_blueprint
+    from btam.reports.views import make_blueprint as main_blueprint
+    from btam.runtime import build_runtime
+    from btam.security import headers
+    from btam.security.permissions import Permission, role_has
+
+    settings = load_settings(overrides=overrides)
+    if not settings.secret_key:
+        raise ConfigError("no secret key: run `btam init` first, or set BTAM_SECRET_KEY")
+
+    app = Flask(__name__, instance_path=str(settings.instance))
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        # The __Host- prefix pins the cookie to this host over HTTPS, path /, no Domain.
+        SESSION_COOKIE_NAME="__Host-btam" if settings.session_secure_cookie else "btam",
+        SESSION_COOKIE_SECURE=settings.session_secure_cookie,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_PATH="/",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_absolute_hours),
+        MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
+        # Our Referrer-Policy is no-referrer, so Flask-WTF's HTTPS Referer check would refuse
+        # every form; the token and SameSite cookies carry the CSRF defence.
+        WTF_CSRF_SSL_STRICT=False,
+        WTF_CSRF_TIME_LIMIT=3600,
+        TESTING=settings.is_testing,
+    )
+    if settings.http_proxy_hops:
+        hops = settings.http_proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+
+    rt = build_runtime(settings)
+    app.extensions["btam"] = rt
+
+    headers.init_app(app, settings)
+    CSRFProtect(app)
+    login_manager = LoginManager(app)
+    # Sessions are checked on the server on every request; IP/user-agent pinning would only
+    # sign out people whose school network changes addresses.
+    login_manager.session_protection = None
+
+    @login_manager.user_loader
+    def _load(token: str) -> Any:
+        from flask import g
+
+        actor, ended = signin.resume(web.service_context(), token=token)
+        g.session_end_reason = ended
+        return actor
+
+    web.init_app(app)
+    errors.init_app(app)
+    for make in (
+        auth_views.make_blueprint,
+        account_views.make_blueprint,
+        admin_views.make_blueprint,
+        main_blueprint,
+        health_blueprint,
+    ):
+        app.register_blueprint(make())
+
+    @app.context_processor
+    def _layout() -> dict[str, Any]:
+        actor = web.loaded_actor()
+        return {
+            "current_actor": actor,
+            "nav": {"admin": bool(actor and role_has(actor.role, Permission.ADMIN_USERS_MANAGE))},
+            "idle_minutes": settings.session_idle_minutes,
+        }
+
+    return app

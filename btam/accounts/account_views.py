@@ -1,0 +1,91 @@
+"""The signed-in user's own account: password, two-step sign-in, sessions."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+
+from btam import web
+from btam.accounts import signin
+from btam.accounts.forms import ConfirmForm, EnrolForm, PasswordChangeForm
+from btam.errors import ValidationFailed
+from btam.security.actor import Actor
+from btam.security.decorators import requires
+from btam.security.permissions import Permission
+
+
+def make_blueprint() -> Blueprint:
+    bp = Blueprint("account", __name__, url_prefix="/account")
+
+    @bp.get("/")
+    @requires(Permission.ACCOUNT_SELF_MANAGE)
+    def index(actor: Actor) -> ResponseReturnValue:
+        ctx = web.service_context(actor)
+        return render_template(
+            "account/index.html",
+            summary=signin.account_summary(ctx, actor=actor),
+            form=ConfirmForm(),
+        )
+
+    @bp.route("/password", methods=["GET", "POST"])
+    @requires(Permission.ACCOUNT_SELF_MANAGE)
+    def password(actor: Actor) -> ResponseReturnValue:
+        form = PasswordChangeForm()
+        rules = web.runtime().password_rules
+        if form.validate_on_submit():
+            try:
+                signin.change_password(
+                    web.service_context(actor),
+                    actor=actor,
+                    current=form.current_password.data or "",
+                    new=form.new_password.data or "",
+                )
+            except ValidationFailed as exc:
+                getattr(form, exc.field or "new_password").errors.append(str(exc))
+            else:
+                flash("Your password has been changed. Other sessions have been ended.", "success")
+                return redirect(url_for("account.index"))
+        return render_template(
+            "account/password.html", form=form, rules=rules, forced=actor.must_change_password
+        )
+
+    @bp.route("/two-step", methods=["GET", "POST"])
+    @requires(Permission.ACCOUNT_SELF_MANAGE)
+    def two_step(actor: Actor) -> ResponseReturnValue:
+        ctx = web.service_context(actor)
+        form = EnrolForm()
+        if form.validate_on_submit():
+            try:
+                codes = signin.confirm_pending_enrolment(
+                    ctx, user_id=actor.user_id, code=form.code.data or ""
+                )
+            except ValidationFailed as exc:
+                form.code.errors.append(str(exc))
+            else:
+                return render_template("auth/recovery_codes.html", codes=codes, during_signin=False)
+        setup = signin.pending_enrolment(ctx, user_id=actor.user_id)
+        return render_template("auth/enrol.html", form=form, setup=setup, from_account=True)
+
+    @bp.post("/recovery-codes")
+    @requires(Permission.ACCOUNT_SELF_MANAGE)
+    def recovery_codes(actor: Actor) -> ResponseReturnValue:
+        form = ConfirmForm()
+        if not form.validate_on_submit():
+            return redirect(url_for("account.index"))
+        try:
+            codes = signin.regenerate_recovery_codes(web.service_context(actor), actor=actor)
+        except ValidationFailed as exc:
+            flash(str(exc), "error")
+            return redirect(url_for("account.index"))
+        return render_template("auth/recovery_codes.html", codes=codes, during_signin=False)
+
+    @bp.post("/sessions/end-others")
+    @requires(Permission.ACCOUNT_SELF_MANAGE)
+    def end_other_sessions(actor: Actor) -> ResponseReturnValue:
+        form = ConfirmForm()
+        if form.validate_on_submit():
+            count = signin.end_other_sessions(web.service_context(actor), actor=actor)
+            flash(f"{count} other session(s) ended.", "success")
+        return redirect(url_for("account.index"))
+
+    return bp

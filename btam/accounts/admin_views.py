@@ -1,0 +1,187 @@
+"""``/admin/``: the district administrator's pages for users, teams and schools."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+from wtforms import SelectChoice
+
+from btam import web
+from btam.accounts import services
+from btam.accounts.forms import ConfirmForm, SchoolForm, TeamForm, UserForm
+from btam.errors import Conflict, ValidationFailed
+from btam.security.actor import Actor, Discipline, Role
+from btam.security.decorators import requires
+from btam.security.permissions import Permission
+from btam.services import ServiceContext
+
+
+def _user_data(form: UserForm, username: str | None = None) -> services.UserData:
+    return services.UserData(
+        username=username if username is not None else (form.username.data or ""),
+        display_name=form.display_name.data or "",
+        role=Role(form.role.data),
+        discipline=Discipline(form.discipline.data) if form.discipline.data else None,
+        district_wide=bool(form.district_wide.data),
+        school_ids=tuple(form.school_ids.data or ()),
+    )
+
+
+def _form_error(form: UserForm | TeamForm | SchoolForm, exc: ValidationFailed | Conflict) -> None:
+    field = getattr(form, getattr(exc, "field", None) or "", None)
+    if field is not None:
+        field.errors.append(str(exc))
+    else:
+        flash(str(exc), "error")
+
+
+def make_blueprint() -> Blueprint:
+    bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+    def school_choices(ctx: ServiceContext) -> list[tuple[int, str]]:
+        return [SelectChoice(s.id, s.name) for s in services.list_schools(ctx)]
+
+    @bp.get("/")
+    @requires(Permission.ADMIN_USERS_MANAGE)
+    def index(actor: Actor) -> ResponseReturnValue:
+        ctx = web.service_context(actor)
+        return render_template(
+            "admin/index.html",
+            users=services.list_users(ctx),
+            teams=services.list_teams(ctx),
+            schools=services.list_schools(ctx),
+        )
+
+    @bp.route("/users/new", methods=["GET", "POST"])
+    @requires(Permission.ADMIN_USERS_MANAGE)
+    def new_user(actor: Actor) -> ResponseReturnValue:
+        ctx = web.service_context(actor)
+        form = UserForm()
+        form.school_ids.choices = school_choices(ctx)
+        if form.validate_on_submit():
+            try:
+                created = services.create_user(ctx, data=_user_data(form))
+            except (ValidationFailed, Conflict) as exc:
+                if isinstance(exc, Conflict):
+                    form.username.errors.append(str(exc))
+                else:
+                    _form_error(form, exc)
+            else:
+                return render_template("admin/credentials.html", credentials=created, new=True)
+        return render_template("admin/user_form.html", form=form, user=None)
+
+    @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+    @requires(Permission.ADMIN_USERS_MANAGE)
+    def edit_user(actor: Actor, user_id: int) -> ResponseReturnValue:
+        ctx = web.service_context(actor)
+        user = services.get_user(ctx, user_id)
+        form = UserForm(obj=None if web.is_post() else user)
+        if not web.is_post():
+            form.school_ids.data = [s.id for s in user.schools]
+            form.discipline.data = user.discipline.value if user.discipline else ""
+            form.role.data = user.role.value
+        form.username.data = user.username
+        form.school_ids.choices = school_choices(ctx)
+        if form.validate_on_submit():
+            try:
+                services.update_user(
+                    ctx, user_id=user.id, data=_user_data(form, username=user.username)
+                )
+            except ValidationFailed as exc:
+                _form_error(form, exc)
+            else:
+                flash("Saved.", "success")
+                return redirect(url_for("admin.edit_user", user_id=user.id))
+        return render_template(
+            "admin/user_form.html", form=form, user=user, action_form=ConfirmForm()
+        )
+
+    @bp.post("/users/<int:user_id>/<any(disable, enable):change>")
+    @requires(Permission.ADMIN_USERS_MANAGE)
+    def set_active(actor: Actor, user_id: int, change: str) -> ResponseReturnValue:
+        if ConfirmForm().validate_on_submit():
+            try:
+                services.set_user_active(
+                    web.service_context(actor), user_id=user_id, active=change == "enable"
+                )
+            except ValidationFailed as exc:
+                flash(str(exc), "error")
+            else:
+                flash(
+                    "The account is disabled and its sessions have ended."
+                    if change == "disable"
+                    else "The account is enabled.",
+                    "success",
+                )
+        return redirect(url_for("admin.edit_user", user_id=user_id))
+
+    @bp.post("/users/<int:user_id>/reset-two-step")
+    @requires(Permission.ADMIN_USERS_MANAGE)
+    def reset_mfa(actor: Actor, user_id: int) -> ResponseReturnValue:
+        if ConfirmForm().validate_on_submit():
+            services.reset_mfa(web.service_context(actor), user_id=user_id)
+            flash("Two-step sign-in was reset; the user sets it up at the next sign-in.", "success")
+        return redirect(url_for("admin.edit_user", user_id=user_id))
+
+    @bp.post("/users/<int:user_id>/reset-password")
+    @requires(Permission.ADMIN_USERS_MANAGE)
+    def reset_password(actor: Actor, user_id: int) -> ResponseReturnValue:
+        if not ConfirmForm().validate_on_submit():
+            return redirect(url_for("admin.edit_user", user_id=user_id))
+        created = services.reset_password(web.service_context(actor), user_id=user_id)
+        return render_template("admin/credentials.html", credentials=created, new=False)
+
+    @bp.route("/teams/new", methods=["GET", "POST"])
+    @bp.route("/teams/<int:team_id>", methods=["GET", "POST"])
+    @requires(Permission.ADMIN_TEAMS_MANAGE)
+    def team(actor: Actor, team_id: int | None = None) -> ResponseReturnValue:
+        ctx = web.service_context(actor)
+        existing = services.get_team(ctx, team_id) if team_id is not None else None
+        form = TeamForm(obj=None if web.is_post() else existing)
+        form.school_ids.choices = school_choices(ctx)
+        form.member_ids.choices = [
+            SelectChoice(
+                u.id,
+                f"{u.display_name} — {u.role.label}"
+                f"{', ' + u.discipline.label if u.discipline else ''}",
+            )
+            for u in services.team_candidates(ctx)
+        ]
+        if existing is not None and not web.is_post():
+            form.school_ids.data = [s.id for s in existing.schools]
+            form.member_ids.data = [m.id for m in existing.members]
+        if form.validate_on_submit():
+            data = services.TeamData(
+                name=form.name.data or "",
+                school_ids=tuple(form.school_ids.data or ()),
+                member_ids=tuple(form.member_ids.data or ()),
+            )
+            try:
+                if existing is None:
+                    created = services.create_team(ctx, data=data)
+                    team_id = created.id
+                else:
+                    services.update_team(ctx, team_id=existing.id, data=data)
+            except (ValidationFailed, Conflict) as exc:
+                _form_error(form, exc)
+            else:
+                flash("Saved.", "success")
+                return redirect(url_for("admin.team", team_id=team_id))
+        return render_template("admin/team_form.html", form=form, team=existing)
+
+    @bp.route("/schools", methods=["GET", "POST"])
+    @requires(Permission.ADMIN_SCHOOLS_MANAGE)
+    def schools(actor: Actor) -> ResponseReturnValue:
+        ctx = web.service_context(actor)
+        form = SchoolForm()
+        if form.validate_on_submit():
+            try:
+                services.create_school(ctx, name=form.name.data or "", code=form.code.data or "")
+            except (ValidationFailed, Conflict) as exc:
+                _form_error(form, exc)
+            else:
+                flash("School added.", "success")
+                return redirect(url_for("admin.schools"))
+        return render_template("admin/schools.html", form=form, schools=services.list_schools(ctx))
+
+    return bp

@@ -1,0 +1,120 @@
+"""Forms of sign-in, the user's own account and the administrator's pages."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from btam.security.actor import DISCIPLINE_LABELS, ROLE_LABELS
+
+# Longer than any accepted password, so the check happens in the rules with a clear message,
+# but short enough that a hostile megabyte never reaches the hash function.
+PASSWORD_INPUT_MAX = 1024
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A set of checkboxes, each with its own label (easier than a multi-select by keyboard)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class LoginForm(FlaskForm):
+    username = StringField(
+        "User name",
+        validators=[DataRequired(), Length(max=200)],
+        render_kw={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"},
+    )
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired(), Length(max=PASSWORD_INPUT_MAX)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    submit = SubmitField("Sign in")
+
+
+class CodeForm(FlaskForm):
+    code = StringField(
+        "Code from your authenticator app, or a recovery code",
+        validators=[DataRequired(), Length(max=40)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "text", "spellcheck": "false"},
+    )
+    submit = SubmitField("Continue")
+
+
+class EnrolForm(FlaskForm):
+    code = StringField(
+        "Six-digit code the app shows now",
+        validators=[DataRequired(), Length(max=12)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )
+    submit = SubmitField("Turn on two-step sign-in")
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField(
+        "Current password",
+        validators=[DataRequired(), Length(max=PASSWORD_INPUT_MAX)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    new_password = PasswordField(
+        "New password",
+        validators=[DataRequired(), Length(max=PASSWORD_INPUT_MAX)],
+        render_kw={"autocomplete": "new-password", "aria-describedby": "password-rules"},
+    )
+    submit = SubmitField("Change password")
+
+
+class ConfirmForm(FlaskForm):
+    """A button that changes something; carries only the CSRF token."""
+
+    submit = SubmitField("Confirm")
+
+
+class UserForm(FlaskForm):
+    username = StringField(
+        "User name",
+        validators=[InputRequired(), Length(min=3, max=64)],
+        render_kw={"autocapitalize": "none", "spellcheck": "false"},
+        description="Lower-case letters, digits, dots, dashes; cannot be changed later.",
+    )
+    display_name = StringField("Name", validators=[InputRequired(), Length(max=200)])
+    role = SelectField(
+        "Role", choices=[SelectChoice(role.value, label) for role, label in ROLE_LABELS.items()]
+    )
+    discipline = SelectField(
+        "Discipline (team leads and members)",
+        choices=[SelectChoice("", "None")]
+        + [SelectChoice(d.value, label) for d, label in DISCIPLINE_LABELS.items()],
+        validators=[Optional()],
+    )
+    district_wide = BooleanField("Works across the whole district")
+    school_ids = MultiCheckboxField("Schools", coerce=int, validate_choice=True)
+    submit = SubmitField("Save")
+
+
+class TeamForm(FlaskForm):
+    name = StringField("Team name", validators=[InputRequired(), Length(max=200)])
+    school_ids = MultiCheckboxField("Schools the team covers", coerce=int)
+    member_ids = MultiCheckboxField("Members", coerce=int)
+    submit = SubmitField("Save")
+
+
+class SchoolForm(FlaskForm):
+    name = StringField("School name", validators=[InputRequired(), Length(max=200)])
+    code = StringField(
+        "Short code",
+        validators=[InputRequired(), Length(min=2, max=20)],
+        description="For example RHS; letters, digits and dashes.",
+    )
+    submit = SubmitField("Add school")

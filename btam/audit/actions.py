@@ -1,0 +1,54 @@
+"""The closed vocabulary of audited events, named ``source:subject:action``, and their outcomes.
+
+An entry's action is always one of these values, so an auditor can filter on a known list
+and a new code path cannot invent a spelling that no report looks for. Values are stored as
+plain strings and hashed into the chain: never rename a value, only add new ones.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class AuditAction(StrEnum):
+    """Every event the audit trail records; nothing else may be appended."""
+
+    AUTH_LOGIN_SUCCESS = "auth:login:success"
+    AUTH_LOGIN_FAILURE = "auth:login:failure"
+    AUTH_LOGIN_LOCKED = "auth:login:locked"
+    AUTH_MFA_SUCCESS = "auth:mfa:success"
+    AUTH_MFA_FAILURE = "auth:mfa:failure"
+    AUTH_MFA_ENROLLED = "auth:mfa:enrolled"
+    AUTH_RECOVERY_CODE_USED = "auth:recovery_code:used"
+    AUTH_LOGOUT = "auth:logout"
+    AUTH_SESSION_EXPIRED = "auth:session:expired"
+
+    ACCOUNT_PASSWORD_CHANGED = "account:password:changed"  # noqa: S105  (an event name)
+    ACCOUNT_SESSIONS_ENDED = "account:sessions:ended"
+
+    ADMIN_USER_CREATED = "admin:user:created"
+    ADMIN_USER_UPDATED = "admin:user:updated"
+    ADMIN_USER_DISABLED = "admin:user:disabled"
+    ADMIN_USER_ENABLED = "admin:user:enabled"
+    ADMIN_USER_MFA_RESET = "admin:user:mfa_reset"
+    ADMIN_USER_PASSWORD_RESET = "admin:user:password_reset"  # noqa: S105  (an event name)
+    ADMIN_TEAM_CREATED = "admin:team:created"
+    ADMIN_TEAM_UPDATED = "admin:team:updated"
+    ADMIN_SCHOOL_CREATED = "admin:school:created"
+
+    ACCESS_ROUTE_DENIED = "access:route:denied"
+
+    AUDIT_TRAIL_VIEWED = "audit:trail:viewed"
+    AUDIT_TRAIL_EXPORTED = "audit:trail:exported"
+    AUDIT_CHECKPOINT_SIGNED = "audit:checkpoint:signed"
+
+    SYSTEM_STORE_INITIALISED = "system:store:initialised"
+    SYSTEM_DEMO_LOADED = "system:demo:loaded"
+
+
+class Outcome(StrEnum):
+    """Whether the audited action was carried out, refused, or failed."""
+
+    ALLOWED = "allowed"
+    DENIED = "denied"
+    ERROR = "error"

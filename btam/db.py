@@ -1,0 +1,147 @@
+"""The two stores: the case store and the audit store, each with its own metadata and engine."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class CaseBase(DeclarativeBase):
+    """Tables of the case store: people, cases, users and everything a team records."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class AuditBase(DeclarativeBase):
+    """Tables of the audit store: entries and checkpoints, never case content."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored as UTC and always returned timezone-aware.
+
+    SQLite keeps no time zone, so without this a value read back would compare wrongly with
+    an aware ``datetime.now(UTC)``.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are refused: pass an aware UTC datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def normalize_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL whatever driver the URL names (or none)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def make_engine(url: str, *, immediate: bool = False) -> Engine:
+    """Create an engine; SQLite gets WAL, foreign keys, a busy timeout and real transactions.
+
+    ``immediate`` makes every SQLite transaction take the write lock at BEGIN, which is how
+    appends to the audit chain are serialised across processes.
+    """
+    url = normalize_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    if parsed.database and parsed.database != ":memory:":
+        _create_private_file(Path(parsed.database))
+
+    engine = create_engine(url, connect_args={"timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # pysqlite's own transaction handling starts transactions late and never for DDL;
+        # switch it off and emit BEGIN ourselves (SQLAlchemy's documented recipe).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def _create_private_file(path: Path) -> None:
+    """Create a SQLite file readable by its owner only (its -wal and -shm files follow suit)."""
+    if path.exists() or not path.parent.is_dir():
+        return
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+@dataclass(frozen=True)
+class Stores:
+    """The engines and session factories of both stores, opened once per process."""
+
+    case_engine: Engine
+    audit_engine: Engine
+    case_sessions: sessionmaker[Session]
+    audit_sessions: sessionmaker[Session]
+
+    def dispose(self) -> None:
+        self.case_engine.dispose()
+        self.audit_engine.dispose()
+
+
+def open_stores(case_url: str, audit_url: str) -> Stores:
+    """Open both stores; nothing is created or migrated here (``btam init`` does that)."""
+    case_engine = make_engine(case_url)
+    audit_engine = make_engine(audit_url, immediate=True)
+    return Stores(
+        case_engine=case_engine,
+        audit_engine=audit_engine,
+        case_sessions=sessionmaker(case_engine, expire_on_commit=False),
+        audit_sessions=sessionmaker(audit_engine, expire_on_commit=False),
+    )
+
+
+def store_is_reachable(engine: Engine) -> bool:
+    """Answer whether a trivial query succeeds, for ``/healthz``."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception:  # any failure means "not reachable"; details stay in the logs
+        return False
+    return True

@@ -1,0 +1,80 @@
+"""What one process builds once from the settings: stores, audit writer, password and session rules.
+
+Both the web app and the command line use it, so they enforce exactly the same rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.orm import Session
+
+from btam.audit.context import AuditContext
+from btam.audit.writer import AuditWriter, writer_from_settings
+from btam.db import Stores, open_stores, utcnow
+from btam.security.actor import Actor
+from btam.security.authn import SessionRules, Throttle
+from btam.security.passwords import PasswordHashing, PasswordRules
+from btam.services import ServiceContext
+from btam.settings import Settings
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: Settings
+    stores: Stores
+    audit: AuditWriter
+    hashing: PasswordHashing
+    password_rules: PasswordRules
+    throttle: Throttle
+    session_rules: SessionRules
+
+    def context(
+        self, db: Session, audit_ctx: AuditContext, actor: Actor | None = None
+    ) -> ServiceContext:
+        """A service context over ``db`` for one unit of work."""
+        return ServiceContext(
+            actor=actor,
+            db=db,
+            audit=self.audit,
+            audit_ctx=audit_ctx,
+            settings=self.settings,
+            hashing=self.hashing,
+            password_rules=self.password_rules,
+            throttle=self.throttle,
+            session_rules=self.session_rules,
+            now=utcnow(),
+        )
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    """Open the stores and build the rules of ``settings``.
+
+    :raises SigningKeyError: when the audit signing key cannot be loaded.
+    """
+    stores = open_stores(settings.database_url, settings.audit_database_url)
+    return Runtime(
+        settings=settings,
+        stores=stores,
+        audit=writer_from_settings(settings, stores),
+        hashing=PasswordHashing(
+            time_cost=settings.passwords_argon2_time_cost,
+            memory_kib=settings.passwords_argon2_memory_kib,
+            parallelism=settings.passwords_argon2_parallelism,
+        ),
+        password_rules=PasswordRules(
+            min_length=settings.passwords_min_length, max_length=settings.passwords_max_length
+        ),
+        throttle=Throttle(
+            secret=settings.secret_key.encode(),
+            account_limit=settings.signin_account_failure_limit,
+            address_limit=settings.signin_address_failure_limit,
+            window=timedelta(minutes=settings.signin_failure_window_minutes),
+            lockout=timedelta(minutes=settings.signin_lockout_minutes),
+        ),
+        session_rules=SessionRules(
+            idle=timedelta(minutes=settings.session_idle_minutes),
+            absolute=timedelta(hours=settings.session_absolute_hours),
+        ),
+    )

@@ -1,0 +1,46 @@
+"""Create and upgrade both stores with their own Alembic histories under ``migrations/``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+
+Store = Literal["case", "audit"]
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def alembic_config(store: Store, engine: Engine | None = None) -> Config:
+    """An Alembic configuration for one store, bound to ``engine`` when given."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR / store))
+    config.attributes["store"] = store
+    if engine is not None:
+        config.attributes["engine"] = engine
+    return config
+
+
+def upgrade(engine: Engine, store: Store, revision: str = "head") -> None:
+    """Bring a store up to ``revision`` (idempotent)."""
+    command.upgrade(alembic_config(store, engine), revision)
+
+
+def downgrade(engine: Engine, store: Store, revision: str) -> None:
+    """Take a store down to ``revision`` (``base`` empties it)."""
+    command.downgrade(alembic_config(store, engine), revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision a store is at, or None when it has never been migrated."""
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision(store: Store) -> str | None:
+    """The newest revision of a store's history."""
+    return ScriptDirectory.from_config(alembic_config(store)).get_current_head()

@@ -1,0 +1,41 @@
+"""The closed set of route-level permissions, named ``scope:resource:action``, per role.
+
+Route permissions only say what kind of page a role may open; which record it may see is
+decided by the policy at fetch time.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from btam.security.actor import Role
+
+
+class Permission(StrEnum):
+    ACCOUNT_SELF_MANAGE = "account:self:manage"
+    DASHBOARD_VIEW = "dashboard:home:view"
+    ADMIN_USERS_MANAGE = "admin:users:manage"
+    ADMIN_TEAMS_MANAGE = "admin:teams:manage"
+    ADMIN_SCHOOLS_MANAGE = "admin:schools:manage"
+
+
+_EVERY_ROLE = frozenset({Permission.ACCOUNT_SELF_MANAGE, Permission.DASHBOARD_VIEW})
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.DISTRICT_ADMIN: _EVERY_ROLE
+    | {
+        Permission.ADMIN_USERS_MANAGE,
+        Permission.ADMIN_TEAMS_MANAGE,
+        Permission.ADMIN_SCHOOLS_MANAGE,
+    },
+    Role.TEAM_LEAD: _EVERY_ROLE,
+    Role.TEAM_MEMBER: _EVERY_ROLE,
+    Role.COUNSELOR: _EVERY_ROLE,
+    Role.STAFF: _EVERY_ROLE,
+    Role.AUDITOR: _EVERY_ROLE,
+}
+
+
+def role_has(role: Role, permission: Permission) -> bool:
+    """Answer whether the role's route-level permissions include ``permission``."""
+    return permission in ROLE_PERMISSIONS[role]

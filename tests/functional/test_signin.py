@@ -1,0 +1,423 @@
+"""Signing in and out: passwords, the second factor, throttling, sessions and their end."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pyotp
+import pytest
+from flask import Flask
+
+from btam import create_app
+from btam.accounts import services
+from tests.support.personas import World, build_world, system_ctx
+from tests.support.stores import (
+    age_failures,
+    age_sessions,
+    audit_actions,
+    audit_entries,
+    live_sessions,
+)
+from tests.support.web import Browser, csrf_token, next_code
+
+GENERIC = "The user name or password is not right"
+
+
+def test_staff_signs_in_with_a_password_alone(browser: Browser, world: World) -> None:
+    cam = world.teacher_cam
+    response = browser.sign_in(cam.username, cam.password, totp_secret=None)
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/dashboard")
+    page = browser.get("/dashboard").get_data(as_text=True)
+    assert "Cam Teacher" in page
+    assert "auth:login:success" in audit_actions(browser.client.application)
+
+
+def test_a_team_lead_needs_the_second_factor_before_any_page(
+    browser: Browser, world: World
+) -> None:
+    ben = world.lead_ben
+    response = browser.submit("/login", {"username": ben.username, "password": ben.password})
+    assert response.headers["Location"].endswith("/login/code")
+    # Password alone opens nothing.
+    assert browser.get("/dashboard").status_code == 302
+    response = browser.submit("/login/code", {"code": next_code(ben.totp_secret or "")})
+    assert response.headers["Location"].endswith("/dashboard")
+    assert browser.get("/dashboard").status_code == 200
+
+
+@pytest.mark.parametrize("case", ["wrong password", "unknown user", "disabled user"])
+def test_every_failed_sign_in_looks_the_same(
+    app: Flask, browser: Browser, world: World, case: str
+) -> None:
+    if case == "disabled user":
+        ctx = system_ctx(app)
+        services.set_user_active(ctx, user_id=world.member_gus.user_id, active=False)
+        ctx.db.close()
+    username, password = {
+        "wrong password": ("member_gus", "not the right password at all"),
+        "unknown user": ("nobody_here", "not the right password at all"),
+        "disabled user": ("member_gus", world.member_gus.password),
+    }[case]
+    response = browser.submit("/login", {"username": username, "password": password})
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert GENERIC in page
+    assert "auth:login:failure" in audit_actions(app)
+
+
+def test_the_typed_user_name_never_reaches_the_audit_trail(
+    app: Flask, browser: Browser, world: World
+) -> None:
+    browser.submit("/login", {"username": "my secret passphrase typed here", "password": "x" * 20})
+    for entry in audit_entries(app, "auth:login:failure"):
+        assert "passphrase" not in repr(vars(entry))
+
+
+def test_five_failures_lock_the_account_even_for_the_right_password(
+    app: Flask, browser: Browser, world: World
+) -> None:
+    gus = world.member_gus
+    for _ in range(5):
+        browser.submit("/login", {"username": gus.username, "password": "wrong password here!"})
+    locked = browser.submit("/login", {"username": gus.username, "password": gus.password})
+    assert locked.status_code == 429
+    assert "Too many attempts" in locked.get_data(as_text=True)
+    assert "auth:login:locked" in audit_actions(app)
+    # The lock lifts after the lockout period (here: the failures are moved back 16 minutes).
+    age_failures(app, timedelta(minutes=16))
+    response = browser.sign_in(gus.username, gus.password, totp_secret=gus.totp_secret)
+    assert response.headers["Location"].endswith("/dashboard")
+
+
+def test_a_lockout_of_an_unknown_name_looks_like_any_other(browser: Browser, world: World) -> None:
+    for _ in range(5):
+        browser.submit("/login", {"username": "ghost", "password": "wrong password here!"})
+    assert browser.submit("/login", {"username": "ghost", "password": "x" * 20}).status_code == 429
+
+
+def test_many_failures_from_one_address_lock_that_address_only(app: Flask, world: World) -> None:
+    attacker = Browser(app.test_client())
+    attacker.client.environ_base["REMOTE_ADDR"] = "203.0.113.7"
+    for n in range(20):
+        attacker.submit("/login", {"username": f"guess{n}", "password": "wrong password here!"})
+    ben = world.lead_ben
+    blocked = attacker.submit("/login", {"username": ben.username, "password": ben.password})
+    assert blocked.status_code == 429
+    colleague = Browser(app.test_client())
+    colleague.client.environ_base["REMOTE_ADDR"] = "198.51.100.20"
+    response = colleague.sign_in(ben.username, ben.password, totp_secret=ben.totp_secret)
+    assert response.headers["Location"].endswith("/dashboard")
+
+
+def test_the_lockout_holds_across_workers(
+    app: Flask, overrides: dict[str, object], world: World
+) -> None:
+    """A second app on the same stores stands for another gunicorn worker or host."""
+    other_worker = create_app(overrides)
+    try:
+        gus = world.member_gus
+        for index in range(5):
+            worker = app if index % 2 else other_worker
+            Browser(worker.test_client()).submit(
+                "/login", {"username": gus.username, "password": "wrong password here!"}
+            )
+        for worker in (app, other_worker):
+            response = Browser(worker.test_client()).submit(
+                "/login", {"username": gus.username, "password": gus.password}
+            )
+            assert response.status_code == 429
+    finally:
+        other_worker.extensions["btam"].stores.dispose()
+
+
+def test_wrong_codes_count_towards_the_lockout(browser: Browser, world: World) -> None:
+    ben = world.lead_ben
+    browser.submit("/login", {"username": ben.username, "password": ben.password})
+    for _ in range(4):
+        response = browser.submit("/login/code", {"code": "000000"})
+        assert "That code is not right" in response.get_data(as_text=True)
+    response = browser.submit("/login/code", {"code": "000000"})
+    assert response.status_code == 429
+
+
+def test_a_used_code_cannot_be_replayed(
+    browser: Browser, other_browser: Browser, world: World
+) -> None:
+    ben = world.lead_ben
+    code = next_code(ben.totp_secret or "")
+    browser.submit("/login", {"username": ben.username, "password": ben.password})
+    assert browser.submit("/login/code", {"code": code}).status_code == 302
+    other_browser.submit("/login", {"username": ben.username, "password": ben.password})
+    replay = other_browser.submit("/login/code", {"code": code})
+    assert replay.status_code == 200
+    assert "That code is not right" in replay.get_data(as_text=True)
+
+
+def test_a_recovery_code_signs_in_once(app: Flask, world: World) -> None:
+    ctx = system_ctx(app)
+    services.reset_mfa(ctx, user_id=world.member_gus.user_id)
+    ctx.db.close()
+    gus = world.member_gus
+    browser = Browser(app.test_client())
+    browser.submit("/login", {"username": gus.username, "password": gus.password})
+    page = browser.get("/login/setup").get_data(as_text=True)
+    secret = re.search(r'id="totp-secret">([A-Z2-7 ]+)<', page).group(1).replace(" ", "")
+    shown = browser.submit("/login/setup", {"code": pyotp.TOTP(secret).now()})
+    codes = re.findall(r"<li><code>([a-z2-7-]{19})</code></li>", shown.get_data(as_text=True))
+    assert len(codes) == 10 and len(set(codes)) == 10
+    browser.client.post(
+        "/login/finish", data={"csrf_token": csrf_token(shown.get_data(as_text=True))}
+    )
+    first = Browser(app.test_client())
+    first.submit("/login", {"username": gus.username, "password": gus.password})
+    assert first.submit("/login/code", {"code": codes[0].upper()}).status_code == 302
+    again = Browser(app.test_client())
+    again.submit("/login", {"username": gus.username, "password": gus.password})
+    assert again.submit("/login/code", {"code": codes[0]}).status_code == 200
+    assert "auth:recovery_code:used" in audit_actions(app)
+
+
+def test_a_role_that_sees_cases_must_enrol_at_first_sign_in(app: Flask, world: World) -> None:
+    ctx = system_ctx(app)
+    services.reset_mfa(ctx, user_id=world.officer_hal.user_id)
+    ctx.db.close()
+    hal = world.officer_hal
+    browser = Browser(app.test_client())
+    response = browser.submit("/login", {"username": hal.username, "password": hal.password})
+    assert response.headers["Location"].endswith("/login/setup")
+    page = browser.get("/login/setup").get_data(as_text=True)
+    assert "<svg" in page and "QR code" in page
+    secret = re.search(r'id="totp-secret">([A-Z2-7 ]+)<', page).group(1).replace(" ", "")
+    wrong = browser.submit("/login/setup", {"code": "123456"})
+    assert "does not match" in wrong.get_data(as_text=True)
+    assert browser.get("/dashboard").status_code == 302
+    shown = browser.submit("/login/setup", {"code": pyotp.TOTP(secret).now()})
+    assert "shown only now" in shown.get_data(as_text=True)
+    done = browser.client.post(
+        "/login/finish", data={"csrf_token": csrf_token(shown.get_data(as_text=True))}
+    )
+    assert done.headers["Location"].endswith("/dashboard")
+    assert browser.get("/dashboard").status_code == 200
+    assert "auth:mfa:enrolled" in audit_actions(app)
+
+
+def test_staff_are_not_forced_to_enrol(browser: Browser, world: World) -> None:
+    cam = world.teacher_cam
+    response = browser.submit("/login", {"username": cam.username, "password": cam.password})
+    assert response.headers["Location"].endswith("/dashboard")
+
+
+def test_a_setting_can_relax_mfa_outside_production(overrides: dict[str, object]) -> None:
+    relaxed = create_app({**overrides, "signin_mfa_required": False})
+    try:
+        world = build_world(relaxed)
+        ctx = system_ctx(relaxed)
+        services.reset_mfa(ctx, user_id=world.lead_ben.user_id)
+        ctx.db.close()
+        browser = Browser(relaxed.test_client())
+        ben = world.lead_ben
+        response = browser.submit("/login", {"username": ben.username, "password": ben.password})
+        assert response.headers["Location"].endswith("/dashboard")
+    finally:
+        relaxed.extensions["btam"].stores.dispose()
+
+
+def _signed_in(app: Flask, world: World, who: str) -> Browser:
+    person = world.people[who]
+    browser = Browser(app.test_client())
+    response = browser.sign_in(person.username, person.password, totp_secret=person.totp_secret)
+    assert response.headers["Location"].endswith("/dashboard"), response.headers
+    return browser
+
+
+def test_the_session_cookie_is_http_only_and_same_site_lax(app: Flask, world: World) -> None:
+    browser = Browser(app.test_client())
+    cam = world.teacher_cam
+    response = browser.submit("/login", {"username": cam.username, "password": cam.password})
+    cookies = response.headers.getlist("Set-Cookie")
+    session_cookie = next(c for c in cookies if c.startswith("btam="))
+    assert "HttpOnly" in session_cookie
+    assert "SameSite=Lax" in session_cookie
+    assert "Expires" not in session_cookie  # ends with the browser, never remembered
+    assert not any(c.lower().startswith("remember_token") for c in cookies)
+
+
+def test_production_cookies_are_host_prefixed_and_secure(
+    overrides: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BTAM_CONFIG", "production")
+    monkeypatch.setenv("BTAM_DATABASE_URL", str(overrides["database_url"]))
+    monkeypatch.setenv("BTAM_AUDIT_DATABASE_URL", str(overrides["audit_database_url"]))
+    monkeypatch.setenv("BTAM_KEY_FILE", f"{overrides['instance']}/kek.key")
+    monkeypatch.setenv("BTAM_AUDIT_SIGNING_KEY_FILE", f"{overrides['instance']}/audit-signing.key")
+    monkeypatch.setenv("BTAM_SECRET_KEY", "p" * 48)
+    monkeypatch.setenv("BTAM_INSTANCE", str(overrides["instance"]))
+    production = create_app()
+    try:
+        client = production.test_client()
+        page = client.get("/login", base_url="https://btam.example.org")
+        assert page.status_code == 200
+        response = client.post(
+            "/login",
+            data={
+                "csrf_token": csrf_token(page.get_data(as_text=True)),
+                "username": "x",
+                "password": "y" * 20,
+            },
+            base_url="https://btam.example.org",
+        )
+        cookie = next(c for c in response.headers.getlist("Set-Cookie") if "btam" in c)
+        assert cookie.startswith("__Host-btam=")
+        assert "Secure" in cookie and "HttpOnly" in cookie and "Path=/" in cookie
+        assert "Domain" not in cookie
+        plain = client.get("/login", base_url="http://btam.example.org")
+        assert plain.status_code in {301, 302}
+        assert plain.headers["Location"].startswith("https://")
+    finally:
+        production.extensions["btam"].stores.dispose()
+
+
+def test_a_new_session_is_made_at_sign_in(app: Flask, world: World) -> None:
+    browser = Browser(app.test_client())
+    with browser.client.session_transaction() as planted:
+        planted["planted"] = "by an attacker"
+    cam = world.teacher_cam
+    browser.sign_in(cam.username, cam.password, totp_secret=None)
+    with browser.client.session_transaction() as session:
+        assert "planted" not in session
+        first_token = session["_user_id"]
+    browser.sign_out()
+    browser.sign_in(cam.username, cam.password, totp_secret=None)
+    with browser.client.session_transaction() as session:
+        assert session["_user_id"] != first_token
+
+
+def test_the_session_ends_after_fifteen_idle_minutes(app: Flask, world: World) -> None:
+    browser = _signed_in(app, world, "member_gus")
+    age_sessions(app, world.member_gus.user_id, idle=timedelta(minutes=14))
+    assert browser.get("/dashboard").status_code == 200
+    age_sessions(app, world.member_gus.user_id, idle=timedelta(minutes=16))
+    response = browser.get("/dashboard")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert "auth:session:expired" in audit_actions(app)
+
+
+def test_the_session_ends_after_eight_hours_however_active(app: Flask, world: World) -> None:
+    browser = _signed_in(app, world, "member_gus")
+    age_sessions(app, world.member_gus.user_id, age=timedelta(hours=7, minutes=59))
+    assert browser.get("/dashboard").status_code == 200
+    age_sessions(app, world.member_gus.user_id, age=timedelta(minutes=2))
+    assert browser.get("/dashboard").status_code == 302
+
+
+def test_a_copied_cookie_is_refused_after_sign_out(app: Flask, world: World) -> None:
+    browser = _signed_in(app, world, "teacher_cam")
+    stolen = browser.client.get_cookie("btam")
+    assert stolen is not None
+    browser.sign_out()
+    thief = app.test_client()
+    thief.set_cookie("btam", stolen.value)
+    response = thief.get("/dashboard")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_logout_is_a_post(app: Flask, world: World) -> None:
+    browser = _signed_in(app, world, "teacher_cam")
+    assert browser.get("/logout").status_code == 405
+    assert browser.get("/dashboard").status_code == 200
+
+
+def test_a_password_change_ends_the_other_sessions(app: Flask, world: World) -> None:
+    laptop = _signed_in(app, world, "lead_ben")
+    phone = _signed_in(app, world, "lead_ben")
+    new_password = "a different long passphrase"
+    response = laptop.submit(
+        "/account/password",
+        {"current_password": world.lead_ben.password, "new_password": new_password},
+    )
+    assert response.headers["Location"].endswith("/account/")
+    assert laptop.get("/dashboard").status_code == 200
+    assert phone.get("/dashboard").status_code == 302
+    assert live_sessions(app, world.lead_ben.user_id) == 1
+    assert "account:password:changed" in audit_actions(app)
+
+
+def test_a_weak_new_password_is_refused_and_the_old_one_kept(app: Flask, world: World) -> None:
+    browser = _signed_in(app, world, "teacher_cam")
+    response = browser.submit(
+        "/account/password",
+        {"current_password": world.teacher_cam.password, "new_password": "password12345678"},
+    )
+    assert response.status_code == 200
+    assert "most common" in response.get_data(as_text=True)
+    browser.sign_out()
+    again = browser.sign_in("teacher_cam", world.teacher_cam.password, totp_secret=None)
+    assert again.headers["Location"].endswith("/dashboard")
+
+
+def test_disabling_a_user_ends_their_session_at_once(app: Flask, world: World) -> None:
+    member = _signed_in(app, world, "member_gus")
+    admin = _signed_in(app, world, "admin_fay")
+    gus_id = world.member_gus.user_id
+    admin.post_button(f"/admin/users/{gus_id}", f"/admin/users/{gus_id}/disable")
+    response = member.get("/dashboard")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_end_all_my_other_sessions(app: Flask, world: World) -> None:
+    here = _signed_in(app, world, "teacher_cam")
+    there = _signed_in(app, world, "teacher_cam")
+    here.post_button("/account/", "/account/sessions/end-others")
+    assert here.get("/dashboard").status_code == 200
+    assert there.get("/dashboard").status_code == 302
+
+
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:x"]
+)
+def test_sign_in_never_redirects_off_site(app: Flask, world: World, target: str) -> None:
+    browser = Browser(app.test_client())
+    cam = world.teacher_cam
+    response = browser.submit(
+        "/login?next=" + target, {"username": cam.username, "password": cam.password}
+    )
+    assert response.headers["Location"].endswith("/dashboard")
+
+
+def test_sign_in_returns_to_the_page_asked_for(app: Flask, world: World) -> None:
+    browser = Browser(app.test_client())
+    first = browser.get("/account/")
+    assert first.headers["Location"].startswith("/login?next=/account/")
+    cam = world.teacher_cam
+    response = browser.submit(
+        first.headers["Location"], {"username": cam.username, "password": cam.password}
+    )
+    assert response.headers["Location"] == "/account/"
+
+
+def test_an_admin_created_user_must_choose_a_password_first(app: Flask, world: World) -> None:
+    admin = _signed_in(app, world, "admin_fay")
+    created = admin.submit(
+        "/admin/users/new",
+        {
+            "username": "new.teacher",
+            "display_name": "New Teacher",
+            "role": "staff",
+            "discipline": "",
+            "school_ids": str(world.school_ids["NHS"]),
+        },
+    )
+    page = created.get_data(as_text=True)
+    temporary = re.search(r'id="temporary-password">([^<]+)<', page).group(1)
+    browser = Browser(app.test_client())
+    response = browser.sign_in("new.teacher", temporary, totp_secret=None)
+    assert response.headers["Location"].endswith("/dashboard")
+    forced = browser.get("/dashboard")
+    assert forced.headers["Location"].endswith("/account/password")
+    browser.submit(
+        "/account/password",
+        {"current_password": temporary, "new_password": "my own long passphrase"},
+    )
+    assert browser.get("/dashboard").status_code == 200

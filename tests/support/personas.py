@@ -1,0 +1,132 @@
+"""The people of the tests, created through the services so hashing and audit always run.
+
+- ``admin_fay``: district administrator, whole district; users, teams, schools; no case content.
+- ``lead_ben``: team lead (administrator discipline) of the North team, North High.
+- ``member_gus``: team member (mental health) of the North team.
+- ``officer_hal``: team member (law enforcement), a police officer on the North team.
+- ``counselor_ana``: counselor at North High, on no team.
+- ``teacher_cam``: staff at North High; submits reports only; no second factor required.
+- ``outsider_dee``: team lead of the South team, South Middle: another school, another team.
+- ``auditor_eve``: auditor, whole district; the audit trail, no case narrative.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import pyotp
+from flask import Flask
+
+from btam.accounts import services, signin
+from btam.accounts.models import District
+from btam.audit.context import AuditContext
+from btam.security.actor import Discipline, Role
+
+PASSWORD = "quiet harbor lantern seven"
+
+
+@dataclass(frozen=True)
+class Persona:
+    username: str
+    password: str
+    user_id: int
+    role: Role
+    totp_secret: str | None
+
+
+@dataclass(frozen=True)
+class World:
+    people: dict[str, Persona]
+    school_ids: dict[str, int]
+    team_ids: dict[str, int]
+
+    def __getattr__(self, name: str) -> Persona:
+        try:
+            return self.people[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+SPECS = (
+    ("admin_fay", "Fay Admin", Role.DISTRICT_ADMIN, None, ()),
+    ("lead_ben", "Ben Lead", Role.TEAM_LEAD, Discipline.ADMINISTRATOR, ("NHS",)),
+    ("member_gus", "Gus Member", Role.TEAM_MEMBER, Discipline.MENTAL_HEALTH, ("NHS",)),
+    ("officer_hal", "Hal Officer", Role.TEAM_MEMBER, Discipline.LAW_ENFORCEMENT, ("NHS",)),
+    ("counselor_ana", "Ana Counselor", Role.COUNSELOR, None, ("NHS",)),
+    ("teacher_cam", "Cam Teacher", Role.STAFF, None, ("NHS",)),
+    ("outsider_dee", "Dee Outsider", Role.TEAM_LEAD, Discipline.ADMINISTRATOR, ("SMS",)),
+    ("auditor_eve", "Eve Auditor", Role.AUDITOR, None, ()),
+)
+
+
+def system_ctx(app: Flask):  # type: ignore[no-untyped-def]
+    rt = app.extensions["btam"]
+    return rt.context(rt.stores.case_sessions(), AuditContext.system())
+
+
+def enrol(app: Flask, user_id: int) -> str:
+    """Enrol a TOTP secret for a user through the services; return the secret."""
+    ctx = system_ctx(app)
+    try:
+        setup = signin.pending_enrolment(ctx, user_id=user_id)
+        # The previous step, so the sign-ins of the test can use the current and next ones.
+        previous = (int(time.time() // 30) - 1) * 30
+        signin.confirm_pending_enrolment(
+            ctx, user_id=user_id, code=pyotp.TOTP(setup.secret).at(previous)
+        )
+    finally:
+        ctx.db.close()
+    return setup.secret
+
+
+def build_world(app: Flask) -> World:
+    ctx = system_ctx(app)
+    try:
+        district = District(name="Test District")
+        ctx.db.add(district)
+        ctx.db.commit()
+        schools = {
+            "NHS": services.create_school(ctx, name="North High School", code="NHS").id,
+            "SMS": services.create_school(ctx, name="South Middle School", code="SMS").id,
+        }
+        ids: dict[str, tuple[int, Role]] = {}
+        for username, name, role, discipline, codes in SPECS:
+            created = services.create_user(
+                ctx,
+                data=services.UserData(
+                    username=username,
+                    display_name=name,
+                    role=role,
+                    discipline=discipline,
+                    district_wide=not codes,
+                    school_ids=tuple(schools[c] for c in codes),
+                ),
+                password=PASSWORD,
+            )
+            ids[username] = (created.user_id, role)
+        teams = {
+            "north": services.create_team(
+                ctx,
+                data=services.TeamData(
+                    name="North Team",
+                    school_ids=(schools["NHS"],),
+                    member_ids=tuple(ids[u][0] for u in ("lead_ben", "member_gus", "officer_hal")),
+                ),
+            ).id,
+            "south": services.create_team(
+                ctx,
+                data=services.TeamData(
+                    name="South Team",
+                    school_ids=(schools["SMS"],),
+                    member_ids=(ids["outsider_dee"][0],),
+                ),
+            ).id,
+        }
+    finally:
+        ctx.db.close()
+    people = {}
+    for username, (user_id, role) in ids.items():
+        secret = None if role is Role.STAFF else enrol(app, user_id)
+        people[username] = Persona(username, PASSWORD, user_id, role, secret)
+    return World(people, schools, teams)

@@ -1,0 +1,159 @@
+"""Settings: strict parsing, and production's refusals to start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from btam.settings import ConfigError, load_settings
+
+SECRET = "s" * 48
+
+
+@pytest.fixture
+def production_env(tmp_path: Path) -> dict[str, str]:
+    kek = tmp_path / "kek.key"
+    signing = tmp_path / "signing.key"
+    kek.write_text("k")
+    signing.write_text("k")
+    return {
+        "BTAM_CONFIG": "production",
+        "BTAM_INSTANCE": str(tmp_path),
+        "BTAM_SECRET_KEY": SECRET,
+        "BTAM_KEY_FILE": str(kek),
+        "BTAM_AUDIT_SIGNING_KEY_FILE": str(signing),
+        "BTAM_DATABASE_URL": "postgresql://app@db.internal/btam",
+        "BTAM_AUDIT_DATABASE_URL": "postgresql://audit@audit-db.internal/btam_audit",
+    }
+
+
+def test_a_complete_production_environment_loads(production_env: dict[str, str]) -> None:
+    settings = load_settings(production_env)
+    assert settings.is_production
+    assert settings.signin_mfa_required
+    assert settings.session_secure_cookie and settings.http_force_https
+
+
+@pytest.mark.parametrize(
+    "missing",
+    [
+        "BTAM_SECRET_KEY",
+        "BTAM_KEY_FILE",
+        "BTAM_AUDIT_SIGNING_KEY_FILE",
+        "BTAM_DATABASE_URL",
+        "BTAM_AUDIT_DATABASE_URL",
+    ],
+)
+def test_production_refuses_to_start_without(production_env: dict[str, str], missing: str) -> None:
+    del production_env[missing]
+    with pytest.raises(ConfigError) as refused:
+        load_settings(production_env)
+    message = str(refused.value)
+    assert missing in message
+    assert "\n" not in message
+
+
+def test_production_accepts_the_secret_key_from_a_file(
+    production_env: dict[str, str], tmp_path: Path
+) -> None:
+    secret_file = tmp_path / "secret"
+    secret_file.write_text(SECRET + "\n")
+    del production_env["BTAM_SECRET_KEY"]
+    production_env["BTAM_SECRET_KEY_FILE"] = str(secret_file)
+    assert load_settings(production_env).secret_key == SECRET
+
+
+@pytest.mark.parametrize(
+    "audit_url",
+    [
+        "postgresql://app@db.internal/btam",
+        "postgresql+psycopg://other_user:pw@DB.internal:5432/btam",
+    ],
+)
+def test_production_refuses_one_database_for_both_stores(
+    production_env: dict[str, str], audit_url: str
+) -> None:
+    production_env["BTAM_AUDIT_DATABASE_URL"] = audit_url
+    with pytest.raises(ConfigError, match="separate databases"):
+        load_settings(production_env)
+
+
+def test_any_environment_refuses_one_sqlite_file_for_both_stores(tmp_path: Path) -> None:
+    env = {
+        "BTAM_CONFIG": "development",
+        "BTAM_DATABASE_URL": f"sqlite:///{tmp_path}/one.sqlite3",
+        "BTAM_AUDIT_DATABASE_URL": f"sqlite:///{tmp_path}/../{tmp_path.name}/one.sqlite3",
+    }
+    with pytest.raises(ConfigError, match="separate databases"):
+        load_settings(env)
+
+
+def test_production_refuses_a_key_file_that_does_not_exist(
+    production_env: dict[str, str], tmp_path: Path
+) -> None:
+    production_env["BTAM_KEY_FILE"] = str(tmp_path / "nowhere.key")
+    with pytest.raises(ConfigError, match="BTAM_KEY_FILE"):
+        load_settings(production_env)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "reason"),
+    [
+        ("BTAM_SIGNIN_MFA_REQUIRED", "false", "multi-factor"),
+        ("BTAM_SESSION_SECURE_COOKIE", "false", "secure cookies"),
+        ("BTAM_HTTP_FORCE_HTTPS", "no", "HTTPS"),
+        ("BTAM_PASSWORDS_ARGON2_MEMORY_KIB", "1024", "OWASP"),
+        ("BTAM_PASSWORDS_ARGON2_TIME_COST", "1", "OWASP"),
+        ("BTAM_SECRET_KEY", "short", "shorter than 32"),
+    ],
+)
+def test_production_refuses_weakened_settings(
+    production_env: dict[str, str], variable: str, value: str, reason: str
+) -> None:
+    production_env[variable] = value
+    with pytest.raises(ConfigError, match=reason):
+        load_settings(production_env)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "reason"),
+    [
+        ("BTAM_DATABSE_URL", "sqlite://", "unknown environment variable BTAM_DATABSE_URL"),
+        ("BTAM_SESSION_IDLE_MINUTES", "fifteen", "whole number"),
+        ("BTAM_SESSION_IDLE_MINUTES", "-3", "negative"),
+        ("BTAM_SIGNIN_MFA_REQUIRED", "maybe", "true or false"),
+        ("BTAM_CONFIG", "staging", "BTAM_CONFIG must be one of"),
+    ],
+)
+def test_malformed_or_unknown_variables_are_refused(
+    tmp_path: Path, variable: str, value: str, reason: str
+) -> None:
+    env = {"BTAM_INSTANCE": str(tmp_path), variable: value}
+    with pytest.raises(ConfigError, match=reason):
+        load_settings(env)
+
+
+def test_development_relaxes_only_what_a_laptop_needs(tmp_path: Path) -> None:
+    settings = load_settings({"BTAM_CONFIG": "development", "BTAM_INSTANCE": str(tmp_path)})
+    assert not settings.session_secure_cookie
+    assert settings.signin_mfa_required
+    assert settings.passwords_argon2_memory_kib >= 19 * 1024
+    assert settings.database_url == f"sqlite:///{tmp_path}/btam.sqlite3"
+    assert settings.audit_database_url == f"sqlite:///{tmp_path}/audit.sqlite3"
+    # No secret before `btam init`: create_app refuses to start then.
+    assert settings.secret_key == ""
+
+
+def test_development_can_relax_mfa_but_not_below_the_argon2_floor(tmp_path: Path) -> None:
+    env = {"BTAM_CONFIG": "development", "BTAM_INSTANCE": str(tmp_path)}
+    assert not load_settings({**env, "BTAM_SIGNIN_MFA_REQUIRED": "false"}).signin_mfa_required
+    with pytest.raises(ConfigError, match="OWASP"):
+        load_settings({**env, "BTAM_PASSWORDS_ARGON2_MEMORY_KIB": "4096"})
+
+
+def test_settings_are_frozen_and_hide_the_secret(production_env: dict[str, str]) -> None:
+    settings = load_settings(production_env)
+    assert SECRET not in repr(settings)
+    with pytest.raises(AttributeError):
+        settings.signin_mfa_required = False  # type: ignore[misc]
