@@ -26,6 +26,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     """
     from btam import errors, web
     from btam.accounts import account_views, admin_views, auth_views, signin
+    from btam.audit import views as audit_views
     from btam.health import make_blueprint as health_blueprint
     from btam.reports.views import make_blueprint as main_blueprint
     from btam.runtime import build_runtime
@@ -81,6 +82,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         auth_views.make_blueprint,
         account_views.make_blueprint,
         admin_views.make_blueprint,
+        audit_views.make_blueprint,
         main_blueprint,
         health_blueprint,
     ):
@@ -91,7 +93,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         actor = web.loaded_actor()
         return {
             "current_actor": actor,
-            "nav": {"admin": bool(actor and role_has(actor.role, Permission.ADMIN_USERS_MANAGE))},
+            "nav": {
+                "admin": bool(actor and role_has(actor.role, Permission.ADMIN_USERS_MANAGE)),
+                "audit": bool(actor and role_has(actor.role, Permission.AUDIT_TRAIL_READ)),
+            },
             "idle_minutes": settings.session_idle_minutes,
         }
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
-import btam.accounts.models  # noqa: F401  (registers the tables)
-import btam.audit.models  # noqa: F401  (registers the audit tables)
+from btam.accounts import models as accounts_models
+from btam.audit import models as audit_models
 from btam.db import AuditBase, CaseBase
+
+# Importing a model module registers its tables on its store's metadata.
+MODEL_MODULES = (accounts_models, audit_models)
 
 
 def metadata_for(store: str) -> MetaData:

@@ -11,13 +11,14 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from btam.audit.context import AuditContext
+from btam.audit.signing import SigningKeyError
 from btam.audit.writer import AuditWriter, writer_from_settings
 from btam.db import Stores, open_stores, utcnow
 from btam.security.actor import Actor
 from btam.security.authn import SessionRules, Throttle
 from btam.security.passwords import PasswordHashing, PasswordRules
 from btam.services import ServiceContext
-from btam.settings import Settings
+from btam.settings import ConfigError, Settings
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class Runtime:
             db=db,
             audit=self.audit,
             audit_ctx=audit_ctx,
+            audit_sessions=self.stores.audit_sessions,
             settings=self.settings,
             hashing=self.hashing,
             password_rules=self.password_rules,
@@ -51,13 +53,18 @@ class Runtime:
 def build_runtime(settings: Settings) -> Runtime:
     """Open the stores and build the rules of ``settings``.
 
-    :raises SigningKeyError: when the audit signing key cannot be loaded.
+    :raises ConfigError: when the audit signing key cannot be loaded.
     """
     stores = open_stores(settings.database_url, settings.audit_database_url)
+    try:
+        audit = writer_from_settings(settings, stores)
+    except SigningKeyError as exc:
+        stores.dispose()
+        raise ConfigError(str(exc)) from None
     return Runtime(
         settings=settings,
         stores=stores,
-        audit=writer_from_settings(settings, stores),
+        audit=audit,
         hashing=PasswordHashing(
             time_cost=settings.passwords_argon2_time_cost,
             memory_kib=settings.passwords_argon2_memory_kib,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from btam.audit.actions import AuditAction, Outcome
 from btam.audit.context import AuditContext
@@ -24,6 +24,8 @@ class ServiceContext:
     db: Session
     audit: AuditWriter
     audit_ctx: AuditContext
+    # Read-only use by the auditor's views; every write goes through ``audit``.
+    audit_sessions: sessionmaker[Session]
     settings: Settings
     hashing: PasswordHashing
     password_rules: PasswordRules

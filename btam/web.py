@@ -50,7 +50,7 @@ def current_actor() -> Actor | None:
     user = current_user
     if user is None or not user.is_authenticated:
         return None
-    return cast(Actor, user._get_current_object())  # type: ignore[attr-defined]
+    return cast(Actor, user._get_current_object())
 
 
 def client_address() -> str | None:

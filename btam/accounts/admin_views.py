@@ -80,7 +80,8 @@ def make_blueprint() -> Blueprint:
             form.school_ids.data = [s.id for s in user.schools]
             form.discipline.data = user.discipline.value if user.discipline else ""
             form.role.data = user.role.value
-        form.username.data = user.username
+        # The user name is fixed once created; the edit form neither shows nor takes it.
+        del form["username"]
         form.school_ids.choices = school_choices(ctx)
         if form.validate_on_submit():
             try:
@@ -167,7 +168,22 @@ def make_blueprint() -> Blueprint:
             else:
                 flash("Saved.", "success")
                 return redirect(url_for("admin.team", team_id=team_id))
-        return render_template("admin/team_form.html", form=form, team=existing)
+        return render_template(
+            "admin/team_form.html", form=form, team=existing, action_form=ConfirmForm()
+        )
+
+    @bp.post("/teams/<int:team_id>/<any(disable, enable):change>")
+    @requires(Permission.ADMIN_TEAMS_MANAGE)
+    def set_team_active(actor: Actor, team_id: int, change: str) -> ResponseReturnValue:
+        if ConfirmForm().validate_on_submit():
+            services.set_team_active(
+                web.service_context(actor), team_id=team_id, active=change == "enable"
+            )
+            flash(
+                "The team is disabled." if change == "disable" else "The team is enabled.",
+                "success",
+            )
+        return redirect(url_for("admin.team", team_id=team_id))
 
     @bp.route("/schools", methods=["GET", "POST"])
     @requires(Permission.ADMIN_SCHOOLS_MANAGE)

@@ -353,3 +353,35 @@ def update_team(ctx: ServiceContext, *, team_id: int, data: TeamData) -> None:
     for gone in before - {m.id for m in team.members}:
         authn.end_user_sessions(ctx.db, user_id=gone, reason="rights_changed", now=ctx.now)
     ctx.commit_with_audit(AuditAction.ADMIN_TEAM_UPDATED, object_type="team", object_id=team.id)
+
+
+def set_team_active(ctx: ServiceContext, *, team_id: int, active: bool) -> None:
+    """Disable a team (its members lose its cases at their next request) or enable it again.
+
+    :raises NotFound: when there is no such team.
+    :raises AuditUnavailable: when the change cannot be recorded.
+    """
+    team = get_team(ctx, team_id)
+    team.is_active = active
+    if not active:
+        for member in team.members:
+            authn.end_user_sessions(ctx.db, user_id=member.id, reason="rights_changed", now=ctx.now)
+    ctx.commit_with_audit(
+        AuditAction.ADMIN_TEAM_ENABLED if active else AuditAction.ADMIN_TEAM_DISABLED,
+        object_type="team",
+        object_id=team.id,
+    )
+
+
+def user_names(ctx: ServiceContext, ids: Iterable[int]) -> dict[int, str]:
+    """Display names of staff accounts by id (for the auditor's trail)."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = ctx.db.execute(select(User.id, User.display_name).where(User.id.in_(wanted)))
+    return {row.id: row.display_name for row in rows}
+
+
+def school_names(ctx: ServiceContext) -> dict[int, str]:
+    """School names by id."""
+    return {s.id: s.name for s in list_schools(ctx)}

@@ -34,13 +34,17 @@ class AuditAction(StrEnum):
     ADMIN_USER_PASSWORD_RESET = "admin:user:password_reset"  # noqa: S105  (an event name)
     ADMIN_TEAM_CREATED = "admin:team:created"
     ADMIN_TEAM_UPDATED = "admin:team:updated"
+    ADMIN_TEAM_DISABLED = "admin:team:disabled"
+    ADMIN_TEAM_ENABLED = "admin:team:enabled"
     ADMIN_SCHOOL_CREATED = "admin:school:created"
 
     ACCESS_ROUTE_DENIED = "access:route:denied"
+    ACCESS_EMERGENCY_GRANTED = "access:emergency:granted"
 
     AUDIT_TRAIL_VIEWED = "audit:trail:viewed"
     AUDIT_TRAIL_EXPORTED = "audit:trail:exported"
     AUDIT_CHECKPOINT_SIGNED = "audit:checkpoint:signed"
+    AUDIT_GRANT_REVIEWED = "audit:grant:reviewed"
 
     SYSTEM_STORE_INITIALISED = "system:store:initialised"
     SYSTEM_DEMO_LOADED = "system:demo:loaded"

@@ -57,7 +57,9 @@ def format_timestamp(at: datetime) -> str:
     """
     if at.tzinfo is None:
         raise ValueError("naive datetimes are refused: pass an aware UTC datetime")
-    return at.astimezone(UTC).strftime(TIMESTAMP_FORMAT)
+    # isoformat always gives four-digit years and is ten times faster than strftime, which
+    # matters when verify renders a million of these.
+    return at.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_timestamp(text: str) -> datetime:

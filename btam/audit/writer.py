@@ -77,6 +77,10 @@ ENTRY_FIELDS = (
     "client_address",
     "prev_hash",
 )
+# Built once: json.dumps would build an identical encoder for every entry verify re-hashes.
+_ENCODER = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
+)
 # One fixed key for pg_advisory_xact_lock: the ASCII bytes of "btamaudt". Any other advisory
 # lock user in the audit database must not pick it.
 APPEND_LOCK_KEY = 0x6274616D61756474
@@ -109,9 +113,7 @@ def canonical_entry(entry: Mapping[Any, Any]) -> bytes:
     record: dict[str, Any] = {name: entry[name] for name in ENTRY_FIELDS}
     record["at"] = format_timestamp(record["at"])
     record["v"] = ENCODING_VERSION
-    return json.dumps(
-        record, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
-    ).encode("ascii")
+    return _ENCODER.encode(record).encode("ascii")
 
 
 def compute_entry_hash(entry: Mapping[Any, Any]) -> str:

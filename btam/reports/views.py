@@ -24,6 +24,7 @@ def make_blueprint() -> Blueprint:
         return render_template(
             "main/dashboard.html",
             can_admin=role_has(actor.role, Permission.ADMIN_USERS_MANAGE),
+            can_audit=role_has(actor.role, Permission.AUDIT_TRAIL_READ),
         )
 
     return bp

@@ -17,6 +17,9 @@ class Permission(StrEnum):
     ADMIN_USERS_MANAGE = "admin:users:manage"
     ADMIN_TEAMS_MANAGE = "admin:teams:manage"
     ADMIN_SCHOOLS_MANAGE = "admin:schools:manage"
+    AUDIT_TRAIL_READ = "audit:trail:read"
+    AUDIT_TRAIL_EXPORT = "audit:trail:export"
+    AUDIT_GRANTS_REVIEW = "audit:grants:review"
 
 
 _EVERY_ROLE = frozenset({Permission.ACCOUNT_SELF_MANAGE, Permission.DASHBOARD_VIEW})
@@ -32,7 +35,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.TEAM_MEMBER: _EVERY_ROLE,
     Role.COUNSELOR: _EVERY_ROLE,
     Role.STAFF: _EVERY_ROLE,
-    Role.AUDITOR: _EVERY_ROLE,
+    Role.AUDITOR: _EVERY_ROLE
+    | {
+        Permission.AUDIT_TRAIL_READ,
+        Permission.AUDIT_TRAIL_EXPORT,
+        Permission.AUDIT_GRANTS_REVIEW,
+    },
 }
 
 

@@ -170,7 +170,7 @@ def test_canonical_encoding_ignores_dict_order_extra_keys_and_time_zone() -> Non
 
 def test_canonical_encoding_refuses_naive_times_and_missing_fields() -> None:
     with pytest.raises(ValueError, match="naive"):
-        canonical_entry({**GOLDEN_ENTRY, "at": datetime(2025, 1, 1)})  # noqa: DTZ001
+        canonical_entry({**GOLDEN_ENTRY, "at": datetime(2025, 1, 1)})
     incomplete = dict(GOLDEN_ENTRY)
     del incomplete["purpose"]
     with pytest.raises(KeyError):
@@ -257,7 +257,9 @@ def _pem(key: Ed448PrivateKey | Ed25519PrivateKey, password: bytes | None = None
         (b"x" * 100_000, "too large"),
     ],
 )
-def test_key_loading_fails_with_one_line(tmp_path: Path, content: bytes | None, message: str) -> None:
+def test_key_loading_fails_with_one_line(
+    tmp_path: Path, content: bytes | None, message: str
+) -> None:
     path = tmp_path / "key.pem"
     if content is not None:
         path.write_bytes(content)
@@ -384,4 +386,4 @@ def test_role_sql_grants_only_insert_and_select() -> None:
     assert grants
     for line in grants:
         assert '"btam_audit_app"' in line
-        assert not {"UPDATE", "DELETE", "TRUNCATE", "ALL PRIVILEGES"} & set(line.split()), line
+        assert not {"UPDATE", "DELETE", "TRUNCATE"} & set(line.replace(",", " ").split()), line

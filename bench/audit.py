@@ -1,0 +1,182 @@
+"""Audit trail figures: append latency and verification speed, each beside bare SHA-256.
+
+    .venv/bin/python bench/audit.py                    # 1,000,000 entries (a minute or two)
+    .venv/bin/python bench/audit.py --entries 100000   # quicker
+
+Both stores are temporary SQLite files (WAL, as in production on one machine). The bare
+SHA-256 figure hashes the very same canonical bytes in the same run, so the ratio shows
+what the database, the encoding and the checks cost on top of the hash itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import insert
+from sqlalchemy.orm import sessionmaker
+
+from btam.audit.actions import AuditAction, Outcome
+from btam.audit.context import AuditContext
+from btam.audit.models import AuditCheckpoint, AuditEntry
+from btam.audit.signing import SignedCheckpoint
+from btam.audit.verify import verify_chain
+from btam.audit.writer import GENESIS_HASH, AuditWriter, canonical_entry
+from btam.db import make_engine
+from btam.schema import upgrade
+
+ACTIONS = [a.value for a in AuditAction]
+OUTCOMES = [o.value for o in Outcome]
+
+
+def bare_sha256_seconds(blobs: list[bytes]) -> float:
+    sha256 = hashlib.sha256
+    started = time.perf_counter()
+    for blob in blobs:
+        sha256(blob).hexdigest()
+    return time.perf_counter() - started
+
+
+def bench_append(workdir: Path, appends: int, checkpoint_every: int) -> None:
+    engine = make_engine(f"sqlite:///{workdir / 'append.sqlite3'}", immediate=True)
+    upgrade(engine, "audit")
+    sessions = sessionmaker(engine)
+    writer = AuditWriter(
+        sessions,
+        signing_key=Ed25519PrivateKey.generate(),
+        checkpoint_every=checkpoint_every,
+        witness=workdir / "append-witness.log",
+    )
+    ctx = AuditContext(
+        actor_id=12, actor_role="counselor", request_id="0f3a9c", client_address="10.1.2.3"
+    )
+    timings = []
+    for i in range(appends):
+        started = time.perf_counter()
+        writer.append(
+            ctx,
+            action=AuditAction.AUDIT_TRAIL_VIEWED,
+            outcome=Outcome.ALLOWED,
+            object_type="case",
+            object_id=f"2025-{i:05d}",
+            case_id=i + 1,
+            school_id=3,
+            purpose="threat assessment: legitimate educational interest",
+        )
+        timings.append(time.perf_counter() - started)
+    with sessions() as session:
+        blobs = [
+            canonical_entry(row._mapping) for row in session.execute(AuditEntry.__table__.select())
+        ]
+    engine.dispose()
+
+    bare = bare_sha256_seconds(blobs) / len(blobs)
+    mean = statistics.fmean(timings)
+    quantiles = statistics.quantiles(timings, n=100)
+    print(f"append ({appends} entries, checkpoint every {checkpoint_every}, fsync'd WAL):")
+    print(
+        f"  per entry: mean {mean * 1e6:9.1f} us   p50 {quantiles[49] * 1e6:9.1f} us   "
+        f"p99 {quantiles[98] * 1e6:9.1f} us"
+    )
+    print(f"  bare SHA-256 of the same bytes: {bare * 1e6:9.3f} us   ratio {mean / bare:,.0f}x")
+
+
+def generate_chain(
+    workdir: Path, entries: int, checkpoint_every: int, key: Ed25519PrivateKey
+) -> tuple[Any, float]:
+    """Bulk-insert a valid chain; return the engine and the bare SHA-256 time of its bytes."""
+    engine = make_engine(f"sqlite:///{workdir / 'verify.sqlite3'}", immediate=True)
+    upgrade(engine, "audit")
+    witness = workdir / "verify-witness.log"
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    previous = GENESIS_HASH
+    bare = 0.0
+    chunk = 20_000
+    checkpoint_id = 0
+    with witness.open("w") as witness_file:
+        for first in range(1, entries + 1, chunk):
+            rows: list[dict[str, Any]] = []
+            blobs: list[bytes] = []
+            checkpoints: list[dict[str, Any]] = []
+            for seq in range(first, min(first + chunk, entries + 1)):
+                row: dict[str, Any] = {
+                    "seq": seq,
+                    "at": start + timedelta(milliseconds=seq * 37),
+                    "actor_id": seq % 400 + 1,
+                    "actor_role": "team_member",
+                    "action": ACTIONS[seq % len(ACTIONS)],
+                    "outcome": OUTCOMES[seq % 3],
+                    "object_type": "case",
+                    "object_id": f"2025-{seq % 90000:05d}",
+                    "case_id": seq % 90000 + 1,
+                    "school_id": seq % 40 + 1,
+                    "purpose": "threat assessment: legitimate educational interest",
+                    "request_id": f"{seq:016x}",
+                    "client_address": f"10.{seq % 200}.{seq % 250}.{seq % 240 + 1}",
+                    "prev_hash": previous,
+                }
+                blob = canonical_entry(row)
+                blobs.append(blob)
+                previous = row["entry_hash"] = hashlib.sha256(blob).hexdigest()
+                rows.append(row)
+                if checkpoint_every and seq % checkpoint_every == 0:
+                    checkpoint_id += 1
+                    signed = SignedCheckpoint.sign(
+                        key, id=checkpoint_id, seq=seq, entry_hash=previous, signed_at=row["at"]
+                    )
+                    checkpoints.append(signed.__dict__.copy())
+                    witness_file.write(signed.witness_line())
+            bare += bare_sha256_seconds(blobs)
+            with engine.begin() as conn:
+                conn.execute(insert(AuditEntry.__table__), rows)
+                if checkpoints:
+                    conn.execute(insert(AuditCheckpoint.__table__), checkpoints)
+    return engine, bare
+
+
+def bench_verify(workdir: Path, entries: int, checkpoint_every: int, batch_size: int) -> None:
+    key = Ed25519PrivateKey.generate()
+    started = time.perf_counter()
+    engine, bare = generate_chain(workdir, entries, checkpoint_every, key)
+    print(f"\ngenerated {entries:,} chained entries in {time.perf_counter() - started:.1f} s")
+    started = time.perf_counter()
+    result = verify_chain(
+        sessionmaker(engine),
+        public_key=key.public_key(),
+        witness=workdir / "verify-witness.log",
+        batch_size=batch_size,
+    )
+    elapsed = time.perf_counter() - started
+    engine.dispose()
+    assert result.ok and result.entries == entries, result
+    rate, bare_rate = entries / elapsed, entries / bare
+    print(f"verify ({result.checkpoints:,} checkpoints, batches of {batch_size}):")
+    print(f"  {rate:12,.0f} entries/s   ({elapsed:.1f} s)")
+    print(
+        f"  bare SHA-256 of the same bytes: {bare_rate:12,.0f} entries/s   "
+        f"ratio {bare_rate / rate:.1f}x"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entries", type=int, default=1_000_000, help="entries to verify")
+    parser.add_argument("--appends", type=int, default=2000, help="appends to time")
+    parser.add_argument("--checkpoint-every", type=int, default=1000)
+    parser.add_argument("--batch-size", type=int, default=5000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="btam-audit-bench-") as tmp:
+        workdir = Path(tmp)
+        bench_append(workdir, args.appends, args.checkpoint_every)
+        bench_verify(workdir, args.entries, args.checkpoint_every, args.batch_size)
+
+
+if __name__ == "__main__":
+    main()

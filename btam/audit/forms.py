@@ -1,0 +1,53 @@
+"""The auditor's filter (a GET form: bookmarkable, changes nothing) and the review form."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, Form, IntegerField, SelectChoice, SelectField, SubmitField
+from wtforms.validators import NumberRange, Optional
+
+from btam.audit.actions import AuditAction, Outcome
+
+
+class TrailFilterForm(Form):
+    actor_id = SelectField("User", coerce=str, validators=[Optional()])
+    action = SelectField(
+        "Action",
+        choices=[SelectChoice("", "Any")] + [SelectChoice(a.value, a.value) for a in AuditAction],
+        validators=[Optional()],
+    )
+    outcome = SelectField(
+        "Outcome",
+        choices=[SelectChoice("", "Any")] + [SelectChoice(o.value, o.value) for o in Outcome],
+        validators=[Optional()],
+    )
+    school_id = SelectField("School", coerce=str, validators=[Optional()])
+    case_id = IntegerField("Case id", validators=[Optional(), NumberRange(min=1, max=2**31 - 1)])
+    object_type = SelectField(
+        "Record type",
+        choices=[
+            SelectChoice("", "Any"),
+            SelectChoice("user", "user"),
+            SelectChoice("team", "team"),
+            SelectChoice("school", "school"),
+            SelectChoice("route", "route"),
+            SelectChoice("case", "case"),
+            SelectChoice("audit_trail", "audit trail"),
+            SelectChoice("audit_entry", "audit entry"),
+        ],
+        validators=[Optional()],
+    )
+    object_id = IntegerField("Record id", validators=[Optional(), NumberRange(min=1)])
+    date_from = DateField("From (date)", validators=[Optional()])
+    date_to = DateField("To (date)", validators=[Optional()])
+
+
+class ReviewForm(FlaskForm):
+    verdict = SelectField(
+        "Verdict",
+        choices=[
+            SelectChoice("justified", "Justified: an articulable and significant threat"),
+            SelectChoice("not_justified", "Not justified: refer for follow-up"),
+        ],
+    )
+    submit = SubmitField("Record review")

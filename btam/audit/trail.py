@@ -1,0 +1,253 @@
+"""The auditor's work: search and export the trail, check the chain, review emergency grants.
+
+Every view and export of the trail is itself recorded, so the record of who looked at the
+record cannot be read unnoticed either.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+
+from btam.accounts import services as accounts
+from btam.audit import reader
+from btam.audit.actions import AuditAction, Outcome
+from btam.audit.models import AuditEntry
+from btam.audit.signing import load_signing_key
+from btam.audit.verify import verify_chain
+from btam.errors import NotFound, ValidationFailed
+from btam.services import ServiceContext
+
+CSV_COLUMNS = (
+    "seq",
+    "at_utc",
+    "actor_id",
+    "actor",
+    "actor_role",
+    "action",
+    "outcome",
+    "object_type",
+    "object_id",
+    "case_id",
+    "school",
+    "purpose",
+    "request_id",
+    "client_address",
+    "entry_hash",
+)
+
+
+@dataclass(frozen=True)
+class EntryRow:
+    """One entry as the auditor's page shows it."""
+
+    seq: int
+    at: str
+    actor: str
+    actor_id: int | None
+    actor_role: str
+    action: str
+    outcome: str
+    object_type: str | None
+    object_id: str | None
+    case_id: int | None
+    school: str
+    purpose: str | None
+    request_id: str | None
+    client_address: str | None
+    entry_hash: str
+
+
+@dataclass(frozen=True)
+class TrailView:
+    rows: list[EntryRow]
+    page: int
+    pages: int
+    total: int
+
+
+def _rows(ctx: ServiceContext, entries: list[AuditEntry]) -> list[EntryRow]:
+    names = accounts.user_names(ctx, (e.actor_id for e in entries if e.actor_id))
+    schools = accounts.school_names(ctx)
+    out = []
+    for e in entries:
+        if e.actor_id is not None:
+            actor = names.get(e.actor_id, f"user {e.actor_id}")
+        else:
+            actor = e.actor_role
+        out.append(
+            EntryRow(
+                seq=e.seq,
+                at=e.at.strftime("%Y-%m-%d %H:%M:%S"),
+                actor=actor,
+                actor_id=e.actor_id,
+                actor_role=e.actor_role,
+                action=e.action,
+                outcome=e.outcome,
+                object_type=e.object_type,
+                object_id=e.object_id,
+                case_id=e.case_id,
+                school=schools.get(e.school_id, "") if e.school_id else "",
+                purpose=e.purpose,
+                request_id=e.request_id,
+                client_address=e.client_address,
+                entry_hash=e.entry_hash,
+            )
+        )
+    return out
+
+
+def search(ctx: ServiceContext, *, flt: reader.TrailFilter, page: int) -> TrailView:
+    """One page of the trail matching ``flt``, newest first; the look is recorded.
+
+    :raises AuditUnavailable: when the view cannot be recorded (nothing is shown).
+    """
+    ctx.record(AuditAction.AUDIT_TRAIL_VIEWED, object_type="audit_trail")
+    found = reader.read_page(ctx.audit_sessions, flt, page=page)
+    return TrailView(_rows(ctx, found.entries), found.page, found.pages, found.total)
+
+
+def export_csv(ctx: ServiceContext, *, flt: reader.TrailFilter) -> Iterator[str]:
+    """The matching entries as CSV text, oldest first; the export is recorded before it starts.
+
+    :raises AuditUnavailable: when the export cannot be recorded (nothing is exported).
+    """
+    ctx.record(AuditAction.AUDIT_TRAIL_EXPORTED, object_type="audit_trail")
+
+    def generate() -> Iterator[str]:
+        yield _csv_text([CSV_COLUMNS])
+        batch: list[AuditEntry] = []
+        for entry in reader.stream(ctx.audit_sessions, flt):
+            batch.append(entry)
+            if len(batch) >= reader.EXPORT_BATCH:
+                yield _csv_text(_csv_row(row) for row in _rows(ctx, batch))
+                batch = []
+        if batch:
+            yield _csv_text(_csv_row(row) for row in _rows(ctx, batch))
+
+    return generate()
+
+
+def _csv_row(row: EntryRow) -> tuple[object, ...]:
+    return (
+        row.seq,
+        row.at,
+        row.actor_id or "",
+        row.actor,
+        row.actor_role,
+        row.action,
+        row.outcome,
+        row.object_type or "",
+        row.object_id or "",
+        row.case_id or "",
+        row.school,
+        row.purpose or "",
+        row.request_id or "",
+        row.client_address or "",
+        row.entry_hash,
+    )
+
+
+def _spreadsheet_safe(value: object) -> object:
+    # A cell starting with = + - @ is a formula to a spreadsheet; a staff member's name is
+    # typed by an administrator and must not run when an auditor opens the export.
+    if isinstance(value, str) and value[:1] in {"=", "+", "-", "@", "\t", "\r"}:
+        return "'" + value
+    return value
+
+
+def _csv_text(rows: Iterable[Iterable[object]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for row in rows:
+        writer.writerow([_spreadsheet_safe(v) for v in row])
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class ChainState:
+    """What the auditor's page says about the integrity of the trail."""
+
+    ok: bool
+    head_seq: int
+    checked_from: int
+    last_checkpoint_seq: int | None
+    last_checkpoint_at: str | None
+    reason: str
+
+
+def chain_state(ctx: ServiceContext) -> ChainState:
+    """Verify the trail from its newest signed checkpoint on (cheap enough for every visit).
+
+    ``btam audit verify`` re-walks the whole trail.
+
+    :raises AuditUnavailable: when the audit store cannot be read.
+    """
+    last = reader.last_checkpoint(ctx.audit_sessions)
+    start = last.seq if last is not None else 1
+    result = verify_chain(
+        ctx.audit_sessions,
+        public_key=load_signing_key(ctx.settings.audit_signing_key_file).public_key(),
+        witness=ctx.settings.audit_witness,
+        from_seq=max(1, start),
+    )
+    return ChainState(
+        ok=result.ok,
+        head_seq=result.head_seq,
+        checked_from=start,
+        last_checkpoint_seq=last.seq if last else None,
+        last_checkpoint_at=last.signed_at.strftime("%Y-%m-%d %H:%M UTC") if last else None,
+        reason=result.reason,
+    )
+
+
+class Verdict(StrEnum):
+    JUSTIFIED = "justified"
+    NOT_JUSTIFIED = "not_justified"
+
+
+@dataclass(frozen=True)
+class GrantItem:
+    entry: EntryRow
+    reviewed: bool
+    verdict: str | None
+
+
+def grant_queue(ctx: ServiceContext) -> list[GrantItem]:
+    """Emergency grants, those awaiting review first.
+
+    :raises AuditUnavailable: when the audit store cannot be read.
+    """
+    grants = reader.entries_with_action(ctx.audit_sessions, AuditAction.ACCESS_EMERGENCY_GRANTED)
+    reviews = reader.entries_with_action(ctx.audit_sessions, AuditAction.AUDIT_GRANT_REVIEWED)
+    verdicts = {r.object_id: (r.purpose or "").removeprefix("review:") for r in reviews}
+    items = [
+        GrantItem(row, str(row.seq) in verdicts, verdicts.get(str(row.seq)))
+        for row in _rows(ctx, grants)
+    ]
+    return sorted(items, key=lambda item: (item.reviewed, -item.entry.seq))
+
+
+def review_grant(ctx: ServiceContext, *, seq: int, verdict: Verdict) -> None:
+    """Record an auditor's review of one emergency grant.
+
+    :raises NotFound: when ``seq`` is not an emergency grant.
+    :raises ValidationFailed: when it was reviewed already.
+    :raises AuditUnavailable: when the review cannot be recorded.
+    """
+    entry = reader.entry_by_seq(ctx.audit_sessions, seq)
+    if entry is None or entry.action != AuditAction.ACCESS_EMERGENCY_GRANTED:
+        raise NotFound("grant")
+    reviewed = reader.entries_with_action(ctx.audit_sessions, AuditAction.AUDIT_GRANT_REVIEWED)
+    if any(r.object_id == str(seq) for r in reviewed):
+        raise ValidationFailed("This grant has been reviewed already.")
+    ctx.record(
+        AuditAction.AUDIT_GRANT_REVIEWED,
+        outcome=Outcome.ALLOWED,
+        object_type="audit_entry",
+        object_id=seq,
+        purpose=f"review:{verdict}",
+    )

@@ -1,0 +1,546 @@
+"""The audit chain on real stores: appends, checkpoints, and every kind of tampering caught.
+
+Each test runs on a SQLite file and on a fresh PostgreSQL database (skipped locally when no
+server is configured). Tampering is done the way an insider would: raw SQL after dropping
+the append-only triggers, or edits to the witness file.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import Engine, select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from btam.audit.actions import AuditAction, Outcome
+from btam.audit.context import AuditContext
+from btam.audit.models import AuditCheckpoint, AuditEntry
+from btam.audit.signing import SignedCheckpoint
+from btam.audit.verify import VerifyResult, verify_chain
+from btam.audit.writer import (
+    GENESIS_HASH,
+    AuditUnavailable,
+    AuditWriter,
+    compute_entry_hash,
+)
+from btam.db import make_engine
+from btam.schema import upgrade
+from tests.support.postgres import fresh_database
+
+TABLES = ("audit_entries", "audit_checkpoints")
+ACTIONS = list(AuditAction)
+
+
+@dataclass
+class Store:
+    """One migrated audit store, its signing key and witness file, and an insider's tools."""
+
+    engine: Engine
+    sessions: sessionmaker[Session]
+    key: Ed25519PrivateKey
+    witness: Path
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def writer(self, *, checkpoint_every: int = 10, witness: Path | None = None) -> AuditWriter:
+        return AuditWriter(
+            self.sessions,
+            signing_key=self.key,
+            checkpoint_every=checkpoint_every,
+            witness=witness or self.witness,
+        )
+
+    def verify(self, *, witness: bool = True, **kwargs: Any) -> VerifyResult:
+        return verify_chain(
+            self.sessions,
+            public_key=self.key.public_key(),
+            witness=self.witness if witness else None,
+            **kwargs,
+        )
+
+    def drop_guards(self) -> None:
+        with self.engine.begin() as conn:
+            for table in TABLES:
+                if self.dialect == "postgresql":
+                    conn.execute(text(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}"))
+                else:
+                    conn.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_update"))
+                    conn.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_delete"))
+
+    def tamper(self, *statements: str, **params: Any) -> None:
+        """Run raw SQL as a database administrator would, triggers out of the way."""
+        self.drop_guards()
+        with self.engine.begin() as conn:
+            for statement in statements:
+                conn.execute(text(statement), params)
+
+    def rows(self) -> list[dict[str, Any]]:
+        with self.sessions() as session:
+            return [dict(r._mapping) for r in session.execute(select(AuditEntry.__table__))]
+
+    def rehash_from(self, seq: int) -> None:
+        """Recompute every hash from ``seq`` on, as an attacker who knows the format can."""
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                select(AuditEntry.__table__).where(AuditEntry.seq >= seq - 1).order_by("seq")
+            ).all()
+            previous = rows[0].entry_hash if rows[0].seq == seq - 1 else GENESIS_HASH
+            for row in rows:
+                if row.seq < seq:
+                    continue
+                entry = {**row._mapping, "prev_hash": previous}
+                digest = compute_entry_hash(entry)
+                conn.execute(
+                    text("UPDATE audit_entries SET prev_hash = :p, entry_hash = :h WHERE seq = :s"),
+                    {"p": previous, "h": digest, "s": row.seq},
+                )
+                previous = digest
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'audit.sqlite3'}"
+    else:
+        with fresh_database("btam_audit_test") as url:
+            yield url
+
+
+@pytest.fixture
+def store(store_url: str, tmp_path: Path) -> Iterator[Store]:
+    engine = make_engine(store_url, immediate=True)
+    upgrade(engine, "audit")
+    yield Store(
+        engine=engine,
+        sessions=sessionmaker(engine, expire_on_commit=False),
+        key=Ed25519PrivateKey.generate(),
+        witness=tmp_path / "audit-witness.log",
+    )
+    engine.dispose()
+
+
+def ctx(i: int) -> AuditContext:
+    return AuditContext(
+        actor_id=i % 5 + 1,
+        actor_role="team_member",
+        request_id=f"req-{i}",
+        client_address=f"10.0.{i % 7}.{i % 250 + 1}",
+    )
+
+
+def fill(writer: AuditWriter, count: int, *, start: int = 0) -> list[int]:
+    return [
+        writer.append(
+            ctx(i),
+            action=ACTIONS[i % len(ACTIONS)],
+            outcome=list(Outcome)[i % 3],
+            object_type="case",
+            object_id=f"2025-{i:04d}",
+            case_id=i + 1,
+            school_id=i % 3 + 1,
+            purpose="threat assessment (FERPA 99.31(a)(1))",
+        )
+        for i in range(start, start + count)
+    ]
+
+
+@pytest.fixture
+def trail(store: Store) -> Store:
+    """25 entries, checkpoints at 10 and 20, witness file beside them."""
+    fill(store.writer(), 25)
+    return store
+
+
+def assert_caught(result: VerifyResult, seq: int | None, *words: str) -> None:
+    assert not result.ok, result
+    assert result.first_bad_seq == seq, result
+    for word in words:
+        assert word in result.reason, result
+
+
+# --- appending --------------------------------------------------------------------------
+
+
+def test_appends_are_numbered_without_gaps_and_chained(store: Store) -> None:
+    assert fill(store.writer(), 25) == list(range(1, 26))
+    rows = sorted(store.rows(), key=lambda r: r["seq"])
+    assert rows[0]["prev_hash"] == GENESIS_HASH
+    for before, after in itertools.pairwise(rows):
+        assert after["prev_hash"] == before["entry_hash"]
+    for row in rows:
+        assert row["entry_hash"] == compute_entry_hash(row)
+        assert row["at"].utcoffset().total_seconds() == 0
+    result = store.verify()
+    assert result == VerifyResult(
+        ok=True,
+        entries=25,
+        checkpoints=2,
+        first_bad_seq=None,
+        reason="25 entries and 2 checkpoints verified",
+        head_seq=25,
+        last_checkpoint_seq=20,
+    )
+
+
+def test_every_nth_entry_is_sealed_in_the_store_and_the_witness(store: Store) -> None:
+    fill(store.writer(checkpoint_every=4), 13)
+    with store.sessions() as session:
+        sealed = session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.id)).all()
+        assert [(c.id, c.seq) for c in sealed] == [(1, 4), (2, 8), (3, 12)]
+        hashes = {
+            seq: h for seq, h in session.execute(select(AuditEntry.seq, AuditEntry.entry_hash))
+        }
+    lines = [SignedCheckpoint.from_witness_line(x) for x in store.witness.read_text().splitlines()]
+    assert [(c.seq, c.entry_hash) for c in lines] == [(c.seq, hashes[c.seq]) for c in sealed]
+    assert all(c.signature_valid(store.key.public_key()) for c in lines)
+
+
+def test_checkpoint_on_demand_records_who_sealed_the_head(store: Store) -> None:
+    writer = store.writer(checkpoint_every=0)
+    assert writer.checkpoint() is None  # nothing to seal yet
+    fill(writer, 3)
+    sealed = writer.checkpoint(AuditContext.system())
+    assert sealed is not None and (sealed.id, sealed.seq) == (1, 4)
+    last = max(store.rows(), key=lambda r: r["seq"])
+    assert (last["action"], last["actor_role"]) == ("audit:checkpoint:signed", "system")
+    assert writer.checkpoint() == sealed  # already sealed: nothing new, no new witness line
+    assert len(store.witness.read_text().splitlines()) == 1
+    assert store.verify().ok
+
+
+def test_appends_store_only_ids_and_normalised_context(store: Store) -> None:
+    writer = store.writer()
+    writer.append(
+        AuditContext.anonymous("tip-1"),
+        action=AuditAction.ACCESS_ROUTE_DENIED,
+        outcome=Outcome.DENIED,
+    )
+    writer.append(
+        AuditContext(
+            actor_id=9, actor_role="auditor", request_id=None, client_address="::ffff:192.0.2.4"
+        ),
+        action=AuditAction.AUDIT_TRAIL_VIEWED,
+        outcome=Outcome.ALLOWED,
+        object_id=42,
+    )
+    first, second = sorted(store.rows(), key=lambda r: r["seq"])
+    assert (first["actor_id"], first["actor_role"], first["client_address"]) == (
+        None,
+        "anonymous",
+        None,
+    )
+    assert (second["client_address"], second["object_id"]) == ("192.0.2.4", "42")
+
+
+# --- tampering with entries -------------------------------------------------------------
+
+
+def test_edited_entry_is_caught_at_its_seq(trail: Store) -> None:
+    trail.tamper("UPDATE audit_entries SET actor_id = 99 WHERE seq = 7")
+    assert_caught(trail.verify(), 7, "altered")
+
+
+def test_edited_entry_with_its_own_hash_recomputed_breaks_the_next_link(trail: Store) -> None:
+    trail.tamper(
+        "UPDATE audit_entries SET outcome = 'allowed', action = 'auth:logout' WHERE seq = 7"
+    )
+    row = next(r for r in trail.rows() if r["seq"] == 7)
+    trail.tamper(
+        "UPDATE audit_entries SET entry_hash = :h WHERE seq = 7", h=compute_entry_hash(row)
+    )
+    assert_caught(trail.verify(), 8, "does not follow entry 7")
+
+
+def test_history_rewritten_with_every_hash_recomputed_is_caught_by_the_checkpoint(
+    trail: Store,
+) -> None:
+    trail.tamper("UPDATE audit_entries SET actor_id = 1 WHERE seq = 5")
+    trail.rehash_from(5)
+    assert_caught(trail.verify(witness=False), 10, "checkpoint #1")
+
+
+def test_deleted_entry_is_caught_as_a_gap(trail: Store) -> None:
+    trail.tamper("DELETE FROM audit_entries WHERE seq = 12")
+    assert_caught(trail.verify(), 12, "entry 12 is missing")
+
+
+def test_deleted_entry_with_later_entries_renumbered_is_caught(trail: Store) -> None:
+    trail.tamper(
+        "DELETE FROM audit_entries WHERE seq = 12",
+        "UPDATE audit_entries SET seq = -seq WHERE seq > 12",
+        "UPDATE audit_entries SET seq = -seq - 1 WHERE seq < 0",
+    )
+    assert_caught(trail.verify(), 12, "does not follow entry 11")
+
+
+def test_inserted_entry_is_caught(trail: Store) -> None:
+    rows = {r["seq"]: r for r in trail.rows()}
+    forged = {**rows[5], "seq": 5, "actor_id": 3, "prev_hash": rows[4]["entry_hash"]}
+    forged["entry_hash"] = compute_entry_hash(forged)
+    trail.tamper(
+        "UPDATE audit_entries SET seq = -seq WHERE seq >= 5",
+        "UPDATE audit_entries SET seq = -seq + 1 WHERE seq < 0",
+    )
+    with trail.engine.begin() as conn:
+        conn.execute(AuditEntry.__table__.insert(), [forged])
+    assert_caught(trail.verify(), 6, "entry 6")
+
+
+def test_inserted_entry_with_every_later_hash_recomputed_is_caught_by_the_checkpoint(
+    trail: Store,
+) -> None:
+    rows = {r["seq"]: r for r in trail.rows()}
+    forged = {**rows[5], "seq": 5, "actor_id": 3, "prev_hash": rows[4]["entry_hash"]}
+    trail.tamper(
+        "UPDATE audit_entries SET seq = -seq WHERE seq >= 5",
+        "UPDATE audit_entries SET seq = -seq + 1 WHERE seq < 0",
+    )
+    with trail.engine.begin() as conn:
+        conn.execute(AuditEntry.__table__.insert(), [{**forged, "entry_hash": "0" * 64}])
+    trail.rehash_from(5)
+    assert_caught(trail.verify(witness=False), 10, "checkpoint #1")
+
+
+def test_two_entries_swapped_are_caught(trail: Store) -> None:
+    trail.tamper(
+        "UPDATE audit_entries SET seq = -seq WHERE seq IN (3, 4)",
+        "UPDATE audit_entries SET seq = 4 WHERE seq = -3",
+        "UPDATE audit_entries SET seq = 3 WHERE seq = -4",
+    )
+    assert_caught(trail.verify(), 3, "entry 3")
+
+
+def test_fields_swapped_between_two_entries_are_caught(trail: Store) -> None:
+    rows = {r["seq"]: r for r in trail.rows()}
+    trail.tamper(
+        "UPDATE audit_entries SET actor_id = :a4, at = :t4 WHERE seq = 3",
+        "UPDATE audit_entries SET actor_id = :a3, at = :t3 WHERE seq = 4",
+        a3=rows[3]["actor_id"],
+        a4=rows[4]["actor_id"],
+        t3=rows[3]["at"],
+        t4=rows[4]["at"],
+    )
+    assert_caught(trail.verify(), 3, "altered")
+
+
+# --- truncation -------------------------------------------------------------------------
+
+
+def test_truncation_after_a_checkpoint_is_caught(trail: Store) -> None:
+    trail.tamper("DELETE FROM audit_entries WHERE seq > 14")
+    assert_caught(trail.verify(witness=False), 15, "after seq 14 were removed")
+
+
+def test_truncation_with_its_checkpoints_is_caught_by_the_witness(trail: Store) -> None:
+    trail.tamper(
+        "DELETE FROM audit_entries WHERE seq > 14",
+        "DELETE FROM audit_checkpoints WHERE seq > 14",
+    )
+    assert_caught(trail.verify(), 15, "in the witness file but not in the database")
+    # Without the witness only the chain is left, and it is consistent: this is why the
+    # witness must live outside the database administrator's reach.
+    assert trail.verify(witness=False).ok
+
+
+def test_everything_deleted_is_caught_by_the_witness(trail: Store) -> None:
+    trail.tamper("DELETE FROM audit_entries", "DELETE FROM audit_checkpoints")
+    assert_caught(trail.verify(), 1, "witness")
+
+
+def test_a_checkpoint_sealing_a_different_head_is_caught(trail: Store) -> None:
+    # The tail after seq 20 replaced by different entries: the chain itself is consistent.
+    trail.tamper("DELETE FROM audit_entries WHERE seq > 19")
+    fill(trail.writer(checkpoint_every=0), 6, start=100)
+    assert_caught(trail.verify(witness=False), 20, "checkpoint #2")
+
+
+# --- tampering with checkpoints and the witness -----------------------------------------
+
+
+def test_forged_checkpoint_signature_is_caught(trail: Store) -> None:
+    trail.tamper("UPDATE audit_checkpoints SET signature = :s WHERE id = 2", s="ab" * 64)
+    assert_caught(trail.verify(witness=False), 20, "bad signature")
+    assert_caught(trail.verify(), 20, "disagree")
+
+
+def test_checkpoint_resigned_with_another_key_is_caught(trail: Store) -> None:
+    trail.tamper("UPDATE audit_entries SET actor_id = 1 WHERE seq = 15")
+    trail.rehash_from(15)
+    rogue = Ed25519PrivateKey.generate()
+    head = {r["seq"]: r["entry_hash"] for r in trail.rows()}[20]
+    with trail.sessions() as session:
+        signed_at = session.get(AuditCheckpoint, 2).signed_at  # type: ignore[union-attr]
+    forged = SignedCheckpoint.sign(rogue, id=2, seq=20, entry_hash=head, signed_at=signed_at)
+    trail.tamper(
+        "UPDATE audit_checkpoints SET entry_hash = :h, key_id = :k, signature = :s WHERE id = 2",
+        h=forged.entry_hash,
+        k=forged.key_id,
+        s=forged.signature,
+    )
+    assert_caught(trail.verify(witness=False), 20, "another key")
+    # Claiming our key id does not help either.
+    trail.tamper(
+        "UPDATE audit_checkpoints SET key_id = :k WHERE id = 2",
+        k=SignedCheckpoint.sign(
+            trail.key, id=2, seq=1, entry_hash=head, signed_at=signed_at
+        ).key_id,
+    )
+    assert_caught(trail.verify(witness=False), 20, "bad signature")
+
+
+def test_deleted_checkpoint_is_caught_with_or_without_the_witness(trail: Store) -> None:
+    trail.tamper("DELETE FROM audit_checkpoints WHERE id = 1")
+    assert_caught(trail.verify(witness=False), 20, "checkpoint #1 is missing")
+    assert_caught(trail.verify(), 10, "disagree")
+
+
+def test_altered_witness_line_is_caught(trail: Store) -> None:
+    lines = trail.witness.read_text().splitlines(keepends=True)
+    lines[1] = lines[1].replace('"seq":20', '"seq":19')
+    trail.witness.write_text("".join(lines))
+    assert_caught(trail.verify(), 19, "disagree")
+
+
+def test_removed_witness_line_is_caught(trail: Store) -> None:
+    lines = trail.witness.read_text().splitlines(keepends=True)
+    trail.witness.write_text(lines[0])
+    assert_caught(trail.verify(), 20, "missing from the witness file")
+
+
+def test_removed_witness_file_is_caught(trail: Store) -> None:
+    trail.witness.unlink()
+    assert_caught(trail.verify(), 10, "missing from the witness file")
+
+
+def test_garbage_in_the_witness_is_caught(trail: Store) -> None:
+    with trail.witness.open("a") as fh:
+        fh.write("checkpoint 3 trust me\n")
+    result = trail.verify()
+    assert not result.ok and "witness line 3" in result.reason
+
+
+# --- partial verification and progress --------------------------------------------------
+
+
+def test_verify_from_a_seq_starts_at_the_checkpoint_before_it(trail: Store) -> None:
+    result = trail.verify(from_seq=23)
+    assert result.ok and result.entries == 5  # from 21, vouched for by checkpoint #2 at 20
+    assert result.checkpoints == 2
+    assert trail.verify(from_seq=21).entries == 5
+    assert trail.verify(from_seq=26).entries == 5  # one past the head: nothing new, still sealed
+    assert trail.verify(from_seq=5).entries == 25  # no checkpoint before 5: from the genesis
+
+
+def test_verify_from_a_seq_skips_earlier_entries_but_not_later_ones(trail: Store) -> None:
+    trail.tamper("UPDATE audit_entries SET actor_id = 99 WHERE seq = 22")
+    assert_caught(trail.verify(from_seq=24), 22, "altered")
+
+
+def test_verify_from_a_seq_does_not_trust_a_forged_anchor(trail: Store) -> None:
+    trail.tamper(
+        "UPDATE audit_entries SET actor_id = 99 WHERE seq = 3",
+        "UPDATE audit_checkpoints SET signature = :s WHERE id IN (1, 2)",
+        s="00" * 64,
+    )
+    assert_caught(trail.verify(from_seq=24, witness=False), 3, "altered")
+
+
+def test_verify_from_beyond_the_head_is_refused(trail: Store) -> None:
+    with pytest.raises(ValueError, match="beyond the last entry"):
+        trail.verify(from_seq=27)
+
+
+def test_progress_is_reported_per_batch_up_to_the_total(trail: Store) -> None:
+    calls: list[tuple[int, int]] = []
+    assert trail.verify(progress=lambda done, total: calls.append((done, total)), batch_size=7).ok
+    assert calls == [(7, 25), (14, 25), (21, 25), (25, 25)]
+
+
+def test_appends_while_verifying_are_not_mistaken_for_tampering(trail: Store) -> None:
+    writer = trail.writer(checkpoint_every=3)
+    result = trail.verify(progress=lambda _d, _t: fill(writer, 2, start=500), batch_size=4)
+    assert result.ok and result.head_seq == 25
+    assert trail.verify().ok
+
+
+def test_empty_store_verifies(store: Store) -> None:
+    result = store.verify()
+    assert (result.ok, result.entries, result.head_seq) == (True, 0, 0)
+
+
+# --- failing closed ---------------------------------------------------------------------
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite:///{tmp}/no/such/dir/audit.sqlite3",
+        "sqlite:///{tmp}/unmigrated.sqlite3",
+        "postgresql+psycopg://btam@127.0.0.1:{port}/btam_audit?connect_timeout=5",
+    ],
+    ids=["sqlite-missing-directory", "sqlite-not-migrated", "postgresql-closed-port"],
+)
+def test_writer_fails_closed_when_the_store_is_unreachable(
+    url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = make_engine(url.format(tmp=tmp_path, port=_closed_port()), immediate=True)
+    sessions = sessionmaker(engine)
+    writer = AuditWriter(
+        sessions, signing_key=Ed25519PrivateKey.generate(), checkpoint_every=1, witness=None
+    )
+    with caplog.at_level(logging.ERROR), pytest.raises(AuditUnavailable) as info:
+        writer.append(
+            ctx(1),
+            action=AuditAction.AUTH_LOGIN_SUCCESS,
+            outcome=Outcome.ALLOWED,
+            object_id="marker-4711",
+            purpose="marker purpose 0815",
+        )
+    assert "marker" not in str(info.value)
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+    assert "marker" not in caplog.text
+    assert "refused an append" in caplog.text
+    with pytest.raises(AuditUnavailable):
+        writer.checkpoint(AuditContext.system())
+    with pytest.raises(AuditUnavailable):
+        verify_chain(sessions, public_key=Ed25519PrivateKey.generate().public_key(), witness=None)
+    engine.dispose()
+
+
+def test_unwritable_witness_refuses_the_sealing_append(store: Store, tmp_path: Path) -> None:
+    writer = store.writer(checkpoint_every=3, witness=tmp_path / "gone" / "witness.log")
+    fill(writer, 2)
+    with pytest.raises(AuditUnavailable):
+        fill(writer, 1, start=2)
+    assert len(store.rows()) == 2  # the entry that could not be sealed was not kept
+    assert store.verify(witness=False).ok
+
+
+def test_sealing_an_already_sealed_head_adds_no_checkpoint(store: Store) -> None:
+    writer = store.writer(checkpoint_every=5)
+    fill(writer, 5)
+    assert writer.checkpoint() is not None
+    fill(writer, 5, start=5)
+    with store.sessions() as session:
+        assert session.scalars(select(AuditCheckpoint.seq).order_by(AuditCheckpoint.id)).all() == [
+            5,
+            10,
+        ]
+    result = store.verify()
+    assert result.ok and result.checkpoints == 2

@@ -1,0 +1,385 @@
+"""Page objects for the browser tests: what a person sees and does on each page of BTAM.
+
+Tests speak in these terms ("sign in", "turn on two-step sign-in", "add a user") and never
+in selectors, so a change of markup is fixed here once. Locators are the accessible ones a
+screen-reader user relies on (labels, roles, names); the only ids used are the ones the
+templates give for exactly this purpose (``#totp-secret``, ``#recovery-codes``,
+``#temporary-password``).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Self
+from urllib.parse import urlsplit
+
+import pyotp
+from playwright.sync_api import Locator, Page, expect
+
+STEP_SECONDS = 30
+
+
+class AuthenticatorApp:
+    """A person's authenticator app for one account, and the recovery codes they stored.
+
+    The server refuses a code of a step at or before the last one it accepted (replay) and
+    accepts one step either side of now. So the app hands out the next unused step while
+    that is still inside the window, and a stored recovery code once it is not.
+    """
+
+    def __init__(self, secret: str) -> None:
+        self.secret = "".join(secret.split())
+        self.recovery_codes: list[str] = []
+        self._last_step: int | None = None
+
+    def code(self) -> str:
+        """A code the server accepts now: TOTP of an unused step, else a recovery code."""
+        now = int(time.time() // STEP_SECONDS)
+        step = now if self._last_step is None else max(now, self._last_step + 1)
+        if step > now + 1:
+            # A third sign-in of one account within one step: the window is used up.
+            return self.recovery_codes.pop()
+        self._last_step = step
+        return pyotp.TOTP(self.secret).at(step * STEP_SECONDS)
+
+
+@dataclass
+class Keyring:
+    """The authenticator apps of everyone who enrolled on one server, by user name."""
+
+    apps: dict[str, AuthenticatorApp] = field(default_factory=dict)
+
+    def __getitem__(self, username: str) -> AuthenticatorApp:
+        return self.apps[username]
+
+    def __contains__(self, username: object) -> bool:
+        return username in self.apps
+
+
+def path_of(url: str) -> str:
+    return urlsplit(url).path
+
+
+class BTAMPage:
+    """What every page has: a skip link, the header, the signed-in person, sign-out."""
+
+    path = "/"
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+
+    def expect_shown(self) -> Self:
+        expect(self.page).to_have_url(re.compile(rf"^[^?#]*{re.escape(self.path)}([?#].*)?$"))
+        return self
+
+    @property
+    def heading(self) -> Locator:
+        return self.page.get_by_role("heading", level=1)
+
+    @property
+    def main(self) -> Locator:
+        return self.page.get_by_role("main")
+
+    @property
+    def skip_link(self) -> Locator:
+        return self.page.get_by_role("link", name="Skip to main content")
+
+    @property
+    def brand_link(self) -> Locator:
+        return self.page.get_by_role("banner").get_by_role("link", name="BTAM", exact=True)
+
+    @property
+    def signed_in_as(self) -> Locator:
+        """The header's "Name · Role" of the signed-in person."""
+        return self.page.get_by_role("banner").get_by_text(" · ")
+
+    @property
+    def flash(self) -> Locator:
+        return self.page.get_by_role("status")
+
+    @property
+    def sign_out_button(self) -> Locator:
+        return self.page.get_by_role("button", name="Sign out")
+
+    def sign_out(self) -> LoginPage:
+        self.sign_out_button.click()
+        return LoginPage(self.page).expect_shown()
+
+    def screenshot(self, path: str) -> bytes:
+        return self.page.screenshot(path=path, full_page=True)
+
+
+class LoginPage(BTAMPage):
+    path = "/login"
+
+    def open(self, next_path: str | None = None) -> LoginPage:
+        self.page.goto(self.path if next_path is None else f"{self.path}?next={next_path}")
+        return self.expect_shown()
+
+    def expect_shown(self) -> Self:
+        super().expect_shown()
+        expect(self.heading).to_have_text("Sign in")
+        return self
+
+    @property
+    def user_name(self) -> Locator:
+        return self.page.get_by_label("User name")
+
+    @property
+    def password(self) -> Locator:
+        return self.page.get_by_label("Password", exact=True)
+
+    @property
+    def sign_in_button(self) -> Locator:
+        return self.page.get_by_role("button", name="Sign in")
+
+    def submit(self, username: str, password: str) -> BTAMPage:
+        """Type the user name and password and press the button; return the next step."""
+        self.user_name.fill(username)
+        self.password.fill(password)
+        self.sign_in_button.click()
+        return moved_on_from(self.page, self.path)
+
+
+class SecondFactorPage(BTAMPage):
+    path = "/login/code"
+
+    @property
+    def code(self) -> Locator:
+        return self.page.get_by_label("Code from your authenticator app, or a recovery code")
+
+    def submit(self, code: str) -> BTAMPage:
+        self.code.fill(code)
+        self.page.get_by_role("button", name="Continue").click()
+        return moved_on_from(self.page, self.path)
+
+
+class EnrolPage(BTAMPage):
+    """Two-step sign-in set-up: a QR code, the same key as text, and a code to confirm it."""
+
+    path = "/login/setup"
+
+    def expect_shown(self) -> Self:
+        super().expect_shown()
+        expect(self.heading).to_have_text("Set up two-step sign-in")
+        return self
+
+    @property
+    def qr_code(self) -> Locator:
+        return self.page.get_by_role("figure", name="QR code for your authenticator app")
+
+    @property
+    def key(self) -> Locator:
+        return self.page.locator("#totp-secret")
+
+    @property
+    def code(self) -> Locator:
+        return self.page.get_by_label("Six-digit code the app shows now")
+
+    def add_to_authenticator(self) -> AuthenticatorApp:
+        """Type the key shown (the "cannot scan?" way) into a new authenticator app."""
+        return AuthenticatorApp(self.key.inner_text())
+
+    def turn_on(self, app: AuthenticatorApp) -> RecoveryCodesPage:
+        self.code.fill(app.code())
+        self.page.get_by_role("button", name="Turn on two-step sign-in").click()
+        return RecoveryCodesPage(self.page).expect_shown()
+
+
+class RecoveryCodesPage(BTAMPage):
+    """Ten recovery codes, shown once, then on with the sign-in."""
+
+    path = "/login/setup"
+
+    def expect_shown(self) -> Self:
+        expect(self.heading).to_have_text("Your recovery codes")
+        return self
+
+    @property
+    def codes(self) -> Locator:
+        return self.page.locator("#recovery-codes").get_by_role("listitem")
+
+    def store_codes(self, app: AuthenticatorApp) -> None:
+        app.recovery_codes = [code.strip() for code in self.codes.all_inner_texts()]
+
+    def continue_(self) -> BTAMPage:
+        self.page.get_by_role("button", name="I have stored my codes — continue").click()
+        return moved_on_from(self.page, self.path)
+
+
+class DashboardPage(BTAMPage):
+    path = "/dashboard"
+
+    @classmethod
+    def visit(cls, page: Page) -> BTAMPage:
+        """Go to the dashboard by its address; return wherever the app sends the browser."""
+        page.goto(cls.path)
+        return landed_on(page)
+
+    def expect_shown(self) -> Self:
+        super().expect_shown()
+        expect(self.heading).to_have_text(re.compile(r"^Welcome, "))
+        return self
+
+    @property
+    def signed_in_role(self) -> Locator:
+        return self.main.get_by_text("You are signed in as")
+
+
+class PasswordChangePage(BTAMPage):
+    path = "/account/password"
+
+    def open(self) -> PasswordChangePage:
+        self.page.goto(self.path)
+        return self.expect_shown()
+
+    @property
+    def forced_notice(self) -> Locator:
+        return self.main.get_by_text("Choose your own password before you continue.")
+
+    def change(self, current: str, new: str) -> BTAMPage:
+        self.page.get_by_label("Current password").fill(current)
+        self.page.get_by_label("New password").fill(new)
+        self.page.get_by_role("button", name="Change password").click()
+        return moved_on_from(self.page, self.path)
+
+
+class AccountPage(BTAMPage):
+    path = "/account/"
+
+    def open(self) -> AccountPage:
+        self.page.goto(self.path)
+        return self.expect_shown()
+
+    @property
+    def two_step(self) -> Locator:
+        return self.page.get_by_role("region", name="Two-step sign-in")
+
+
+class AdminPage(BTAMPage):
+    path = "/admin/"
+
+    def open(self) -> AdminPage:
+        self.page.goto(self.path)
+        return self.expect_shown()
+
+    @property
+    def users(self) -> Locator:
+        return self.page.get_by_role("table", name="Users")
+
+    def user_row(self, username: str) -> Locator:
+        return self.users.get_by_role("row").filter(
+            has=self.page.get_by_role("cell", name=username, exact=True)
+        )
+
+    def add_user(self) -> NewUserPage:
+        self.page.get_by_role("link", name="Add a user").click()
+        return NewUserPage(self.page).expect_shown()
+
+
+class NewUserPage(BTAMPage):
+    path = "/admin/users/new"
+
+    def fill(
+        self,
+        *,
+        username: str,
+        name: str,
+        role: str,
+        discipline: str = "None",
+        whole_district: bool = False,
+        schools: tuple[str, ...] = (),
+    ) -> NewUserPage:
+        self.page.get_by_label("User name", exact=True).fill(username)
+        self.page.get_by_label("Name", exact=True).fill(name)
+        self.page.get_by_label("Role", exact=True).select_option(label=role)
+        self.page.get_by_label("Discipline (team leads and members)").select_option(
+            label=discipline
+        )
+        self.page.get_by_role("checkbox", name="Works across the whole district").set_checked(
+            whole_district
+        )
+        school_boxes = self.page.get_by_role("group", name="Schools")
+        for school in schools:
+            school_boxes.get_by_role("checkbox", name=school).check()
+        return self
+
+    def create(self) -> CredentialsPage:
+        self.page.get_by_role("button", name="Create user").click()
+        return CredentialsPage(self.page).expect_shown()
+
+
+class CredentialsPage(BTAMPage):
+    """The temporary password of a new or reset user, shown once."""
+
+    path = "/admin/users/new"
+
+    def expect_shown(self) -> Self:
+        expect(self.heading).to_have_text(re.compile(r"^(User created|Password reset)$"))
+        return self
+
+    @property
+    def temporary_password(self) -> Locator:
+        return self.page.locator("#temporary-password")
+
+    def back_to_user(self) -> UserPage:
+        self.page.get_by_role("link", name="Back to the user").click()
+        return UserPage(self.page).expect_shown()
+
+
+class UserPage(BTAMPage):
+    """The administrator's page of one user."""
+
+    path = "/admin/users/"
+
+    def expect_shown(self) -> Self:
+        expect(self.page).to_have_url(re.compile(r"/admin/users/\d+$"))
+        return self
+
+
+# Where a browser arrives between sign-in and work, by path.
+LANDINGS: dict[str, type[BTAMPage]] = {
+    LoginPage.path: LoginPage,
+    SecondFactorPage.path: SecondFactorPage,
+    EnrolPage.path: EnrolPage,
+    DashboardPage.path: DashboardPage,
+    PasswordChangePage.path: PasswordChangePage,
+    AccountPage.path: AccountPage,
+}
+
+
+def landed_on(page: Page) -> BTAMPage:
+    """The page object of the page the browser shows now."""
+    cls = LANDINGS.get(path_of(page.url))
+    assert cls is not None, f"arrived on a page no test expects: {page.url}"
+    return cls(page).expect_shown()
+
+
+def moved_on_from(page: Page, path: str) -> BTAMPage:
+    """Wait until a form posted from ``path`` has led elsewhere; return that page's object.
+
+    Waiting for another path, rather than for any load, keeps a slow answer from being
+    mistaken for the page that was already there.
+    """
+    page.wait_for_url(lambda url: path_of(url) != path)
+    return landed_on(page)
+
+
+def sign_in(page: Page, username: str, password: str, keyring: Keyring) -> BTAMPage:
+    """Sign in through every step the account needs; return the first page after sign-in.
+
+    A first sign-in of a role with two-step sign-in enrols by typing the key shown, keeps the
+    recovery codes and puts the app in ``keyring``; a later one answers with that app's code.
+    """
+    reached = LoginPage(page).open().submit(username, password)
+    if isinstance(reached, EnrolPage):
+        app = reached.add_to_authenticator()
+        codes = reached.turn_on(app)
+        codes.store_codes(app)
+        keyring.apps[username] = app
+        reached = codes.continue_()
+    elif isinstance(reached, SecondFactorPage):
+        reached = reached.submit(keyring[username].code())
+    return reached
