@@ -51,11 +51,19 @@ def cli() -> None:
 
 
 @cli.command()
-def init() -> None:
+@click.option(
+    "--audit-migration-url",
+    default=None,
+    help="Migrate the audit store as this (owner) role; the application's own role may only "
+    "INSERT and SELECT there. Default: BTAM_AUDIT_DATABASE_URL.",
+)
+def init(audit_migration_url: str | None) -> None:
     """Create the instance folder, development keys and both stores (safe to run again)."""
     from btam import schema
+    from btam.audit.actions import AuditAction, Outcome
     from btam.audit.signing import generate_signing_key_file
-    from btam.db import open_stores
+    from btam.audit.writer import writer_from_settings
+    from btam.db import make_engine, open_stores
     from btam.security.crypto import generate_key_file
 
     settings = load_settings()
@@ -76,7 +84,20 @@ def init() -> None:
     stores = open_stores(settings.database_url, settings.audit_database_url)
     try:
         schema.upgrade(stores.case_engine, "case")
-        schema.upgrade(stores.audit_engine, "audit")
+        if audit_migration_url:
+            owner_engine = make_engine(audit_migration_url, immediate=True)
+            try:
+                schema.upgrade(owner_engine, "audit")
+            finally:
+                owner_engine.dispose()
+        else:
+            schema.upgrade(stores.audit_engine, "audit")
+        writer_from_settings(settings, stores).append(
+            AuditContext.system(),
+            action=AuditAction.SYSTEM_STORE_INITIALISED,
+            outcome=Outcome.ALLOWED,
+            purpose=f"case {schema.head_revision('case')}, audit {schema.head_revision('audit')}",
+        )
     finally:
         stores.dispose()
     click.echo("Case store and audit store are up to date.")

@@ -274,7 +274,7 @@ def sign_out(ctx: ServiceContext, *, actor: Actor) -> None:
     :raises AuditUnavailable: when the sign-out cannot be recorded.
     """
     authn.end_session(ctx.db, token=actor.session_token, reason="signed_out", now=ctx.now)
-    ctx.commit_with_audit(AuditAction.AUTH_LOGOUT, object_type="user", object_id=actor.user_id)
+    ctx.commit_with_audit(AuditAction.AUTH_SESSION_SIGNED_OUT, object_type="user", object_id=actor.user_id)
 
 
 def end_other_sessions(ctx: ServiceContext, *, actor: Actor) -> int:

@@ -20,7 +20,7 @@ class AuditAction(StrEnum):
     AUTH_MFA_FAILURE = "auth:mfa:failure"
     AUTH_MFA_ENROLLED = "auth:mfa:enrolled"
     AUTH_RECOVERY_CODE_USED = "auth:recovery_code:used"
-    AUTH_LOGOUT = "auth:logout"
+    AUTH_SESSION_SIGNED_OUT = "auth:session:signed_out"
     AUTH_SESSION_EXPIRED = "auth:session:expired"
 
     ACCOUNT_PASSWORD_CHANGED = "account:password:changed"  # noqa: S105  (an event name)

@@ -22,7 +22,7 @@ from btam.audit.signing import (
     load_signing_key,
     public_key_pem,
 )
-from btam.audit.verify import verify_chain
+from btam.audit.verify import postgres_role_sql, verify_chain
 from btam.audit.writer import AuditUnavailable, writer_from_settings
 from btam.db import Stores, open_stores
 from btam.settings import ConfigError, Settings, load_settings
@@ -151,3 +151,25 @@ def public_key() -> None:
         raise CannotRun(str(exc)) from None
     click.echo(public_key_pem(key), nl=False)
     click.echo(f"key id {key_fingerprint(key)}", err=True)
+
+
+@audit.command("role-sql")
+@click.option(
+    "--owner",
+    default="btam_audit_owner",
+    show_default=True,
+    help="Role that owns the audit tables and runs their migrations.",
+)
+@click.option(
+    "--app-role",
+    default="btam_audit_app",
+    show_default=True,
+    help="Role the application connects as: INSERT and SELECT only.",
+)
+@click.option("--database", default="btam_audit", show_default=True)
+def role_sql(owner: str, app_role: str, database: str) -> None:
+    """Print the SQL a PostgreSQL superuser runs once to set up the audit store's roles."""
+    try:
+        click.echo(postgres_role_sql(owner, app_role, database), nl=False)
+    except ValueError as exc:
+        raise CannotRun(str(exc)) from None

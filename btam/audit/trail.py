@@ -187,17 +187,18 @@ def chain_state(ctx: ServiceContext) -> ChainState:
     :raises AuditUnavailable: when the audit store cannot be read.
     """
     last = reader.last_checkpoint(ctx.audit_sessions)
-    start = last.seq if last is not None else 1
+    # verify_chain anchors at the newest valid checkpoint *before* from_seq.
+    start = last.seq + 1 if last is not None else 1
     result = verify_chain(
         ctx.audit_sessions,
         public_key=load_signing_key(ctx.settings.audit_signing_key_file).public_key(),
         witness=ctx.settings.audit_witness,
-        from_seq=max(1, start),
+        from_seq=start,
     )
     return ChainState(
         ok=result.ok,
         head_seq=result.head_seq,
-        checked_from=start,
+        checked_from=last.seq if last is not None else 1,
         last_checkpoint_seq=last.seq if last else None,
         last_checkpoint_at=last.signed_at.strftime("%Y-%m-%d %H:%M UTC") if last else None,
         reason=result.reason,

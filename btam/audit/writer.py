@@ -128,13 +128,17 @@ def compute_entry_hash(entry: Mapping[Any, Any]) -> str:
 def take_append_lock(session: Session) -> None:
     """Make the session's transaction the only one appending to the chain until it ends.
 
-    On SQLite the engine's ``BEGIN IMMEDIATE`` already holds the write lock; on PostgreSQL a
-    transaction-scoped advisory lock does, and is released by COMMIT or ROLLBACK, so a
-    crashed worker can never leave it held.
+    Call it first in the transaction. On SQLite the engine's ``BEGIN IMMEDIATE`` already
+    holds the write lock; on PostgreSQL a transaction-scoped advisory lock does, and is
+    released by COMMIT or ROLLBACK, so a crashed worker can never leave it held.
 
     :raises sqlalchemy.exc.SQLAlchemyError: when the database refuses.
     """
     if session.get_bind().dialect.name == "postgresql":
+        # Under REPEATABLE READ or SERIALIZABLE (a DBA's default_transaction_isolation) the
+        # snapshot would be taken before the lock is granted, and the head read after it
+        # could be stale; READ COMMITTED reads each statement's data after the lock.
+        session.execute(text("SET TRANSACTION ISOLATION LEVEL READ COMMITTED"))
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY})
 
 
@@ -218,6 +222,8 @@ class AuditWriter:
     SQLite (as ``open_stores`` does), or concurrent appends fail instead of waiting.
     ``checkpoint_every`` 0 turns automatic checkpoints off. ``witness`` None keeps no witness
     file (tests and benchmarks only: production settings always name one).
+
+    :raises ValueError: for a negative ``checkpoint_every``.
     """
 
     def __init__(
@@ -237,6 +243,7 @@ class AuditWriter:
 
     @property
     def witness(self) -> Path | None:
+        """The witness file every checkpoint is appended to, if any."""
         return self._witness
 
     def append(

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import sessionmaker
 
 from btam.audit.actions import AuditAction, Outcome
@@ -53,13 +53,31 @@ def append_many(url: str, key_pem: bytes, witness: str, start: Barrier, worker: 
     engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("postgresql", marks=pytest.mark.postgres),
+        pytest.param("postgresql-repeatable-read", marks=pytest.mark.postgres),
+    ]
+)
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'audit.sqlite3'}"
-    else:
-        with fresh_database("btam_audit_test") as url:
-            yield url
+        return
+    with fresh_database("btam_audit_test") as url:
+        if request.param == "postgresql-repeatable-read":
+            # A DBA's stricter default must not make appends read a head older than the lock.
+            engine = make_engine(url)
+            with engine.begin() as conn:
+                name = conn.execute(text("SELECT current_database()")).scalar_one()
+                conn.execute(
+                    text(
+                        f'ALTER DATABASE "{name}" '
+                        "SET default_transaction_isolation = 'repeatable read'"
+                    )
+                )
+            engine.dispose()
+        yield url
 
 
 def test_processes_appending_at_once_leave_one_chain_without_gaps(
