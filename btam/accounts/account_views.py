@@ -7,7 +7,12 @@ from flask.typing import ResponseReturnValue
 
 from btam import web
 from btam.accounts import signin
-from btam.accounts.forms import ConfirmForm, EnrolForm, PasswordChangeForm
+from btam.accounts.forms import (
+    AccountEnrolForm,
+    ConfirmForm,
+    PasswordChangeForm,
+    RecoveryCodesForm,
+)
 from btam.errors import ValidationFailed
 from btam.security.actor import Actor
 from btam.security.decorators import requires
@@ -25,6 +30,7 @@ def make_blueprint() -> Blueprint:
             "account/index.html",
             summary=signin.account_summary(ctx, actor=actor),
             form=ConfirmForm(),
+            codes_form=RecoveryCodesForm(),
         )
 
     @bp.route("/password", methods=["GET", "POST"])
@@ -53,14 +59,15 @@ def make_blueprint() -> Blueprint:
     @requires(Permission.ACCOUNT_SELF_MANAGE)
     def two_step(actor: Actor) -> ResponseReturnValue:
         ctx = web.service_context(actor)
-        form = EnrolForm()
+        form = AccountEnrolForm()
         if form.validate_on_submit():
             try:
+                signin.confirm_identity(ctx, actor=actor, password=form.current_password.data or "")
                 codes = signin.confirm_pending_enrolment(
                     ctx, user_id=actor.user_id, code=form.code.data or ""
                 )
             except ValidationFailed as exc:
-                form.code.errors.append(str(exc))
+                getattr(form, exc.field or "code").errors.append(str(exc))
             else:
                 return render_template("auth/recovery_codes.html", codes=codes, during_signin=False)
         setup = signin.pending_enrolment(ctx, user_id=actor.user_id)
@@ -69,11 +76,14 @@ def make_blueprint() -> Blueprint:
     @bp.post("/recovery-codes")
     @requires(Permission.ACCOUNT_SELF_MANAGE)
     def recovery_codes(actor: Actor) -> ResponseReturnValue:
-        form = ConfirmForm()
+        form = RecoveryCodesForm()
         if not form.validate_on_submit():
+            flash("Enter your password to make new recovery codes.", "error")
             return redirect(url_for("account.index"))
         try:
-            codes = signin.regenerate_recovery_codes(web.service_context(actor), actor=actor)
+            codes = signin.regenerate_recovery_codes(
+                web.service_context(actor), actor=actor, password=form.current_password.data or ""
+            )
         except ValidationFailed as exc:
             flash(str(exc), "error")
             return redirect(url_for("account.index"))

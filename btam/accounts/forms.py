@@ -61,6 +61,26 @@ class EnrolForm(FlaskForm):
     submit = SubmitField("Turn on two-step sign-in")
 
 
+class AccountEnrolForm(EnrolForm):
+    """Enrolment from the account page: the password again, so a stolen session cannot
+    plant its own authenticator."""
+
+    current_password = PasswordField(
+        "Your password",
+        validators=[DataRequired(), Length(max=PASSWORD_INPUT_MAX)],
+        render_kw={"autocomplete": "current-password"},
+    )
+
+
+class RecoveryCodesForm(FlaskForm):
+    current_password = PasswordField(
+        "Your password",
+        validators=[DataRequired(), Length(max=PASSWORD_INPUT_MAX)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    submit = SubmitField("Make new recovery codes")
+
+
 class PasswordChangeForm(FlaskForm):
     current_password = PasswordField(
         "Current password",

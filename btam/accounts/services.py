@@ -198,6 +198,7 @@ def reset_mfa(ctx: ServiceContext, *, user_id: int) -> None:
     """
     user = _get_user(ctx, user_id)
     user.mfa_secret = None
+    user.mfa_pending_secret = None
     user.mfa_enrolled_at = None
     user.mfa_last_step = 0
     for code in ctx.db.execute(

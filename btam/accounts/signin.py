@@ -183,11 +183,23 @@ def _replace_recovery_codes(ctx: ServiceContext, user: User) -> list[str]:
     return codes
 
 
-def regenerate_recovery_codes(ctx: ServiceContext, *, actor: Actor) -> list[str]:
+def confirm_identity(ctx: ServiceContext, *, actor: Actor, password: str) -> None:
+    """Check the actor's password again before a change that would let a stolen session stay.
+
+    :raises ValidationFailed: when the password is not right.
+    """
+    user = _load_user(ctx, actor.user_id)
+    if user is None or not ctx.hashing.verify(user.password_hash, password):
+        raise ValidationFailed("Your password is not right.", field="current_password")
+
+
+def regenerate_recovery_codes(ctx: ServiceContext, *, actor: Actor, password: str) -> list[str]:
     """Replace the actor's recovery codes with ten new ones, shown once.
 
+    :raises ValidationFailed: when the password is not right or no authenticator is set up.
     :raises AuditUnavailable: when the change cannot be recorded.
     """
+    confirm_identity(ctx, actor=actor, password=password)
     user = _load_user(ctx, actor.user_id)
     if user is None or not user.mfa_enrolled:
         raise ValidationFailed("Set up an authenticator app first.")
@@ -274,7 +286,9 @@ def sign_out(ctx: ServiceContext, *, actor: Actor) -> None:
     :raises AuditUnavailable: when the sign-out cannot be recorded.
     """
     authn.end_session(ctx.db, token=actor.session_token, reason="signed_out", now=ctx.now)
-    ctx.commit_with_audit(AuditAction.AUTH_SESSION_SIGNED_OUT, object_type="user", object_id=actor.user_id)
+    ctx.commit_with_audit(
+        AuditAction.AUTH_SESSION_SIGNED_OUT, object_type="user", object_id=actor.user_id
+    )
 
 
 def end_other_sessions(ctx: ServiceContext, *, actor: Actor) -> int:

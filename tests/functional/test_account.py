@@ -1,0 +1,79 @@
+"""The user's own account page: recovery codes, a new device, sessions."""
+
+from __future__ import annotations
+
+import re
+
+import pyotp
+from flask import Flask
+
+from tests.support.personas import World
+from tests.support.stores import audit_actions
+from tests.support.web import Browser
+
+CODE = re.compile(r"<li><code>([a-z2-7-]{19})</code></li>")
+
+
+def _signed_in(app: Flask, world: World, who: str) -> Browser:
+    person = world.people[who]
+    browser = Browser(app.test_client())
+    browser.sign_in(person.username, person.password, totp_secret=person.totp_secret)
+    return browser
+
+
+def test_the_account_page_shows_the_sign_in_state(app: Flask, world: World) -> None:
+    page = _signed_in(app, world, "member_gus").get("/account/").get_data(as_text=True)
+    assert "gus" in page.lower()
+    assert "You have 10 unused recovery codes" in page
+
+
+def test_new_recovery_codes_need_the_password_and_replace_the_old_ones(
+    app: Flask, world: World
+) -> None:
+    gus = _signed_in(app, world, "member_gus")
+    refused = gus.submit(
+        "/account/",
+        {"current_password": "not my password at all"},
+        action="/account/recovery-codes",
+        follow=True,
+    )
+    assert "Your password is not right." in refused.get_data(as_text=True)
+    shown = gus.submit(
+        "/account/",
+        {"current_password": world.member_gus.password},
+        action="/account/recovery-codes",
+    )
+    codes = CODE.findall(shown.get_data(as_text=True))
+    assert len(codes) == 10
+    fresh = Browser(app.test_client())
+    fresh.submit("/login", {"username": "member_gus", "password": world.member_gus.password})
+    assert fresh.submit("/login/code", {"code": codes[3]}).status_code == 302
+
+
+def test_a_stolen_session_cannot_plant_its_own_authenticator(app: Flask, world: World) -> None:
+    thief = _signed_in(app, world, "lead_ben")
+    page = thief.get("/account/two-step").get_data(as_text=True)
+    secret = re.search(r'id="totp-secret">([A-Z2-7 ]+)<', page).group(1).replace(" ", "")
+    response = thief.submit(
+        "/account/two-step",
+        {"code": pyotp.TOTP(secret).now(), "current_password": "a guess that is wrong"},
+    )
+    assert "Your password is not right." in response.get_data(as_text=True)
+    assert audit_actions(app).count("auth:mfa:enrolled") == len(
+        [p for p in world.people.values() if p.totp_secret]
+    )
+
+
+def test_moving_to_a_new_device_replaces_the_old_one(app: Flask, world: World) -> None:
+    ben = _signed_in(app, world, "lead_ben")
+    page = ben.get("/account/two-step").get_data(as_text=True)
+    secret = re.search(r'id="totp-secret">([A-Z2-7 ]+)<', page).group(1).replace(" ", "")
+    response = ben.submit(
+        "/account/two-step",
+        {"code": pyotp.TOTP(secret).now(), "current_password": world.lead_ben.password},
+    )
+    assert len(CODE.findall(response.get_data(as_text=True))) == 10
+    old_device = Browser(app.test_client())
+    old_device.submit("/login", {"username": "lead_ben", "password": world.lead_ben.password})
+    old_code = pyotp.TOTP(world.lead_ben.totp_secret or "").now()
+    assert old_device.submit("/login/code", {"code": old_code}).status_code == 200
