@@ -10,6 +10,7 @@ from flask import Flask
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from btam.settings import ConfigError, load_settings
 
@@ -17,6 +18,15 @@ __all__ = ["ConfigError", "create_app"]
 
 # One megabyte is far above any form of the skeleton; attachments get their own limit.
 MAX_REQUEST_BYTES = 1024 * 1024
+
+
+class RecordIdConverter(IntegerConverter):
+    """``<int:...>`` limited to the ids a database column can hold (1 to 2**31 - 1)."""
+
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
@@ -57,6 +67,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     if settings.http_proxy_hops:
         hops = settings.http_proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+
+    # Every id in a URL fits a 32-bit column: a larger number is a 404, never a database error.
+    app.url_map.converters["int"] = RecordIdConverter
 
     rt = build_runtime(settings)
     app.extensions["btam"] = rt

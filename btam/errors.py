@@ -36,7 +36,7 @@ class ValidationFailed(BTAMError):
         self.field = field
 
 
-class Conflict(BTAMError):
+class Conflict(ValidationFailed):
     """The change would clash with an existing record (a user name taken, for example)."""
 
 
@@ -99,8 +99,11 @@ def init_app(app: Flask) -> None:
         return render_error(403)
 
     @app.errorhandler(HTTPException)
-    def _http(exc: HTTPException) -> tuple[str, int]:
-        return render_error(exc.code or 500)
+    def _http(exc: HTTPException) -> tuple[str, int, list[tuple[str, str]]]:
+        html, code = render_error(exc.code or 500)
+        # A 405 must say which methods the page takes (RFC 9110).
+        allow = [(k, v) for k, v in exc.get_headers() if k.lower() == "allow"]
+        return html, code, allow
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> tuple[str, int]:

@@ -9,7 +9,7 @@ from wtforms import SelectChoice
 from btam import web
 from btam.accounts import services
 from btam.accounts.forms import ConfirmForm, SchoolForm, TeamForm, UserForm
-from btam.errors import Conflict, ValidationFailed
+from btam.errors import ValidationFailed
 from btam.security.actor import Actor, Discipline, Role
 from btam.security.decorators import requires
 from btam.security.permissions import Permission
@@ -27,8 +27,8 @@ def _user_data(form: UserForm, username: str | None = None) -> services.UserData
     )
 
 
-def _form_error(form: UserForm | TeamForm | SchoolForm, exc: ValidationFailed | Conflict) -> None:
-    field = getattr(form, getattr(exc, "field", None) or "", None)
+def _form_error(form: UserForm | TeamForm | SchoolForm, exc: ValidationFailed) -> None:
+    field = getattr(form, exc.field or "", None)
     if field is not None:
         field.errors.append(str(exc))
     else:
@@ -61,11 +61,8 @@ def make_blueprint() -> Blueprint:
         if form.validate_on_submit():
             try:
                 created = services.create_user(ctx, data=_user_data(form))
-            except (ValidationFailed, Conflict) as exc:
-                if isinstance(exc, Conflict):
-                    form.username.errors.append(str(exc))
-                else:
-                    _form_error(form, exc)
+            except ValidationFailed as exc:
+                _form_error(form, exc)
             else:
                 return render_template("admin/credentials.html", credentials=created, new=True)
         return render_template("admin/user_form.html", form=form, user=None)
@@ -144,9 +141,10 @@ def make_blueprint() -> Blueprint:
             SelectChoice(
                 u.id,
                 f"{u.display_name} — {u.role.label}"
-                f"{', ' + u.discipline.label if u.discipline else ''}",
+                f"{', ' + u.discipline.label if u.discipline else ''}"
+                f"{'' if u.is_active else ' (disabled)'}",
             )
-            for u in services.team_candidates(ctx)
+            for u in services.team_candidates(ctx, existing)
         ]
         if existing is not None and not web.is_post():
             form.school_ids.data = [s.id for s in existing.schools]
@@ -163,7 +161,7 @@ def make_blueprint() -> Blueprint:
                     team_id = created.id
                 else:
                     services.update_team(ctx, team_id=existing.id, data=data)
-            except (ValidationFailed, Conflict) as exc:
+            except ValidationFailed as exc:
                 _form_error(form, exc)
             else:
                 flash("Saved.", "success")
@@ -193,7 +191,7 @@ def make_blueprint() -> Blueprint:
         if form.validate_on_submit():
             try:
                 services.create_school(ctx, name=form.name.data or "", code=form.code.data or "")
-            except (ValidationFailed, Conflict) as exc:
+            except ValidationFailed as exc:
                 _form_error(form, exc)
             else:
                 flash("School added.", "success")

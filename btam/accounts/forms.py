@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     PasswordField,
@@ -15,6 +14,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from btam.forms import BaseForm
 from btam.security.actor import DISCIPLINE_LABELS, ROLE_LABELS
 
 # Longer than any accepted password, so the check happens in the rules with a clear message,
@@ -29,7 +29,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class LoginForm(FlaskForm):
+class LoginForm(BaseForm):
     username = StringField(
         "User name",
         validators=[DataRequired(), Length(max=200)],
@@ -43,7 +43,7 @@ class LoginForm(FlaskForm):
     submit = SubmitField("Sign in")
 
 
-class CodeForm(FlaskForm):
+class CodeForm(BaseForm):
     code = StringField(
         "Code from your authenticator app, or a recovery code",
         validators=[DataRequired(), Length(max=40)],
@@ -52,7 +52,7 @@ class CodeForm(FlaskForm):
     submit = SubmitField("Continue")
 
 
-class EnrolForm(FlaskForm):
+class EnrolForm(BaseForm):
     code = StringField(
         "Six-digit code the app shows now",
         validators=[DataRequired(), Length(max=12)],
@@ -72,7 +72,7 @@ class AccountEnrolForm(EnrolForm):
     )
 
 
-class RecoveryCodesForm(FlaskForm):
+class RecoveryCodesForm(BaseForm):
     current_password = PasswordField(
         "Your password",
         validators=[DataRequired(), Length(max=PASSWORD_INPUT_MAX)],
@@ -81,7 +81,7 @@ class RecoveryCodesForm(FlaskForm):
     submit = SubmitField("Make new recovery codes")
 
 
-class PasswordChangeForm(FlaskForm):
+class PasswordChangeForm(BaseForm):
     current_password = PasswordField(
         "Current password",
         validators=[DataRequired(), Length(max=PASSWORD_INPUT_MAX)],
@@ -95,13 +95,13 @@ class PasswordChangeForm(FlaskForm):
     submit = SubmitField("Change password")
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(BaseForm):
     """A button that changes something; carries only the CSRF token."""
 
     submit = SubmitField("Confirm")
 
 
-class UserForm(FlaskForm):
+class UserForm(BaseForm):
     username = StringField(
         "User name",
         validators=[InputRequired(), Length(min=3, max=64)],
@@ -123,14 +123,14 @@ class UserForm(FlaskForm):
     submit = SubmitField("Save")
 
 
-class TeamForm(FlaskForm):
+class TeamForm(BaseForm):
     name = StringField("Team name", validators=[InputRequired(), Length(max=200)])
     school_ids = MultiCheckboxField("Schools the team covers", coerce=int)
     member_ids = MultiCheckboxField("Members", coerce=int)
     submit = SubmitField("Save")
 
 
-class SchoolForm(FlaskForm):
+class SchoolForm(BaseForm):
     name = StringField("School name", validators=[InputRequired(), Length(max=200)])
     code = StringField(
         "Short code",

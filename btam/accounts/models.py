@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Column, Enum, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import Boolean, Column, Enum, ForeignKey, Index, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from btam.db import CaseBase, UTCDateTime, utcnow
 from btam.security.actor import Discipline, Role
+from btam.security.fields import encrypted_text
+from btam.security.keys import ACCOUNTS_SCOPE
 
 
 def _vocabulary(enum: type[StrEnum]) -> Enum:
@@ -88,9 +90,10 @@ class User(CaseBase):
     password_hash: Mapped[str] = mapped_column(String(255))
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    mfa_secret: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # TOTP secrets: whoever reads one can make codes, so both are stored encrypted.
+    mfa_secret = encrypted_text("mfa_secret", scope=ACCOUNTS_SCOPE)
     # Held between showing the QR code and the user's first good code; never active.
-    mfa_pending_secret: Mapped[str | None] = mapped_column(Text, nullable=True)
+    mfa_pending_secret = encrypted_text("mfa_pending_secret", scope=ACCOUNTS_SCOPE)
     mfa_enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # The last TOTP time step accepted, so that a code seen over a shoulder cannot be replayed.
     mfa_last_step: Mapped[int] = mapped_column(Integer, default=0)

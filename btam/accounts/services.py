@@ -119,7 +119,7 @@ def create_user(
     _validate_user(data)
     taken = ctx.db.execute(select(User.id).where(User.username == data.username)).first()
     if taken:
-        raise Conflict("That user name is taken.")
+        raise Conflict("That user name is taken.", field="username")
     if password is not None:
         problems = ctx.password_rules.problems(password, context=(data.username, data.display_name))
         if problems:
@@ -155,6 +155,14 @@ def update_user(ctx: ServiceContext, *, user_id: int, data: UserData) -> None:
     """
     user = _get_user(ctx, user_id)
     _validate_user(UserData(**{**data.__dict__, "username": user.username}))
+    if (
+        ctx.actor is not None
+        and user.id == ctx.actor.user_id
+        and user.role is Role.DISTRICT_ADMIN
+        and data.role is not Role.DISTRICT_ADMIN
+    ):
+        # Otherwise the last administrator could leave the district without one.
+        raise ValidationFailed("You cannot take away your own administrator role.", field="role")
     before = (user.role, user.discipline, user.district_wide, {s.id for s in user.schools})
     user.display_name = data.display_name.strip()
     user.role = data.role
@@ -268,7 +276,7 @@ def create_school(ctx: ServiceContext, *, name: str, code: str) -> School:
         select(School.id).where((func.lower(School.name) == name.lower()) | (School.code == code))
     ).first()
     if clash:
-        raise Conflict("A school with that name or code exists.")
+        raise Conflict("A school with that name or code exists.", field="name")
     school = School(district_id=the_district(ctx).id, name=name, code=code)
     ctx.db.add(school)
     ctx.db.flush()
@@ -294,12 +302,17 @@ def get_team(ctx: ServiceContext, team_id: int) -> Team:
     return team
 
 
-def team_candidates(ctx: ServiceContext) -> list[User]:
-    """Active users who can sit on a team (team leads and members)."""
+def team_candidates(ctx: ServiceContext, team: Team | None = None) -> list[User]:
+    """Users who can sit on a team: active team leads and members, and the team's present
+    members even when disabled (so editing the team does not drop them unseen)."""
+    present = [m.id for m in team.members] if team is not None else []
     return list(
         ctx.db.execute(
             select(User)
-            .where(User.role.in_(list(ROLES_WITH_DISCIPLINE)), User.is_active.is_(True))
+            .where(
+                User.role.in_(list(ROLES_WITH_DISCIPLINE)),
+                User.is_active.is_(True) | User.id.in_(present),
+            )
             .order_by(User.display_name)
         ).scalars()
     )
@@ -313,7 +326,7 @@ def _apply_team(ctx: ServiceContext, team: Team, data: TeamData) -> None:
         select(Team.id).where(func.lower(Team.name) == name.lower(), Team.id != (team.id or 0))
     ).first()
     if clash:
-        raise Conflict("A team with that name exists.")
+        raise Conflict("A team with that name exists.", field="name")
     if not data.school_ids:
         raise ValidationFailed("A team covers at least one school.", field="school_ids")
     members = list(ctx.db.execute(select(User).where(User.id.in_(set(data.member_ids)))).scalars())

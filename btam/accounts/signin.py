@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from sqlalchemy import select
 
 from btam.accounts.models import RecoveryCode, User
 from btam.audit.actions import AuditAction, Outcome
+from btam.audit.context import ANONYMOUS_ROLE
+from btam.audit.writer import AuditUnavailable
 from btam.errors import ValidationFailed
 from btam.security import authn, mfa
 from btam.security.actor import ROLES_REQUIRING_MFA, Actor
 from btam.services import ServiceContext
+
+log = logging.getLogger(__name__)
 
 
 class Step(StrEnum):
@@ -29,6 +34,15 @@ class Step(StrEnum):
 class PasswordResult:
     step: Step
     user_id: int | None = None
+
+
+def _as_user(ctx: ServiceContext, user: User) -> ServiceContext:
+    """Record entries under the user's own role once the password has shown who is there."""
+    if ctx.audit_ctx.actor_role != ANONYMOUS_ROLE:
+        return ctx
+    return replace(
+        ctx, audit_ctx=replace(ctx.audit_ctx, actor_id=user.id, actor_role=str(user.role))
+    )
 
 
 def _mfa_required(ctx: ServiceContext, user: User) -> bool:
@@ -57,15 +71,23 @@ def check_password(
     ).scalar_one_or_none()
     matched = ctx.hashing.verify(user.password_hash if user else None, password)
     if not matched or user is None or not user.is_active:
+        # The count is committed on its own first: an audit outage must never make guesses
+        # free. Then the entry; if the audit store is down, the visitor gets the 503 page.
         ctx.throttle.record_failure(ctx.db, username=username, address=address, now=ctx.now)
+        ctx.db.commit()
         # The typed name is never recorded: people type passwords into the name field.
-        ctx.commit_with_audit(
+        ctx.record(
             AuditAction.AUTH_LOGIN_FAILURE,
             outcome=Outcome.DENIED,
             object_type="user",
             object_id=user.id if user else None,
         )
         return PasswordResult(Step.FAILED)
+    # Recorded before the answer, so that with the audit store down a right password gets
+    # the same 503 as a wrong one and reveals nothing.
+    _as_user(ctx, user).record(
+        AuditAction.AUTH_PASSWORD_ACCEPTED, object_type="user", object_id=user.id
+    )
     if ctx.hashing.needs_rehash(user.password_hash):
         user.password_hash = ctx.hashing.hash(password)
         ctx.db.commit()
@@ -84,6 +106,7 @@ def check_second_factor(ctx: ServiceContext, *, user_id: int, code: str, address
     user = _load_user(ctx, user_id)
     if user is None or user.mfa_secret is None:
         return False
+    ctx = _as_user(ctx, user)
     if ctx.throttle.is_locked(ctx.db, username=user.username, address=address, now=ctx.now):
         ctx.record(
             AuditAction.AUTH_LOGIN_LOCKED,
@@ -111,7 +134,8 @@ def check_second_factor(ctx: ServiceContext, *, user_id: int, code: str, address
         )
         return True
     ctx.throttle.record_failure(ctx.db, username=user.username, address=address, now=ctx.now)
-    ctx.commit_with_audit(
+    ctx.db.commit()
+    ctx.record(
         AuditAction.AUTH_MFA_FAILURE, outcome=Outcome.DENIED, object_type="user", object_id=user.id
     )
     return False
@@ -156,6 +180,7 @@ def confirm_pending_enrolment(ctx: ServiceContext, *, user_id: int, code: str) -
     user = _load_user(ctx, user_id)
     if user is None or user.mfa_pending_secret is None:
         raise ValidationFailed("Start the set-up again.")
+    ctx = _as_user(ctx, user)
     step = mfa.accept_totp(user.mfa_pending_secret, code, last_step=0)
     if step is None:
         raise ValidationFailed(
@@ -233,6 +258,7 @@ def complete_signin(ctx: ServiceContext, *, user_id: int, username_typed: str) -
     user = _load_user(ctx, user_id)
     if user is None:
         raise ValidationFailed("This account cannot sign in.")
+    ctx = _as_user(ctx, user)
     token = authn.start_session(ctx.db, user_id=user.id, now=ctx.now)
     ctx.throttle.clear_account(ctx.db, username=username_typed)
     ctx.commit_with_audit(AuditAction.AUTH_LOGIN_SUCCESS, object_type="user", object_id=user.id)
@@ -266,6 +292,7 @@ def resume(ctx: ServiceContext, *, token: str) -> tuple[Actor | None, str | None
         return None, None
     session_row, user, ended = found
     if ended is not None:
+        ctx = _as_user(ctx, user)
         ctx.commit_with_audit(
             AuditAction.AUTH_SESSION_EXPIRED,
             outcome=Outcome.DENIED,
@@ -281,14 +308,20 @@ def resume(ctx: ServiceContext, *, token: str) -> tuple[Actor | None, str | None
 
 
 def sign_out(ctx: ServiceContext, *, actor: Actor) -> None:
-    """End the actor's current session on the server.
+    """End the actor's current session on the server, even when the audit store is down.
 
-    :raises AuditUnavailable: when the sign-out cannot be recorded.
+    The one exception to failing closed: refusing a sign-out would leave a live session on a
+    shared computer, which is worse than a sign-out the trail misses (the outage is logged).
     """
     authn.end_session(ctx.db, token=actor.session_token, reason="signed_out", now=ctx.now)
-    ctx.commit_with_audit(
-        AuditAction.AUTH_SESSION_SIGNED_OUT, object_type="user", object_id=actor.user_id
-    )
+    try:
+        ctx.commit_with_audit(
+            AuditAction.AUTH_SESSION_SIGNED_OUT, object_type="user", object_id=actor.user_id
+        )
+    except AuditUnavailable:
+        authn.end_session(ctx.db, token=actor.session_token, reason="signed_out", now=ctx.now)
+        ctx.db.commit()
+        log.error("audit store unavailable: a sign-out was carried out without its entry")
 
 
 def end_other_sessions(ctx: ServiceContext, *, actor: Actor) -> int:

@@ -16,6 +16,7 @@ class AuditAction(StrEnum):
     AUTH_LOGIN_SUCCESS = "auth:login:success"
     AUTH_LOGIN_FAILURE = "auth:login:failure"
     AUTH_LOGIN_LOCKED = "auth:login:locked"
+    AUTH_PASSWORD_ACCEPTED = "auth:password:accepted"  # noqa: S105  (an event name)
     AUTH_MFA_SUCCESS = "auth:mfa:success"
     AUTH_MFA_FAILURE = "auth:mfa:failure"
     AUTH_MFA_ENROLLED = "auth:mfa:enrolled"

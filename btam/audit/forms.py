@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import DateField, Form, IntegerField, SelectChoice, SelectField, SubmitField
 from wtforms.validators import NumberRange, Optional
 
 from btam.audit.actions import AuditAction, Outcome
+from btam.forms import BaseForm
 
 
 class TrailFilterForm(Form):
@@ -42,7 +42,7 @@ class TrailFilterForm(Form):
     date_to = DateField("To (date)", validators=[Optional()])
 
 
-class ReviewForm(FlaskForm):
+class ReviewForm(BaseForm):
     verdict = SelectField(
         "Verdict",
         choices=[

@@ -47,19 +47,27 @@ class Throttle:
         return self._key("address", address)
 
     def is_locked(self, db: Session, *, username: str, address: str, now: datetime) -> bool:
-        """Answer whether either the account or the address has failed too often lately."""
+        """Answer whether the account or the address failed ``limit`` times within one window
+        and the lockout since the last of those failures has not yet passed."""
         for scope, key, limit in (
             ("account", self.account_key(username), self.account_limit),
             ("address", self.address_key(address), self.address_limit),
         ):
-            count, last = db.execute(
-                select(func.count(SigninFailure.id), func.max(SigninFailure.at)).where(
+            last = db.execute(
+                select(func.max(SigninFailure.at)).where(
+                    SigninFailure.scope == scope, SigninFailure.key_hash == key
+                )
+            ).scalar_one_or_none()
+            if last is None or now >= _aware(last) + self.lockout:
+                continue
+            count = db.execute(
+                select(func.count(SigninFailure.id)).where(
                     SigninFailure.scope == scope,
                     SigninFailure.key_hash == key,
-                    SigninFailure.at > now - self.window,
+                    SigninFailure.at > _aware(last) - self.window,
                 )
-            ).one()
-            if count >= limit and last is not None and now < _aware(last) + self.lockout:
+            ).scalar_one()
+            if count >= limit:
                 return True
         return False
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from flask import Flask, Response, redirect, request
+from flask.typing import ResponseReturnValue
 from flask_talisman import Talisman
 
 from btam.settings import Settings
@@ -37,8 +38,9 @@ def init_app(app: Flask, settings: Settings) -> None:
     """Install the security headers on every response, errors included."""
     Talisman(
         app,
-        force_https=settings.http_force_https,
-        force_https_permanent=True,
+        # Talisman would trust X-Forwarded-Proto from anyone; our redirect below asks
+        # request.is_secure, which believes that header only from the configured proxies.
+        force_https=False,
         strict_transport_security=settings.http_force_https,
         strict_transport_security_max_age=YEAR,
         strict_transport_security_include_subdomains=True,
@@ -50,6 +52,16 @@ def init_app(app: Flask, settings: Settings) -> None:
         session_cookie_http_only=True,
         session_cookie_samesite="Lax",
     )
+
+    if settings.http_force_https:
+
+        @app.before_request
+        def _https_only() -> ResponseReturnValue | None:
+            if request.is_secure:
+                return None
+            target = request.url.replace("http://", "https://", 1)
+            # 308 keeps the method and body of a form post; GETs may be remembered.
+            return redirect(target, code=301 if request.method in {"GET", "HEAD"} else 308)
 
     @app.after_request
     def _more_headers(response: Response) -> Response:

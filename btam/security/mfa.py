@@ -38,7 +38,8 @@ def accept_totp(secret: str, code: str, *, last_step: int, now: float | None = N
     refused, so a code that has been used once cannot be replayed.
     """
     code = "".join(code.split())
-    if len(code) != 6 or not code.isdigit():
+    # isdigit() alone also takes Arabic-Indic, full-width and superscript digits.
+    if len(code) != 6 or not (code.isascii() and code.isdigit()):
         return None
     totp = pyotp.TOTP(secret)
     current = int((time.time() if now is None else now) // STEP_SECONDS)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Browsing
+from tests.browser.live import Browsing
 from tests.support.pages import (
     AccountPage,
     AdminPage,
     DashboardPage,
+    EnrolPage,
     Keyring,
+    LoginPage,
     PasswordChangePage,
     sign_in,
 )
@@ -58,3 +60,22 @@ def test_a_new_user_gets_a_temporary_password_once_and_must_replace_it_at_first_
     assert isinstance(dashboard, DashboardPage)
     expect(dashboard.heading).to_have_text("Welcome, Chidi Okoye")
     expect(dashboard.signed_in_as).to_have_text("Chidi Okoye · Staff")
+
+
+def test_resetting_two_step_sign_in_shows_a_new_key_at_the_next_sign_in(
+    admin_page: Page, browsing: Browsing
+) -> None:
+    temporary = AdminPage(admin_page).create_user(
+        username="counselor.moves", name="Ines Moves", role="Counselor"
+    )
+    person = browsing.new_page()
+    # The key is shown, maybe scanned into a phone that is later lost, but never confirmed.
+    enrol = LoginPage(person).open().submit("counselor.moves", temporary)
+    assert isinstance(enrol, EnrolPage)
+    shown_before = enrol.key.inner_text()
+
+    AdminPage(admin_page).open().open_user("Ines Moves").reset_two_step()
+
+    enrol = LoginPage(person).open().submit("counselor.moves", temporary)
+    assert isinstance(enrol, EnrolPage), f"no enrolment after the reset: {person.url}"
+    assert enrol.key.inner_text() != shown_before, "the key from before the reset is back"

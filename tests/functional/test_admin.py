@@ -54,7 +54,9 @@ def field_error(html: str, field: str) -> str | None:
 
 def fieldset(html: str, legend: str) -> str:
     """The checkboxes of one group of a form, found by its legend."""
-    match = re.search(rf"<fieldset[^>]*>\s*<legend>{re.escape(legend)}</legend>(.*?)</fieldset>", html, re.S)
+    match = re.search(
+        rf"<fieldset[^>]*>\s*<legend>{re.escape(legend)}</legend>(.*?)</fieldset>", html, re.S
+    )
     assert match, f"no fieldset {legend!r}"
     return match.group(1)
 
@@ -192,7 +194,9 @@ def test_admin_sees_users_teams_and_schools(app: Flask, world: World) -> None:
 
 
 @pytest.mark.parametrize("who", NOT_ADMINS)
-def test_other_personas_cannot_open_or_use_any_admin_url(app: Flask, world: World, who: str) -> None:
+def test_other_personas_cannot_open_or_use_any_admin_url(
+    app: Flask, world: World, who: str
+) -> None:
     """Every /admin URL, GET and POST (with a valid CSRF token), answers 403 and is audited."""
     browser = signed_in(app, world, who)
     token = csrf_token(text(browser.get("/account/")))
@@ -355,7 +359,10 @@ def test_admin_cannot_create_a_malformed_user_and_keeps_what_was_typed(
     if str(form["display_name"]).strip():
         assert f'value="{form["display_name"]}"' in page
     assert f'value="{form["username"]}"' in page
-    assert re.search(rf'value="{world.school_ids["NHS"]}"[^>]*checked|checked[^>]*value="{world.school_ids["NHS"]}"', page)
+    assert re.search(
+        rf'value="{world.school_ids["NHS"]}"[^>]*checked|checked[^>]*value="{world.school_ids["NHS"]}"',
+        page,
+    )
     assert count(app, User) == users_before
     assert audit_actions(app) == actions_before
 
@@ -382,7 +389,8 @@ def test_admin_cannot_create_a_second_user_with_a_taken_name(
 ) -> None:
     fay = signed_in(app, world, "admin_fay")
     response = fay.submit(
-        "/admin/users/new", new_user_form(username=typed, display_name="Impostor", district_wide="y")
+        "/admin/users/new",
+        new_user_form(username=typed, display_name="Impostor", district_wide="y"),
     )
     assert response.status_code == 200
     page = text(response)
@@ -648,9 +656,7 @@ def test_admin_creates_a_team(app: Flask, world: World) -> None:
     assert "Middle School Team" in text(fay.get("/admin/"))
 
 
-def test_only_team_leads_and_members_are_offered_as_team_members(
-    app: Flask, world: World
-) -> None:
+def test_only_team_leads_and_members_are_offered_as_team_members(app: Flask, world: World) -> None:
     fay = signed_in(app, world, "admin_fay")
     page = fieldset(text(fay.get("/admin/teams/new")), "Members")
     for offered in ("Ben Lead", "Gus Member", "Hal Officer", "Dee Outsider"):
@@ -701,9 +707,7 @@ def test_admin_cannot_create_a_team_with_a_taken_name(app: Flask, world: World) 
     assert count(app, Team) == 2
 
 
-def test_admin_edits_a_team_and_members_who_leave_are_signed_out(
-    app: Flask, world: World
-) -> None:
+def test_admin_edits_a_team_and_members_who_leave_are_signed_out(app: Flask, world: World) -> None:
     hal_browser = signed_in(app, world, "officer_hal")
     gus_browser = signed_in(app, world, "member_gus")
     fay = signed_in(app, world, "admin_fay")
@@ -907,9 +911,7 @@ UNICODE_NAMES = [
 @pytest.mark.parametrize("name", UNICODE_NAMES)
 def test_unicode_display_names_are_stored_intact(app: Flask, world: World, name: str) -> None:
     fay = signed_in(app, world, "admin_fay")
-    response = fay.submit(
-        "/admin/users/new", new_user_form(display_name=name, district_wide="y")
-    )
+    response = fay.submit("/admin/users/new", new_user_form(display_name=name, district_wide="y"))
     assert response.status_code == 200, text(response)[:500]
     user = user_named(app, "new.person")
     assert user is not None and user.display_name == name

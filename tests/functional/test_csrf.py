@@ -262,9 +262,7 @@ def test_a_user_cannot_be_made_to_change_their_password_without_a_token(
 
 def test_a_json_post_without_a_token_is_refused(app: Flask, world: World) -> None:
     fay = signed_in(app, world, "admin_fay")
-    response = fay.client.post(
-        "/admin/schools", json={"name": "Json School", "code": "JSN"}
-    )
+    response = fay.client.post("/admin/schools", json={"name": "Json School", "code": "JSN"})
     assert response.status_code == 400
     assert "Json School" not in text(fay.get("/admin/schools"))
 

@@ -374,9 +374,9 @@ def test_behind_one_trusted_proxy_its_forwarded_https_is_honoured(
 
 
 def test_production_pages_are_hardened_for_a_signed_in_user(
-    production: Flask, overrides: dict[str, object]
+    world: World, production: Flask
 ) -> None:
-    world = build_world(production)
+    """The people were made by the testing app on the same stores (fast hashes)."""
     client = production.test_client()
     page = client.get("/login", base_url=HTTPS)
     cam = world.teacher_cam

@@ -54,9 +54,6 @@ class Keyring:
     def __getitem__(self, username: str) -> AuthenticatorApp:
         return self.apps[username]
 
-    def __contains__(self, username: object) -> bool:
-        return username in self.apps
-
 
 def path_of(url: str) -> str:
     return urlsplit(url).path
@@ -274,9 +271,22 @@ class AdminPage(BTAMPage):
             has=self.page.get_by_role("cell", name=username, exact=True)
         )
 
+    def open_user(self, name: str) -> UserPage:
+        self.users.get_by_role("link", name=name, exact=True).click()
+        return UserPage(self.page).expect_shown()
+
     def add_user(self) -> NewUserPage:
         self.page.get_by_role("link", name="Add a user").click()
         return NewUserPage(self.page).expect_shown()
+
+    def create_user(self, *, username: str, name: str, role: str) -> str:
+        """Add a district-wide user without a discipline; return the temporary password."""
+        form = (
+            self.open()
+            .add_user()
+            .fill(username=username, name=name, role=role, whole_district=True)
+        )
+        return form.create().temporary_password.inner_text()
 
 
 class NewUserPage(BTAMPage):
@@ -330,13 +340,46 @@ class CredentialsPage(BTAMPage):
 
 
 class UserPage(BTAMPage):
-    """The administrator's page of one user."""
+    """The administrator's page of one user, with the account actions."""
 
     path = "/admin/users/"
 
     def expect_shown(self) -> Self:
         expect(self.page).to_have_url(re.compile(r"/admin/users/\d+$"))
         return self
+
+    def reset_two_step(self) -> UserPage:
+        self.page.get_by_role("button", name="Reset two-step sign-in").click()
+        expect(self.flash).to_contain_text("Two-step sign-in was reset")
+        return self
+
+
+class AuditTrailPage(BTAMPage):
+    """The auditor's trail: integrity state, filters, entries."""
+
+    path = "/audit/"
+
+    def open(self) -> AuditTrailPage:
+        self.page.goto(self.path)
+        return self.expect_shown()
+
+    @property
+    def integrity(self) -> Locator:
+        return self.page.get_by_role("region", name="Integrity")
+
+    @property
+    def entries(self) -> Locator:
+        return self.page.get_by_role("table", name="Audit entries, newest first")
+
+    def show_entries(self) -> AuditTrailPage:
+        self.page.get_by_role("button", name="Show entries").click()
+        expect(self.entries).to_be_visible()
+        return self
+
+    def emergency_grants(self) -> BTAMPage:
+        self.page.get_by_role("link", name="Emergency grants to review").click()
+        expect(self.heading).to_have_text("Emergency grants")
+        return BTAMPage(self.page)
 
 
 # Where a browser arrives between sign-in and work, by path.
@@ -347,6 +390,7 @@ LANDINGS: dict[str, type[BTAMPage]] = {
     DashboardPage.path: DashboardPage,
     PasswordChangePage.path: PasswordChangePage,
     AccountPage.path: AccountPage,
+    AdminPage.path: AdminPage,
 }
 
 

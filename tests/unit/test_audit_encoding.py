@@ -357,7 +357,7 @@ def offline_writer(tmp_path: Path) -> AuditWriter:
 def test_writer_refuses_bad_values_before_touching_the_store(
     offline_writer: AuditWriter, kwargs: dict
 ) -> None:
-    call = {"action": AuditAction.AUTH_LOGOUT, "outcome": Outcome.ALLOWED, **kwargs}
+    call = {"action": AuditAction.AUTH_SESSION_SIGNED_OUT, "outcome": Outcome.ALLOWED, **kwargs}
     with pytest.raises(InvalidAuditEntry):
         offline_writer.append(AuditContext.system(), **call)
 

@@ -1,0 +1,40 @@
+"""The base of every form: text fields refuse control characters with a clear message.
+
+A NUL byte or an escape sequence has no place in a name or a narrative; PostgreSQL refuses NUL
+outright, and terminals and spreadsheets act on the others.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import Field, Form
+from wtforms.validators import ValidationError
+
+# Line breaks and tabs are text; every other control character is not.
+ALLOWED_CONTROLS = frozenset("\n\r\t")
+TEXT_FIELD_TYPES = frozenset(
+    {"StringField", "TextAreaField", "PasswordField", "SearchField", "EmailField"}
+)
+
+
+def no_control_characters(_form: Form, field: Field) -> None:
+    value = field.data
+    if isinstance(value, str) and any(
+        unicodedata.category(ch) == "Cc" and ch not in ALLOWED_CONTROLS for ch in value
+    ):
+        raise ValidationError("Remove the control characters from this field.")
+
+
+class BaseForm(FlaskForm):
+    """A CSRF-protected form whose text fields refuse control characters."""
+
+    class Meta:
+        def bind_field(self, form: Form, unbound_field: Any, options: dict[str, Any]) -> Field:
+            if unbound_field.field_class.__name__ in TEXT_FIELD_TYPES:
+                validators = list(unbound_field.kwargs.get("validators") or [])
+                validators.insert(0, no_control_characters)
+                unbound_field.kwargs["validators"] = validators
+            return unbound_field.bind(form=form, **options)

@@ -1,0 +1,227 @@
+"""The app served as `make run` serves it, and browser contexts that report what went wrong.
+
+``serve`` runs ``btam init``, ``btam demo`` and ``btam create-user`` in a fresh instance folder
+with the development configuration (argon2 at production strength), then gunicorn with two
+workers on a free port of 127.0.0.1. ``Browsing`` opens fresh Chromium contexts whose console
+errors, script errors and Content Security Policy violations are collected per page.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, StorageState
+
+ROOT = Path(__file__).resolve().parents[2]
+# The virtual environment running the tests holds the `btam` and `gunicorn` commands too.
+BIN = Path(sys.executable).parent
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+START_TIMEOUT = 30.0
+# Long enough for argon2 at production strength on a busy two-core machine, short enough
+# that a page that never comes fails its test quickly, with its own message.
+ACTION_TIMEOUT_MS = 15_000
+
+
+def require_chromium() -> None:
+    """Skip without Debian's Chromium; under CI a missing browser is a failure instead."""
+    if CHROMIUM.exists():
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true but {CHROMIUM} is missing: the browser tests need Chromium")
+    pytest.skip(f"no Chromium at {CHROMIUM} (Debian: apt-get install chromium)")
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    base_url: str
+    demo_password: str
+    admin_username: str
+    admin_temporary_password: str
+    log: Path
+
+    def log_tail(self, lines: int = 40) -> str:
+        """The end of gunicorn's log: start-up, errors, and the requests with their worker."""
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+
+def _environment(instance: Path) -> dict[str, str]:
+    # The suite's own BTAM_* (BTAM_CONFIG=testing with fast hashing) must not leak into the
+    # served app: it runs with what `make run` gives it and nothing else.
+    env = {name: value for name, value in os.environ.items() if not name.startswith("BTAM_")}
+    env.update(BTAM_CONFIG="development", BTAM_INSTANCE=str(instance))
+    return env
+
+
+def _btam(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(  # noqa: S603 - our own command with fixed arguments
+        [str(BIN / "btam"), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.fail(f"btam {args[0]} failed ({done.returncode}): {done.stderr or done.stdout}")
+    return done.stdout
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_until_serving(proc: subprocess.Popen[bytes], base_url: str, log: Path) -> None:
+    """Return once /healthz answers 200 and both workers have booted; fail at the deadline."""
+    deadline = time.monotonic() + START_TIMEOUT
+    healthy = False
+    while time.monotonic() < deadline:
+        if not healthy:
+            try:
+                with urllib.request.urlopen(f"{base_url}/healthz", timeout=2) as answer:  # noqa: S310 - http://127.0.0.1 only
+                    healthy = answer.status == 200
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                healthy = False
+        if healthy and log.read_text(errors="replace").count("Booting worker") >= 2:
+            return
+        try:
+            # The pause between polls, which also notices a gunicorn that gave up.
+            proc.wait(timeout=0.1)
+        except subprocess.TimeoutExpired:
+            continue
+        pytest.fail(f"gunicorn exited with {proc.returncode}:\n{log.read_text(errors='replace')}")
+    pytest.fail(f"gunicorn did not answer {base_url}/healthz within {START_TIMEOUT:.0f} s")
+
+
+@contextmanager
+def serve(
+    home: Path, *, demo_password: str, admin_username: str, admin_name: str
+) -> Iterator[LiveServer]:
+    """The demo district behind gunicorn, plus one district administrator made at the shell."""
+    env = _environment(home / "instance")
+    _btam(env, "init")
+    _btam(env, "demo", "--password", demo_password)
+    created = _btam(
+        env,
+        "create-user",
+        *("--username", admin_username, "--name", admin_name, "--role", "district_admin"),
+    )
+    temporary = re.search(r"Temporary password \(shown only now\): (\S+)", created)
+    assert temporary, f"btam create-user printed no temporary password: {created}"
+
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    log = home / "gunicorn.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(  # noqa: S603 - our own server with fixed arguments
+            [
+                str(BIN / "gunicorn"),
+                *("--bind", f"127.0.0.1:{port}", "--workers", "2"),
+                "--access-logfile",
+                "-",
+                # Which worker served each request, and how long it took.
+                *("--access-logformat", '%(t)s %(p)s "%(r)s" %(s)s %(L)ss'),
+                "wsgi:app",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_until_serving(proc, base_url, log)
+        yield LiveServer(base_url, demo_password, admin_username, temporary.group(1), log)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+@dataclass
+class PageReport:
+    """What the browser said about one page: console errors, script errors, CSP violations."""
+
+    console_errors: list[tuple[str, str]] = field(default_factory=list)  # (text, url)
+    csp_violations: list[str] = field(default_factory=list)
+    script_errors: list[str] = field(default_factory=list)
+
+    def on_console(self, message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            self.csp_violations.append(message.text)
+        elif message.type == "error":
+            self.console_errors.append((message.text, message.location.get("url", "")))
+
+    def errors(self) -> list[tuple[str, str]]:
+        return list(self.console_errors)
+
+
+# securitypolicyviolation events as well as the console: they name the directive exactly.
+WATCH_CSP = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__btamReportViolation(
+    `${event.effectiveDirective} blocked ${event.blockedURI || "inline"} on ${event.documentURI}`
+  );
+});
+"""
+
+
+@dataclass
+class Browsing:
+    """Fresh browser contexts for one test, each with a page and its report; closed after."""
+
+    browser: Browser
+    base_url: str
+    contexts: list[BrowserContext] = field(default_factory=list)
+    reports: dict[int, PageReport] = field(default_factory=dict)
+
+    def new_page(self, storage_state: StorageState | None = None) -> Page:
+        context = self.browser.new_context(base_url=self.base_url, storage_state=storage_state)
+        self.contexts.append(context)
+        context.set_default_timeout(ACTION_TIMEOUT_MS)
+        context.set_default_navigation_timeout(ACTION_TIMEOUT_MS)
+        report = PageReport()
+        context.expose_function(
+            "__btamReportViolation", lambda text: report.csp_violations.append(text)
+        )
+        context.add_init_script(WATCH_CSP)
+        page = context.new_page()
+        page.on("console", report.on_console)
+        page.on("pageerror", lambda error: report.script_errors.append(str(error)))
+        self.reports[id(page)] = report
+        return page
+
+    def report(self, page: Page) -> PageReport:
+        """The page's report, once everything the page sent so far has arrived."""
+        page.evaluate("0")  # a round trip: the page's earlier messages are ahead of its answer
+        return self.reports[id(page)]
+
+    def close(self) -> None:
+        for context in self.contexts:
+            context.close()
