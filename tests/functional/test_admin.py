@@ -1006,3 +1006,49 @@ def test_bogus_checkbox_values_are_refused_clearly(app: Flask, world: World) -> 
     assert response.status_code == 200
     assert field_error(text(response), "member_ids")
     assert case_snapshot(app) == before
+
+
+def test_admin_cannot_take_away_their_own_administrator_role(app: Flask, world: World) -> None:
+    fay = signed_in(app, world, "admin_fay")
+    response = fay.submit(
+        f"/admin/users/{world.admin_fay.user_id}",
+        {"display_name": "Fay Admin", "role": "auditor", "discipline": "", "district_wide": "y"},
+    )
+    assert response.status_code == 200
+    assert "You cannot take away your own administrator role." in response.get_data(as_text=True)
+    assert fay.get("/admin/").status_code == 200
+
+
+def test_editing_a_team_keeps_a_disabled_member(app: Flask, world: World) -> None:
+    fay = signed_in(app, world, "admin_fay")
+    gus_id = world.member_gus.user_id
+    fay.post_button(f"/admin/users/{gus_id}", f"/admin/users/{gus_id}/disable")
+    team_id = world.team_ids["north"]
+    page = fay.get(f"/admin/teams/{team_id}").get_data(as_text=True)
+    assert "Gus Member — Team member, Mental health (disabled)" in page
+    checked = re.findall(
+        r'<input checked id="member_ids-\d+" name="member_ids" '
+        r'type="checkbox" value="(\d+)">',
+        page,
+    )
+    assert str(gus_id) in checked
+    members = [int(m) for m in checked]
+    fay.submit(
+        f"/admin/teams/{team_id}",
+        {
+            "name": "North Team",
+            "school_ids": str(world.school_ids["NHS"]),
+            "member_ids": [str(m) for m in members],
+        },
+    )
+    with app.extensions["btam"].stores.case_sessions() as db:
+        team = db.get(Team, team_id)
+        assert team is not None and gus_id in {m.id for m in team.members}
+
+
+def test_a_duplicate_school_is_reported_next_to_the_name(app: Flask, world: World) -> None:
+    fay = signed_in(app, world, "admin_fay")
+    response = fay.submit("/admin/schools", {"name": "North High School", "code": "NEW"})
+    html = response.get_data(as_text=True)
+    assert 'id="name-error"' in html
+    assert "A school with that name or code exists." in html

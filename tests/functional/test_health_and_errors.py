@@ -405,3 +405,16 @@ def test_a_forged_pending_sign_in_opens_nothing(app: Flask, world: World) -> Non
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/login")
     assert client.get("/dashboard").status_code == 302
+
+
+def test_while_the_audit_store_is_down_sign_out_still_ends_the_session(
+    app: Flask, overrides: dict[str, object], world: World
+) -> None:
+    """The one exception to failing closed: a refused sign-out would leave a live session."""
+    browser = signed_in(app, world, "teacher_cam")
+    with worker_with(overrides, audit=True) as down:
+        away = moved_to(browser, down)
+        response = away.sign_out()
+        assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert browser.get("/dashboard").status_code == 302
+    assert live_sessions(app, world.teacher_cam.user_id) == 0
