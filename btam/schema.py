@@ -44,3 +44,23 @@ def current_revision(engine: Engine) -> str | None:
 def head_revision(store: Store) -> str | None:
     """The newest revision of a store's history."""
     return ScriptDirectory.from_config(alembic_config(store)).get_current_head()
+
+
+def run_migrations() -> None:
+    """The body of both stores' ``env.py``: migrate the engine btam/schema.py passed in."""
+    from alembic import context
+
+    from btam.models import metadata_for
+
+    config = context.config
+    engine = config.attributes["engine"]
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=metadata_for(config.attributes["store"]),
+            render_as_batch=connection.dialect.name == "sqlite",
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+        connection.commit()

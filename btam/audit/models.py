@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from btam.audit.signing import SignedCheckpoint
 from btam.db import AuditBase, UTCDateTime
 
 # Column sizes; the writer refuses longer values instead of letting a database truncate them
@@ -79,3 +80,14 @@ class AuditCheckpoint(AuditBase):
     signed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     key_id: Mapped[str] = mapped_column(String(KEY_ID_MAX))
     signature: Mapped[str] = mapped_column(String(SIGNATURE_HEX))
+
+    def signed(self) -> SignedCheckpoint:
+        """The stored checkpoint as the signing module checks it."""
+        return SignedCheckpoint(
+            id=self.id,
+            seq=self.seq,
+            entry_hash=self.entry_hash,
+            signed_at=self.signed_at,
+            key_id=self.key_id,
+            signature=self.signature,
+        )

@@ -92,17 +92,6 @@ class _Bounds:
     witness_bytes: int | None  # None: no witness to compare
 
 
-def _from_row(row: AuditCheckpoint) -> SignedCheckpoint:
-    return SignedCheckpoint(
-        id=row.id,
-        seq=row.seq,
-        entry_hash=row.entry_hash,
-        signed_at=row.signed_at,
-        key_id=row.key_id,
-        signature=row.signature,
-    )
-
-
 class _Verification:
     def __init__(
         self,
@@ -154,7 +143,7 @@ class _Verification:
                 .order_by(AuditCheckpoint.seq.desc())
                 .limit(1)
             ).first()
-            checkpoint = _from_row(row) if row is not None else None
+            checkpoint = row.signed() if row is not None else None
         if checkpoint is None or not checkpoint.signature_valid(self.public_key):
             # Not vouched for: start from genesis, and the walk reports the bad signature.
             return None
@@ -165,7 +154,7 @@ class _Verification:
         while True:
             with self.sessions() as session:
                 rows = [
-                    _from_row(row)
+                    row.signed()
                     for row in session.scalars(
                         select(AuditCheckpoint)
                         .where(

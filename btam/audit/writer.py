@@ -343,7 +343,7 @@ class AuditWriter:
             select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()).limit(1)
         ).scalar_one_or_none()
         if last is not None and last.seq == seq:
-            return _from_row(last)
+            return last.signed()
         checkpoint = SignedCheckpoint.sign(
             self._signing_key,
             id=last.id + 1 if last is not None else 1,
@@ -371,17 +371,6 @@ class AuditWriter:
         if self._witness is not None:
             _append_witness_line(self._witness, checkpoint.witness_line())
         return checkpoint
-
-
-def _from_row(row: AuditCheckpoint) -> SignedCheckpoint:
-    return SignedCheckpoint(
-        id=row.id,
-        seq=row.seq,
-        entry_hash=row.entry_hash,
-        signed_at=row.signed_at,
-        key_id=row.key_id,
-        signature=row.signature,
-    )
 
 
 def _append_witness_line(path: Path, line: str) -> None:

@@ -9,20 +9,13 @@ from flask import Flask
 
 from tests.support.personas import World
 from tests.support.stores import audit_actions
-from tests.support.web import Browser
+from tests.support.web import Browser, signed_in
 
 CODE = re.compile(r"<li><code>([a-z2-7-]{19})</code></li>")
 
 
-def _signed_in(app: Flask, world: World, who: str) -> Browser:
-    person = world.people[who]
-    browser = Browser(app.test_client())
-    browser.sign_in(person.username, person.password, totp_secret=person.totp_secret)
-    return browser
-
-
 def test_the_account_page_shows_the_sign_in_state(app: Flask, world: World) -> None:
-    page = _signed_in(app, world, "member_gus").get("/account/").get_data(as_text=True)
+    page = signed_in(app, world, "member_gus").get("/account/").get_data(as_text=True)
     assert "gus" in page.lower()
     assert "You have 10 unused recovery codes" in page
 
@@ -30,7 +23,7 @@ def test_the_account_page_shows_the_sign_in_state(app: Flask, world: World) -> N
 def test_new_recovery_codes_need_the_password_and_replace_the_old_ones(
     app: Flask, world: World
 ) -> None:
-    gus = _signed_in(app, world, "member_gus")
+    gus = signed_in(app, world, "member_gus")
     refused = gus.submit(
         "/account/",
         {"current_password": "not my password at all"},
@@ -51,7 +44,7 @@ def test_new_recovery_codes_need_the_password_and_replace_the_old_ones(
 
 
 def test_a_stolen_session_cannot_plant_its_own_authenticator(app: Flask, world: World) -> None:
-    thief = _signed_in(app, world, "lead_ben")
+    thief = signed_in(app, world, "lead_ben")
     page = thief.get("/account/two-step").get_data(as_text=True)
     secret = re.search(r'id="totp-secret">([A-Z2-7 ]+)<', page).group(1).replace(" ", "")
     response = thief.submit(
@@ -65,7 +58,7 @@ def test_a_stolen_session_cannot_plant_its_own_authenticator(app: Flask, world: 
 
 
 def test_moving_to_a_new_device_replaces_the_old_one(app: Flask, world: World) -> None:
-    ben = _signed_in(app, world, "lead_ben")
+    ben = signed_in(app, world, "lead_ben")
     page = ben.get("/account/two-step").get_data(as_text=True)
     secret = re.search(r'id="totp-secret">([A-Z2-7 ]+)<', page).group(1).replace(" ", "")
     response = ben.submit(

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from btam.accounts.models import School, Team, User, UserSession
 from tests.support.personas import World
 from tests.support.stores import audit_actions, audit_entries, live_sessions
-from tests.support.web import Browser, csrf_token
+from tests.support.web import Browser, csrf_token, signed_in
 
 NOT_ADMINS = (
     "lead_ben",
@@ -32,14 +32,6 @@ NEW_PASSWORD = "a brand new passphrase of mine"
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-def signed_in(app: Flask, world: World, who: str) -> Browser:
-    person = world.people[who]
-    browser = Browser(app.test_client())
-    response = browser.sign_in(person.username, person.password, totp_secret=person.totp_secret)
-    assert response.headers["Location"].endswith("/dashboard"), response.headers
-    return browser
 
 
 def text(response: Any) -> str:

@@ -252,7 +252,8 @@ def test_edited_entry_is_caught_at_its_seq(trail: Store) -> None:
 
 def test_edited_entry_with_its_own_hash_recomputed_breaks_the_next_link(trail: Store) -> None:
     trail.tamper(
-        "UPDATE audit_entries SET outcome = 'allowed', action = 'auth:session:signed_out' WHERE seq = 7"
+        "UPDATE audit_entries SET outcome = 'allowed', action = 'auth:session:signed_out' "
+        "WHERE seq = 7"
     )
     row = next(r for r in trail.rows() if r["seq"] == 7)
     trail.tamper(

@@ -13,19 +13,12 @@ from btam.audit.actions import AuditAction, Outcome
 from btam.audit.context import AuditContext
 from tests.support.personas import World
 from tests.support.stores import audit_actions
-from tests.support.web import Browser
+from tests.support.web import signed_in
 
 
-def _signed_in(app: Flask, world: World, who: str) -> Browser:
-    person = world.people[who]
-    browser = Browser(app.test_client())
-    browser.sign_in(person.username, person.password, totp_secret=person.totp_secret)
-    return browser
-
-
-def test_the_auditor_finds_who_signed_in(app: Flask, world: World) -> None:
-    _signed_in(app, world, "lead_ben")
-    eve = _signed_in(app, world, "auditor_eve")
+def test_the_auditor_finds_whosigned_in(app: Flask, world: World) -> None:
+    signed_in(app, world, "lead_ben")
+    eve = signed_in(app, world, "auditor_eve")
     ben_id = world.lead_ben.user_id
     page = eve.get(f"/audit/?actor_id={ben_id}&action=auth:login:success")
     html = page.get_data(as_text=True)
@@ -36,7 +29,7 @@ def test_the_auditor_finds_who_signed_in(app: Flask, world: World) -> None:
 
 
 def test_a_date_range_narrows_the_trail(app: Flask, world: World) -> None:
-    eve = _signed_in(app, world, "auditor_eve")
+    eve = signed_in(app, world, "auditor_eve")
     today = datetime.now(UTC).date()
     html = eve.get(f"/audit/?date_from={today}&date_to={today}").get_data(as_text=True)
     assert "No entries match" not in html
@@ -46,19 +39,19 @@ def test_a_date_range_narrows_the_trail(app: Flask, world: World) -> None:
 
 
 def test_a_reversed_date_range_is_refused_with_a_message(app: Flask, world: World) -> None:
-    eve = _signed_in(app, world, "auditor_eve")
+    eve = signed_in(app, world, "auditor_eve")
     html = eve.get("/audit/?date_from=2026-02-01&date_to=2026-01-01").get_data(as_text=True)
     assert "The end date is before the start date." in html
 
 
 def test_malformed_filters_get_messages_not_errors(app: Flask, world: World) -> None:
-    eve = _signed_in(app, world, "auditor_eve")
+    eve = signed_in(app, world, "auditor_eve")
     for query in ("case_id=abc", "date_from=yesterday", "action=not:an:action", "page=-4"):
         assert eve.get(f"/audit/?{query}").status_code == 200, query
 
 
 def test_the_export_is_a_csv_and_is_itself_recorded(app: Flask, world: World) -> None:
-    eve = _signed_in(app, world, "auditor_eve")
+    eve = signed_in(app, world, "auditor_eve")
     response = eve.get("/audit/export.csv?action=auth:login:success")
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
@@ -72,7 +65,7 @@ def test_the_export_is_a_csv_and_is_itself_recorded(app: Flask, world: World) ->
 def test_a_name_that_looks_like_a_formula_is_defused_in_the_export(
     app: Flask, world: World
 ) -> None:
-    admin = _signed_in(app, world, "admin_fay")
+    admin = signed_in(app, world, "admin_fay")
     admin.submit(
         f"/admin/users/{world.teacher_cam.user_id}",
         {
@@ -82,20 +75,20 @@ def test_a_name_that_looks_like_a_formula_is_defused_in_the_export(
             "school_ids": str(world.school_ids["NHS"]),
         },
     )
-    _signed_in(app, world, "teacher_cam")
-    eve = _signed_in(app, world, "auditor_eve")
+    signed_in(app, world, "teacher_cam")
+    eve = signed_in(app, world, "auditor_eve")
     body = eve.get("/audit/export.csv").get_data(as_text=True)
     assert "'=HYPERLINK" in body
     assert ",=HYPERLINK" not in body
 
 
 def test_the_page_says_the_chain_is_intact(app: Flask, world: World) -> None:
-    eve = _signed_in(app, world, "auditor_eve")
+    eve = signed_in(app, world, "auditor_eve")
     assert "Intact." in eve.get("/audit/").get_data(as_text=True)
 
 
 def test_the_page_reports_tampering(app: Flask, world: World) -> None:
-    eve = _signed_in(app, world, "auditor_eve")
+    eve = signed_in(app, world, "auditor_eve")
     engine = app.extensions["btam"].stores.audit_engine
     with engine.begin() as conn:
         if conn.dialect.name == "sqlite":
@@ -129,7 +122,7 @@ def _grant(app: Flask, actor_id: int) -> int:
 
 def test_emergency_grants_wait_for_review_and_are_reviewed_once(app: Flask, world: World) -> None:
     seq = _grant(app, world.outsider_dee.user_id)
-    eve = _signed_in(app, world, "auditor_eve")
+    eve = signed_in(app, world, "auditor_eve")
     queue = eve.get("/audit/grants").get_data(as_text=True)
     assert "Dee Outsider" in queue and "Record review" in queue
     eve.submit("/audit/grants", {"verdict": "justified"}, action=f"/audit/grants/{seq}/review")
@@ -146,7 +139,7 @@ def test_emergency_grants_wait_for_review_and_are_reviewed_once(app: Flask, worl
 
 
 def test_only_grants_can_be_reviewed(app: Flask, world: World) -> None:
-    eve = _signed_in(app, world, "auditor_eve")
+    eve = signed_in(app, world, "auditor_eve")
     response = eve.submit(
         "/audit/grants", {"verdict": "justified"}, action="/audit/grants/1/review"
     )
@@ -155,6 +148,6 @@ def test_only_grants_can_be_reviewed(app: Flask, world: World) -> None:
 
 def test_no_other_role_opens_the_trail(app: Flask, world: World) -> None:
     for who in ("admin_fay", "lead_ben", "member_gus", "counselor_ana", "teacher_cam"):
-        browser = _signed_in(app, world, who)
+        browser = signed_in(app, world, who)
         for url in ("/audit/", "/audit/export.csv", "/audit/grants"):
             assert browser.get(url).status_code == 403, (who, url)

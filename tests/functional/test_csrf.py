@@ -18,18 +18,10 @@ from sqlalchemy import select
 from btam.accounts.models import RecoveryCode, School, SigninFailure, Team, User, UserSession
 from tests.support.personas import World
 from tests.support.stores import audit_actions
-from tests.support.web import Browser, csrf_token
+from tests.support.web import Browser, csrf_token, signed_in
 
 EXPIRED = "The form had expired"
 NEW_PASSWORD = "an entirely new passphrase here"
-
-
-def signed_in(app: Flask, world: World, who: str) -> Browser:
-    person = world.people[who]
-    browser = Browser(app.test_client())
-    response = browser.sign_in(person.username, person.password, totp_secret=person.totp_secret)
-    assert response.headers["Location"].endswith("/dashboard"), response.headers
-    return browser
 
 
 def text(response: Any) -> str:

@@ -7,9 +7,7 @@ crash — carries the same strict headers, and no error page says anything about
 from __future__ import annotations
 
 import re
-import socket
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 
 import pytest
 from flask import Flask
@@ -17,8 +15,9 @@ from sqlalchemy import text
 from werkzeug.test import TestResponse
 
 from btam import create_app
+from tests.support.outage import worker_with
 from tests.support.personas import World, build_world
-from tests.support.web import Browser, csrf_token
+from tests.support.web import Browser, csrf_token, signed_in
 
 REQUIRED_CSP = {
     "default-src": "'none'",
@@ -122,41 +121,6 @@ def crash_world(crash_app: Flask) -> World:
     return build_world(crash_app)
 
 
-@contextmanager
-def closed_port() -> Iterator[int]:
-    """A local TCP port that is bound (so nobody else takes it) but refuses connections."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    try:
-        yield sock.getsockname()[1]
-    finally:
-        sock.close()
-
-
-@contextmanager
-def audit_store_down(overrides: dict[str, object]) -> Iterator[Flask]:
-    """Another worker on the same case store whose audit store does not answer."""
-    with closed_port() as port:
-        down = create_app(
-            {
-                **overrides,
-                "audit_database_url": f"postgresql+psycopg://btam@127.0.0.1:{port}/audit",
-            }
-        )
-        try:
-            yield down
-        finally:
-            down.extensions["btam"].stores.dispose()
-
-
-def signed_in(app: Flask, world: World, who: str) -> Browser:
-    person = world.people[who]
-    browser = Browser(app.test_client())
-    response = browser.sign_in(person.username, person.password, totp_secret=person.totp_secret)
-    assert response.headers["Location"].endswith("/dashboard"), response.headers
-    return browser
-
-
 def _page_of_a_visitor(app: Flask, world: World) -> TestResponse:
     return app.test_client().get("/login")
 
@@ -234,7 +198,7 @@ def test_every_answer_carries_the_security_headers(
 def test_the_audit_store_outage_page_carries_the_security_headers(
     overrides: dict[str, object], app: Flask, world: World
 ) -> None:
-    with audit_store_down(overrides) as down:
+    with worker_with(overrides, audit=True) as down:
         response = Browser(down.test_client()).submit(
             "/login", {"username": "teacher_cam", "password": world.teacher_cam.password}
         )

@@ -6,58 +6,19 @@ URL names a local port that refuses connections: a real driver failing a real co
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from btam import create_app
 from btam.accounts import services
 from btam.accounts.models import School, Team, User, UserSession
+from tests.support.outage import worker_with
 from tests.support.personas import World, system_ctx
 from tests.support.stores import audit_actions, live_sessions
-from tests.support.web import Browser, csrf_token, next_code
+from tests.support.web import Browser, csrf_token, next_code, signed_in
 
 UNAVAILABLE = "Temporarily unavailable"
 GENERIC = "The user name or password is not right"
-
-
-@contextmanager
-def closed_port() -> Iterator[int]:
-    """A local TCP port that is bound (so nobody else takes it) but refuses connections."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    try:
-        yield sock.getsockname()[1]
-    finally:
-        sock.close()
-
-
-@contextmanager
-def worker_with(overrides: dict[str, object], **dead: bool) -> Iterator[Flask]:
-    """Another worker on the same stores, except that the stores named in ``dead`` are down."""
-    with closed_port() as port:
-        changed = dict(overrides)
-        if dead.get("audit"):
-            changed["audit_database_url"] = f"postgresql+psycopg://btam@127.0.0.1:{port}/audit"
-        if dead.get("case"):
-            changed["database_url"] = f"postgresql+psycopg://btam@127.0.0.1:{port}/case"
-        worker = create_app(changed)
-        try:
-            yield worker
-        finally:
-            worker.extensions["btam"].stores.dispose()
-
-
-def signed_in(app: Flask, world: World, who: str) -> Browser:
-    person = world.people[who]
-    browser = Browser(app.test_client())
-    response = browser.sign_in(person.username, person.password, totp_secret=person.totp_secret)
-    assert response.headers["Location"].endswith("/dashboard"), response.headers
-    return browser
 
 
 def moved_to(browser: Browser, worker: Flask) -> Browser:

@@ -19,7 +19,7 @@ from tests.support.stores import (
     audit_entries,
     live_sessions,
 )
-from tests.support.web import Browser, csrf_token, next_code
+from tests.support.web import Browser, csrf_token, next_code, signed_in
 
 GENERIC = "The user name or password is not right"
 
@@ -224,14 +224,6 @@ def test_a_setting_can_relax_mfa_outside_production(overrides: dict[str, object]
         relaxed.extensions["btam"].stores.dispose()
 
 
-def _signed_in(app: Flask, world: World, who: str) -> Browser:
-    person = world.people[who]
-    browser = Browser(app.test_client())
-    response = browser.sign_in(person.username, person.password, totp_secret=person.totp_secret)
-    assert response.headers["Location"].endswith("/dashboard"), response.headers
-    return browser
-
-
 def test_the_session_cookie_is_http_only_and_same_site_lax(app: Flask, world: World) -> None:
     browser = Browser(app.test_client())
     cam = world.teacher_cam
@@ -295,7 +287,7 @@ def test_a_new_session_is_made_at_sign_in(app: Flask, world: World) -> None:
 
 
 def test_the_session_ends_after_fifteen_idle_minutes(app: Flask, world: World) -> None:
-    browser = _signed_in(app, world, "member_gus")
+    browser = signed_in(app, world, "member_gus")
     age_sessions(app, world.member_gus.user_id, idle=timedelta(minutes=14))
     assert browser.get("/dashboard").status_code == 200
     age_sessions(app, world.member_gus.user_id, idle=timedelta(minutes=16))
@@ -305,7 +297,7 @@ def test_the_session_ends_after_fifteen_idle_minutes(app: Flask, world: World) -
 
 
 def test_the_session_ends_after_eight_hours_however_active(app: Flask, world: World) -> None:
-    browser = _signed_in(app, world, "member_gus")
+    browser = signed_in(app, world, "member_gus")
     age_sessions(app, world.member_gus.user_id, age=timedelta(hours=7, minutes=59))
     assert browser.get("/dashboard").status_code == 200
     age_sessions(app, world.member_gus.user_id, age=timedelta(minutes=2))
@@ -313,7 +305,7 @@ def test_the_session_ends_after_eight_hours_however_active(app: Flask, world: Wo
 
 
 def test_a_copied_cookie_is_refused_after_sign_out(app: Flask, world: World) -> None:
-    browser = _signed_in(app, world, "teacher_cam")
+    browser = signed_in(app, world, "teacher_cam")
     stolen = browser.client.get_cookie("btam")
     assert stolen is not None
     browser.sign_out()
@@ -324,14 +316,14 @@ def test_a_copied_cookie_is_refused_after_sign_out(app: Flask, world: World) -> 
 
 
 def test_logout_is_a_post(app: Flask, world: World) -> None:
-    browser = _signed_in(app, world, "teacher_cam")
+    browser = signed_in(app, world, "teacher_cam")
     assert browser.get("/logout").status_code == 405
     assert browser.get("/dashboard").status_code == 200
 
 
 def test_a_password_change_ends_the_other_sessions(app: Flask, world: World) -> None:
-    laptop = _signed_in(app, world, "lead_ben")
-    phone = _signed_in(app, world, "lead_ben")
+    laptop = signed_in(app, world, "lead_ben")
+    phone = signed_in(app, world, "lead_ben")
     new_password = "a different long passphrase"
     response = laptop.submit(
         "/account/password",
@@ -345,7 +337,7 @@ def test_a_password_change_ends_the_other_sessions(app: Flask, world: World) -> 
 
 
 def test_a_weak_new_password_is_refused_and_the_old_one_kept(app: Flask, world: World) -> None:
-    browser = _signed_in(app, world, "teacher_cam")
+    browser = signed_in(app, world, "teacher_cam")
     response = browser.submit(
         "/account/password",
         {"current_password": world.teacher_cam.password, "new_password": "password12345678"},
@@ -358,8 +350,8 @@ def test_a_weak_new_password_is_refused_and_the_old_one_kept(app: Flask, world: 
 
 
 def test_disabling_a_user_ends_their_session_at_once(app: Flask, world: World) -> None:
-    member = _signed_in(app, world, "member_gus")
-    admin = _signed_in(app, world, "admin_fay")
+    member = signed_in(app, world, "member_gus")
+    admin = signed_in(app, world, "admin_fay")
     gus_id = world.member_gus.user_id
     admin.post_button(f"/admin/users/{gus_id}", f"/admin/users/{gus_id}/disable")
     response = member.get("/dashboard")
@@ -367,8 +359,8 @@ def test_disabling_a_user_ends_their_session_at_once(app: Flask, world: World) -
 
 
 def test_end_all_my_other_sessions(app: Flask, world: World) -> None:
-    here = _signed_in(app, world, "teacher_cam")
-    there = _signed_in(app, world, "teacher_cam")
+    here = signed_in(app, world, "teacher_cam")
+    there = signed_in(app, world, "teacher_cam")
     here.post_button("/account/", "/account/sessions/end-others")
     assert here.get("/dashboard").status_code == 200
     assert there.get("/dashboard").status_code == 302
@@ -398,7 +390,7 @@ def test_sign_in_returns_to_the_page_asked_for(app: Flask, world: World) -> None
 
 
 def test_an_admin_created_user_must_choose_a_password_first(app: Flask, world: World) -> None:
-    admin = _signed_in(app, world, "admin_fay")
+    admin = signed_in(app, world, "admin_fay")
     created = admin.submit(
         "/admin/users/new",
         {

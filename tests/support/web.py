@@ -6,8 +6,11 @@ import re
 from html import unescape
 
 import pyotp
+from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
+
+from tests.support.personas import World
 
 CSRF = re.compile(
     r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"'
@@ -18,6 +21,15 @@ def csrf_token(html: str) -> str:
     match = CSRF.search(html)
     assert match, "the page has no CSRF token"
     return unescape(match.group(1) or match.group(2))
+
+
+def signed_in(app: Flask, world: World, who: str) -> Browser:
+    """A browser in which persona ``who`` has signed in through the real pages."""
+    person = world.people[who]
+    browser = Browser(app.test_client())
+    response = browser.sign_in(person.username, person.password, totp_secret=person.totp_secret)
+    assert response.headers["Location"].endswith("/dashboard"), response.headers
+    return browser
 
 
 class Browser:

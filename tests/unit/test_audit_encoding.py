@@ -73,7 +73,8 @@ def test_every_action_is_named_source_subject_action() -> None:
 def test_the_required_actions_exist() -> None:
     required = {
         "auth:login:success", "auth:login:failure", "auth:login:locked", "auth:mfa:success",
-        "auth:mfa:failure", "auth:mfa:enrolled", "auth:recovery_code:used", "auth:session:signed_out",
+        "auth:mfa:failure", "auth:mfa:enrolled", "auth:recovery_code:used",
+        "auth:session:signed_out",
         "auth:session:expired", "account:password:changed", "account:sessions:ended",
         "admin:user:created", "admin:user:updated", "admin:user:disabled", "admin:user:enabled",
         "admin:user:mfa_reset", "admin:user:password_reset", "admin:team:created",
