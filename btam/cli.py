@@ -199,8 +199,10 @@ def create_user(
 
 def _register_subcommands() -> None:
     from btam.audit.cli import audit
+    from btam.security.keys_cli import keys
 
     cli.add_command(audit)
+    cli.add_command(keys)
 
 
 _register_subcommands()

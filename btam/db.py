@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -125,14 +126,22 @@ class Stores:
         self.audit_engine.dispose()
 
 
-def open_stores(case_url: str, audit_url: str) -> Stores:
-    """Open both stores; nothing is created or migrated here (``btam init`` does that)."""
+def open_stores(
+    case_url: str, audit_url: str, *, case_session_info: Mapping[str, Any] | None = None
+) -> Stores:
+    """Open both stores; nothing is created or migrated here (``btam init`` does that).
+
+    ``case_session_info`` goes into every case-store session's ``info``: it is how the KEK
+    reaches the encrypted fields (``btam.security.keys.session_info``).
+    """
     case_engine = make_engine(case_url)
     audit_engine = make_engine(audit_url, immediate=True)
     return Stores(
         case_engine=case_engine,
         audit_engine=audit_engine,
-        case_sessions=sessionmaker(case_engine, expire_on_commit=False),
+        case_sessions=sessionmaker(
+            case_engine, expire_on_commit=False, info=dict(case_session_info or {})
+        ),
         audit_sessions=sessionmaker(audit_engine, expire_on_commit=False),
     )
 

@@ -16,6 +16,8 @@ from btam.audit.writer import AuditWriter, writer_from_settings
 from btam.db import Stores, open_stores, utcnow
 from btam.security.actor import Actor
 from btam.security.authn import SessionRules, Throttle
+from btam.security.crypto import KeyFileError
+from btam.security.keys import KekMismatch, KekSource, check_kek_matches, session_info
 from btam.security.passwords import PasswordHashing, PasswordRules
 from btam.services import ServiceContext
 from btam.settings import ConfigError, Settings
@@ -53,11 +55,22 @@ class Runtime:
 def build_runtime(settings: Settings) -> Runtime:
     """Open the stores and build the rules of ``settings``.
 
-    :raises ConfigError: when the audit signing key cannot be loaded.
+    :raises ConfigError: when the audit signing key or the encryption key (KEK) cannot be
+        loaded, or the KEK cannot unwrap the case store's data keys (the wrong key file).
     """
-    stores = open_stores(settings.database_url, settings.audit_database_url)
     try:
+        kek = KekSource.load(settings.key_file)
+    except KeyFileError as exc:
+        raise ConfigError(f"encryption key: {exc.reason}") from None
+    stores = open_stores(
+        settings.database_url, settings.audit_database_url, case_session_info=session_info(kek)
+    )
+    try:
+        check_kek_matches(stores.case_sessions, kek)
         audit = writer_from_settings(settings, stores)
+    except KekMismatch as exc:
+        stores.dispose()
+        raise ConfigError(f"encryption key: {exc}") from None
     except SigningKeyError as exc:
         stores.dispose()
         raise ConfigError(str(exc)) from None

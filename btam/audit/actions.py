@@ -49,6 +49,8 @@ class AuditAction(StrEnum):
 
     SYSTEM_STORE_INITIALISED = "system:store:initialised"
     SYSTEM_DEMO_LOADED = "system:demo:loaded"
+    SYSTEM_KEYS_ROTATED = "system:keys:rotated"
+    SYSTEM_KEYS_REENCRYPTED = "system:keys:reencrypted"
 
 
 class Outcome(StrEnum):

@@ -1,0 +1,553 @@
+"""Field encryption as an operator and an attacker see it: stores, dumps, keys and rotation.
+
+Every test runs on SQLite and again on PostgreSQL (skipped without a server, a failure
+under CI=true). Today's encrypted fields are the users' MFA secrets; the markers below are
+stored in each of them through the real services.
+"""
+
+from __future__ import annotations
+
+import base64
+import glob
+import logging
+import os
+import queue
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+from flask import Flask
+from sqlalchemy import Engine, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from btam import ConfigError, create_app
+from btam.accounts import signin
+from btam.accounts.models import User
+from btam.db import make_engine
+from btam.security import keys_cli
+from btam.security.crypto import DecryptionFailed, generate_key_file
+from btam.security.fields import field_usage, reencrypt_fields
+from btam.security.keys import (
+    DataKey,
+    KekSource,
+    KeyFileLock,
+    add_kek_version,
+    data_keys,
+    retire_unused_keys,
+    rewrap_data_keys,
+    session_info,
+    start_data_key_rotation,
+)
+from btam.security.keys_cli import keys
+from tests.conftest import prepare_instance
+from tests.support.outage import closed_port
+from tests.support.personas import World, build_world, system_ctx
+from tests.support.postgres import fresh_database
+from tests.support.stores import audit_entries
+from tests.support.web import Browser
+
+ROOT = Path(__file__).resolve().parents[2]
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+]
+
+
+@dataclass
+class Instance:
+    """Two migrated stores, a key file and the settings overrides that name them."""
+
+    kind: str
+    tmp: Path
+    overrides: dict[str, object]
+
+    @property
+    def key_file(self) -> Path:
+        return Path(str(self.overrides["instance"])) / "kek.key"
+
+    @property
+    def case_url(self) -> str:
+        return str(self.overrides["database_url"])
+
+    def env(self) -> dict[str, str]:
+        """The environment a ``btam`` command of this instance runs with."""
+        return {
+            "BTAM_CONFIG": "testing",
+            "BTAM_INSTANCE": str(self.overrides["instance"]),
+            "BTAM_DATABASE_URL": self.case_url,
+            "BTAM_AUDIT_DATABASE_URL": str(self.overrides["audit_database_url"]),
+            "BTAM_SECRET_KEY": str(self.overrides["secret_key"]),
+        }
+
+    def rotation_sessions(self) -> tuple[Engine, sessionmaker[Session]]:
+        """Sessions as ``btam keys rotate`` opens them (a fresh KEK load, BEGIN IMMEDIATE)."""
+        engine = make_engine(self.case_url, immediate=True)
+        source = KekSource.load(self.key_file)
+        return engine, sessionmaker(engine, expire_on_commit=False, info=session_info(source))
+
+
+@pytest.fixture(params=BACKENDS)
+def instance(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Instance]:
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            urls = (f"sqlite:///{tmp_path}/btam.sqlite3", f"sqlite:///{tmp_path}/audit.sqlite3")
+        else:
+            urls = (
+                stack.enter_context(fresh_database("btam_enc_case")),
+                stack.enter_context(fresh_database("btam_enc_audit")),
+            )
+        yield Instance(request.param, tmp_path, prepare_instance(tmp_path, *urls))
+
+
+@pytest.fixture
+def enc_app(instance: Instance) -> Iterator[Flask]:
+    application = create_app(instance.overrides)
+    yield application
+    application.extensions["btam"].stores.dispose()
+
+
+@pytest.fixture
+def people(enc_app: Flask) -> World:
+    return build_world(enc_app)
+
+
+@pytest.fixture
+def cli_env(instance: Instance, monkeypatch: pytest.MonkeyPatch) -> Instance:
+    for name, value in instance.env().items():
+        monkeypatch.setenv(name, value)
+    return instance
+
+
+def run_keys(*args: str) -> Result:
+    return CliRunner().invoke(keys, list(args))
+
+
+def marker(label: str) -> str:
+    """A unique string, valid base32 so the TOTP code paths accept it as a secret."""
+    return f"MARKER{label}" + base64.b32encode(os.urandom(10)).decode("ascii")
+
+
+def secrets_in_store(app: Flask) -> dict[int, tuple[str | None, str | None]]:
+    with app.extensions["btam"].stores.case_sessions() as db:
+        return {
+            u.id: (u.mfa_secret, u.mfa_pending_secret)
+            for u in db.execute(select(User).order_by(User.id)).scalars()
+        }
+
+
+def store_bytes(instance: Instance) -> bytes:
+    """Everything an attacker copying the stores would get: the files, or a dump of each."""
+    if instance.kind == "sqlite":
+        files = sorted(instance.tmp.glob("*.sqlite3*"))  # the databases, -wal and -shm
+        assert any(f.name == "btam.sqlite3-wal" for f in files)
+        return b"".join(f.read_bytes() for f in files)
+    return b"".join(
+        pg_dump(str(instance.overrides[name])) for name in ("database_url", "audit_database_url")
+    )
+
+
+def pg_dump(url: str) -> bytes:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_dump")) or [shutil.which("pg_dump")]
+    binary = found[-1]
+    if not binary:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but pg_dump is not installed")
+        pytest.skip("pg_dump is not installed")
+    plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    return subprocess.run(  # noqa: S603  (a fixed binary and our own test database URL)
+        [binary, "--no-owner", "--dbname", plain], check=True, capture_output=True, timeout=120
+    ).stdout
+
+
+# --------------------------------------------------------------------------- at rest
+
+
+def test_markers_in_every_encrypted_field_are_in_no_store_dump_or_log(
+    instance: Instance,
+    enc_app: Flask,
+    people: World,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # SQL statements and their parameters too, as an operator debugging with echo would see.
+    caplog.set_level(logging.DEBUG)
+    logging.getLogger("sqlalchemy.engine").setLevel(logging.INFO)
+    active, pending = marker("ACTIVE"), marker("PENDING")
+    ctx = system_ctx(enc_app)
+    try:
+        ben = ctx.db.get(User, people.lead_ben.user_id)
+        assert ben is not None
+        ben.mfa_secret = active
+        ctx.db.commit()
+        monkeypatch.setattr(signin.mfa, "new_totp_secret", lambda: pending)
+        setup = signin.pending_enrolment(ctx, user_id=people.teacher_cam.user_id)
+        assert setup.secret == pending
+    finally:
+        ctx.db.close()
+        logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+
+    stored = secrets_in_store(enc_app)
+    assert stored[people.lead_ben.user_id][0] == active
+    assert stored[people.teacher_cam.user_id][1] == pending
+    enrolled = [p.totp_secret for p in people.people.values() if p.totp_secret]
+    assert len(enrolled) == 7
+    copied = store_bytes(instance)
+    assert b"lead_ben" in copied  # the copy holds the records: the search below means something
+    for secret in [active, pending, *enrolled]:
+        assert secret.encode() not in copied, secret
+        assert secret.encode().hex().encode() not in copied  # bytea in a dump is hex
+        assert secret not in caplog.text
+
+
+def test_a_ciphertext_copied_to_another_row_or_column_fails_with_an_error_page(
+    instance: Instance, enc_app: Flask, people: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    ben, gus = people.lead_ben, people.member_gus
+    engine = enc_app.extensions["btam"].stores.case_engine
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE users SET mfa_secret_enc = "
+                "(SELECT mfa_secret_enc FROM users WHERE id = :src) WHERE id = :dst"
+            ),
+            {"src": ben.user_id, "dst": gus.user_id},
+        )
+        conn.execute(
+            text("UPDATE users SET mfa_pending_secret_enc = mfa_secret_enc WHERE id = :src"),
+            {"src": ben.user_id},
+        )
+    with enc_app.extensions["btam"].stores.case_sessions() as db:
+        moved, source = db.get(User, gus.user_id), db.get(User, ben.user_id)
+        assert moved is not None and source is not None
+        with pytest.raises(DecryptionFailed):
+            _ = moved.mfa_secret
+        with pytest.raises(DecryptionFailed):
+            _ = source.mfa_pending_secret
+        assert source.mfa_secret == ben.totp_secret
+
+    # Gus, whose secret was overwritten with Ben's, gets the generic error page, not a login.
+    browser = Browser(enc_app.test_client())
+    response = browser.sign_in(gus.username, gus.password, totp_secret=ben.totp_secret)
+    assert response.status_code == 500
+    page = response.get_data(as_text=True)
+    assert "Something went wrong" in page
+    for internal in ("DecryptionFailed", "mfa_secret", "Traceback"):
+        assert internal not in page
+    assert f"failed authentication: users.mfa_secret_enc row {gus.user_id}" in caplog.text
+    assert str(ben.totp_secret) not in caplog.text
+
+
+# --------------------------------------------------------------------------- keys from the shell
+
+
+def test_keys_status_shows_versions_keys_and_the_fields_each_protects(
+    cli_env: Instance, people: World
+) -> None:
+    result = run_keys("status")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"key file {cli_env.key_file}: KEK versions 1 (current 1)"
+    assert "  KEK version 1 wraps 1 data key(s) (current: wraps new data keys)" in lines
+    assert "data keys: 1 (1 current, 0 superseded, 0 retired, 0 destroyed)" in lines
+    assert any(line.split() == ["1", "accounts", "v1", "current", "7"] for line in lines)
+    assert lines[-1] == "encrypted fields: 7"
+    summary = run_keys("status", "--summary").stdout.splitlines()
+    assert any(line.split() == ["accounts", "v1", "current", "1", "7"] for line in summary)
+
+
+def test_after_rotations_the_running_app_and_a_new_worker_read_everything(
+    cli_env: Instance, enc_app: Flask, people: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = secrets_in_store(enc_app)
+    rotated = run_keys("rotate")
+    assert rotated.exit_code == 0, rotated.output
+    assert rotated.stdout.splitlines() == [
+        f"added KEK version 2 to {cli_env.key_file}",
+        "re-wrapped 1 data key(s) under KEK version 2",
+    ]
+    # On a terminal the long phases show a progress bar.
+    monkeypatch.setattr(
+        keys_cli, "sys", SimpleNamespace(stdout=SimpleNamespace(isatty=lambda: True))
+    )
+    reencrypted = run_keys("rotate", "--reencrypt", "--batch-size", "3")
+    assert reencrypted.exit_code == 0, reencrypted.output
+    assert "Re-encrypting fields" in reencrypted.stdout
+    assert "added KEK version 3" in reencrypted.stdout
+    assert "new data keys for 1 scope(s)" in reencrypted.stdout
+    assert "re-encrypted 7 field(s); 7 checked in the last of 2 pass(es)" in reencrypted.stdout
+    assert reencrypted.stdout.rstrip().endswith("retired 1 data key(s) no field uses any more")
+
+    # The app loaded the key file when it held version 1 only; it reads on, and signs in.
+    assert secrets_in_store(enc_app) == before
+    for who in ("lead_ben", "auditor_eve"):
+        person = people.people[who]
+        response = Browser(enc_app.test_client()).sign_in(
+            person.username, person.password, totp_secret=person.totp_secret
+        )
+        assert response.headers["Location"].endswith("/dashboard")
+    worker = create_app(cli_env.overrides)
+    try:
+        assert secrets_in_store(worker) == before
+    finally:
+        worker.extensions["btam"].stores.dispose()
+    states = [
+        (k.scope, k.kek_version, k.state)
+        for k in data_keys(worker.extensions["btam"].stores.case_sessions)
+    ]
+    assert states == [("accounts", 3, "retired"), ("accounts", 3, "current")]
+
+
+def test_a_second_rotation_is_refused_while_one_runs(cli_env: Instance, people: World) -> None:
+    with KeyFileLock(cli_env.key_file):
+        result = run_keys("rotate")
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1 and "another key rotation is running" in result.stderr
+    assert run_keys("status").stdout.startswith(f"key file {cli_env.key_file}: KEK versions 1 ")
+
+
+def test_each_rotation_is_recorded_in_the_audit_trail(
+    cli_env: Instance, enc_app: Flask, people: World
+) -> None:
+    assert run_keys("rotate").exit_code == 0
+    with KeyFileLock(cli_env.key_file):
+        assert run_keys("rotate", "--reencrypt").exit_code == 1
+    rotated = audit_entries(enc_app, "system:keys:rotated")
+    assert [(e.actor_role, e.outcome, e.purpose) for e in rotated] == [
+        ("system", "allowed", "started")
+    ]
+    reencrypted = audit_entries(enc_app, "system:keys:reencrypted")
+    assert [(e.outcome, e.purpose) for e in reencrypted] == [
+        ("allowed", "started"),
+        ("error", "stopped before the end"),
+    ]
+
+
+def test_a_rotation_the_audit_trail_cannot_record_does_not_run(
+    cli_env: Instance, people: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with closed_port() as port:
+        monkeypatch.setenv(
+            "BTAM_AUDIT_DATABASE_URL", f"postgresql+psycopg://btam@127.0.0.1:{port}/audit"
+        )
+        result = run_keys("rotate")
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1 and "audit trail" in result.stderr
+    assert run_keys("status").stdout.startswith(f"key file {cli_env.key_file}: KEK versions 1 ")
+
+
+# --------------------------------------------------------------------------- re-encryption online
+
+
+def test_reencryption_while_the_app_reads_and_writes_loses_nothing(
+    instance: Instance, enc_app: Flask, people: World
+) -> None:
+    sessions = enc_app.extensions["btam"].stores.case_sessions
+    user_ids = sorted(p.user_id for p in people.people.values())
+    # What each user's two fields may hold, in the order written; readers check against it.
+    history: dict[int, list[tuple[str | None, str | None]]] = {}
+    with sessions() as db:
+        for user in db.execute(select(User)).scalars():
+            user.mfa_pending_secret = f"pending {user.id} 0"
+            history[user.id] = [(user.mfa_secret, user.mfa_pending_secret)]
+        db.commit()
+
+    requests: queue.Queue[int | None] = queue.Queue()
+    written: queue.Queue[int] = queue.Queue()
+    read_round = threading.Event()
+    stop = threading.Event()
+    problems: list[str] = []
+
+    def writer() -> None:
+        """The app changing the very row a re-encryption batch has just read."""
+        count = 0
+        while (user_id := requests.get(timeout=120)) is not None:
+            count += 1
+            with sessions() as db:
+                user = db.get(User, user_id)
+                assert user is not None
+                value = (f"active {user_id} {count}", f"pending {user_id} {count}")
+                history[user_id].append(value)  # before the commit: readers may see it then
+                user.mfa_secret, user.mfa_pending_secret = value
+                db.commit()
+            written.put(user_id)
+
+    def reader() -> None:
+        while not stop.is_set():
+            try:
+                with sessions() as db:
+                    for user in db.execute(select(User)).scalars():
+                        seen = (user.mfa_secret, user.mfa_pending_secret)
+                        if seen not in history[user.id]:
+                            problems.append(f"user {user.id} read a value never written")
+            except Exception as exc:  # any failure to read is what this test looks for
+                problems.append(f"{type(exc).__name__}: {exc}")
+            read_round.set()
+
+    def app_moves(table: str, ids: Any) -> None:
+        assert table == "users"
+        read_round.clear()
+        requests.put(ids[0])
+        assert written.get(timeout=120) == ids[0]
+        assert read_round.wait(timeout=120), "the readers stopped"
+
+    threads = [threading.Thread(target=writer)] + [
+        threading.Thread(target=reader) for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    engine, rotation = instance.rotation_sessions()
+    try:
+        start_data_key_rotation(rotation, KekSource.load(instance.key_file))
+        result = reencrypt_fields(rotation, batch_size=3, after_read=app_moves)
+        retire_unused_keys(rotation, result.in_use)
+    finally:
+        requests.put(None)
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=120)
+        engine.dispose()
+
+    assert problems == []
+    assert result.complete and result.failed == 0
+    assert result.conflicts >= 3  # the app won every race it was given; nothing was undone
+    final = secrets_in_store(enc_app)
+    assert final == {user_id: history[user_id][-1] for user_id in user_ids}
+    current = [k for k in data_keys(sessions) if k.state == "current"]
+    usage = field_usage(sessions)
+    assert set(usage.by_key) == {current[0].id}
+    assert usage.total == sum(value is not None for pair in final.values() for value in pair)
+    assert [k.state for k in data_keys(sessions)] == ["retired", "current"]
+
+
+def test_an_interrupted_reencryption_resumes_and_finishes(
+    cli_env: Instance, enc_app: Flask, people: World
+) -> None:
+    before = secrets_in_store(enc_app)
+    engine, rotation = cli_env.rotation_sessions()
+
+    class Interrupted(Exception):
+        pass
+
+    def stop_after_two_batches(_label: str, done: int, _total: int) -> None:
+        if done >= 4:
+            raise Interrupted
+
+    try:
+        with KeyFileLock(cli_env.key_file) as lock:
+            add_kek_version(lock)
+        source = KekSource.load(cli_env.key_file)
+        rotation = sessionmaker(engine, expire_on_commit=False, info=session_info(source))
+        rewrap_data_keys(rotation, source)
+        start_data_key_rotation(rotation, source)
+        with pytest.raises(Interrupted):
+            reencrypt_fields(rotation, batch_size=2, progress=stop_after_two_batches)
+    finally:
+        engine.dispose()
+    halfway = field_usage(enc_app.extensions["btam"].stores.case_sessions)
+    assert len(halfway.by_key) == 2 and sum(halfway.by_key.values()) == 7
+
+    result = run_keys("rotate", "--reencrypt")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == "finishing the re-encryption an earlier run started"
+    assert "re-encrypted 3 field(s)" in result.stdout
+    assert "added KEK version" not in result.stdout and "new data keys" not in result.stdout
+    assert secrets_in_store(enc_app) == before
+    states = [
+        (k.kek_version, k.state) for k in data_keys(enc_app.extensions["btam"].stores.case_sessions)
+    ]
+    assert states == [(2, "retired"), (2, "current")]
+
+
+# --------------------------------------------------------------------------- start-up
+
+
+def one_line_refusal(instance: Instance) -> str:
+    with pytest.raises(ConfigError) as refused:
+        create_app(instance.overrides)
+    reason = str(refused.value)
+    assert "\n" not in reason
+    # The same through gunicorn's entry point and the command line.
+    env = {**os.environ, **instance.env()}
+    wsgi = subprocess.run(
+        [sys.executable, "-c", "import wsgi"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert wsgi.returncode == 3
+    assert wsgi.stderr == f"btam: refusing to start: {reason}\n"
+    btam = subprocess.run(  # noqa: S603  (the console script of this virtualenv)
+        [str(Path(sys.executable).with_name("btam")), "demo", "--password", "x" * 20],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert btam.returncode == 1 and btam.stderr.count("\n") == 1
+    assert btam.stderr.startswith("btam: configuration: encryption key: ")
+    return reason
+
+
+def test_start_up_with_another_key_file_is_refused_in_one_line(
+    instance: Instance, people: World
+) -> None:
+    instance.key_file.unlink()
+    generate_key_file(instance.key_file)
+    reason = one_line_refusal(instance)
+    assert reason == (
+        f"encryption key: key file {instance.key_file} does not match the case store: "
+        "KEK version 1 cannot unwrap data key 1"
+    )
+
+
+def test_start_up_with_a_key_file_others_can_read_is_refused(
+    instance: Instance, people: World
+) -> None:
+    os.chmod(instance.key_file, 0o640)
+    assert "it must be accessible to its owner only (chmod 600)" in one_line_refusal(instance)
+
+
+def test_start_up_without_a_key_file_is_refused(instance: Instance) -> None:
+    instance.key_file.unlink()
+    assert one_line_refusal(instance) == (
+        f"encryption key: key file {instance.key_file} does not exist"
+    )
+
+
+def test_keys_status_with_the_wrong_key_file_exits_non_zero_in_one_line(
+    cli_env: Instance, people: World
+) -> None:
+    cli_env.key_file.unlink()
+    generate_key_file(cli_env.key_file)
+    result = run_keys("status")
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1 and "does not match the case store" in result.stderr
+    rotate = run_keys("rotate")
+    assert rotate.exit_code == 1 and "does not match" in rotate.stderr
+    assert KekSource.load(cli_env.key_file).kek.versions == (1,)  # nothing was added
+
+
+def test_data_keys_live_in_the_case_store_only(
+    instance: Instance, enc_app: Flask, people: World
+) -> None:
+    with enc_app.extensions["btam"].stores.case_sessions() as db:
+        assert db.execute(select(DataKey.scope)).scalars().all() == ["accounts"]
+    with enc_app.extensions["btam"].stores.audit_engine.connect() as conn:
+        tables = (
+            conn.execute(
+                text(
+                    "SELECT name FROM sqlite_master WHERE type = 'table'"
+                    if instance.kind == "sqlite"
+                    else "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert "data_keys" not in tables
