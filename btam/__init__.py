@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -18,6 +18,9 @@ __all__ = ["ConfigError", "create_app"]
 
 # One megabyte is far above any form of the skeleton; attachments get their own limit.
 MAX_REQUEST_BYTES = 1024 * 1024
+# Endpoints that take a file: the body may be as large as the file limit allows.
+UPLOAD_ENDPOINTS = frozenset({"cases.add_attachment"})
+MAX_UPLOAD_REQUEST_BYTES = 11 * 1024 * 1024
 
 
 class RecordIdConverter(IntegerConverter):
@@ -37,6 +40,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from btam import errors, web
     from btam.accounts import account_views, admin_views, auth_views, signin
     from btam.audit import views as audit_views
+    from btam.cases import people_views
+    from btam.cases import views as case_views
     from btam.health import make_blueprint as health_blueprint
     from btam.reports.views import make_blueprint as main_blueprint
     from btam.runtime import build_runtime
@@ -75,6 +80,13 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["btam"] = rt
 
     headers.init_app(app, settings)
+
+    @app.before_request
+    def _upload_limit() -> None:
+        # Before CSRFProtect, whose token check is the first to read the body.
+        if request.endpoint in UPLOAD_ENDPOINTS:
+            request.max_content_length = MAX_UPLOAD_REQUEST_BYTES
+
     CSRFProtect(app)
     login_manager = LoginManager(app)
     # Sessions are checked on the server on every request; IP/user-agent pinning would only
@@ -96,6 +108,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         account_views.make_blueprint,
         admin_views.make_blueprint,
         audit_views.make_blueprint,
+        case_views.make_blueprint,
+        people_views.make_blueprint,
         main_blueprint,
         health_blueprint,
     ):
@@ -109,6 +123,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
             "nav": {
                 "admin": bool(actor and role_has(actor.role, Permission.ADMIN_USERS_MANAGE)),
                 "audit": bool(actor and role_has(actor.role, Permission.AUDIT_TRAIL_READ)),
+                "cases": bool(actor and role_has(actor.role, Permission.CASES_VIEW)),
+                "people": bool(actor and role_has(actor.role, Permission.PEOPLE_SEARCH)),
+                "disclosures": bool(actor and role_has(actor.role, Permission.DISCLOSURES_REVIEW)),
             },
             "idle_minutes": settings.session_idle_minutes,
         }

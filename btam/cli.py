@@ -161,8 +161,14 @@ def demo(password: str | None, reset_passwords: bool) -> None:
     multiple=True,
     help="School code; repeat for several. Omit for the whole district.",
 )
+@click.option("--agency", default=None, help="Outside employer (police department, clinic).")
 def create_user(
-    username: str, display_name: str, role: str, discipline: str | None, schools: tuple[str, ...]
+    username: str,
+    display_name: str,
+    role: str,
+    discipline: str | None,
+    schools: tuple[str, ...],
+    agency: str | None,
 ) -> None:
     """Create a user; a temporary password is printed once and must be changed at sign-in."""
     from sqlalchemy import select
@@ -189,6 +195,7 @@ def create_user(
                 discipline=Discipline(discipline) if discipline else None,
                 district_wide=not schools,
                 school_ids=tuple(ids),
+                agency=agency,
             ),
         )
     click.echo(

@@ -1,4 +1,5 @@
-"""The demo district: fictional schools, a team and one account for every role and discipline."""
+"""The demo district: fictional schools, a team, one account for every role and discipline,
+and the team's fictional cases (:mod:`btam.demo_cases`)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ from sqlalchemy import select
 from btam.accounts import services
 from btam.accounts.models import District, School, Team, User
 from btam.audit.actions import AuditAction
+from btam.demo_cases import load_cases
 from btam.security.actor import Discipline, Role
 from btam.services import ServiceContext
 
 DISTRICT = "Riverbend Unified School District"
 SCHOOLS = (("Riverbend High School", "RHS"), ("Cedar Park Middle School", "CPMS"))
 TEAM = "Riverbend District Threat Assessment Team"
+OFFICER_AGENCY = "Riverbend Police Department"
 
 
 @dataclass(frozen=True)
@@ -25,12 +28,15 @@ class DemoAccount:
     discipline: Discipline | None
     schools: tuple[str, ...]  # school codes; empty means the whole district
     on_team: bool = False
+    agency: str | None = None  # the outside employer of a team member
 
     @property
     def description(self) -> str:
         parts = [self.role.label]
         if self.discipline:
             parts.append(self.discipline.label)
+        if self.agency:
+            parts.append(self.agency)
         parts.append(", ".join(self.schools) if self.schools else "whole district")
         return " · ".join(parts)
 
@@ -55,6 +61,7 @@ ACCOUNTS = (
         Discipline.LAW_ENFORCEMENT,
         ("RHS", "CPMS"),
         on_team=True,
+        agency=OFFICER_AGENCY,
     ),
     DemoAccount(
         "ap.chen", "Grace Chen", Role.TEAM_MEMBER, Discipline.ADMINISTRATOR, ("RHS",), on_team=True
@@ -77,12 +84,15 @@ ACCOUNTS = (
 class DemoResult:
     created: tuple[DemoAccount, ...]
     existing: tuple[DemoAccount, ...]
+    # Numbers of the cases loaded by this run; empty when the district had cases already.
+    cases: tuple[str, ...] = ()
 
 
 def load_demo(ctx: ServiceContext, *, password: str, reset_passwords: bool = False) -> DemoResult:
     """Create what is missing of the demo district; existing records are left as they are.
 
-    With ``reset_passwords`` the existing demo accounts get ``password`` too.
+    With ``reset_passwords`` the existing demo accounts get ``password`` too. The demo cases
+    are loaded only while the district has no case at all, so a second run adds none.
 
     :raises ValidationFailed: when ``password`` breaks the password rules.
     :raises AuditUnavailable: when the changes cannot be recorded.
@@ -119,6 +129,7 @@ def load_demo(ctx: ServiceContext, *, password: str, reset_passwords: bool = Fal
                     discipline=account.discipline,
                     district_wide=not account.schools,
                     school_ids=tuple(codes[c] for c in account.schools),
+                    agency=account.agency,
                 ),
                 password=password,
             )
@@ -126,6 +137,15 @@ def load_demo(ctx: ServiceContext, *, password: str, reset_passwords: bool = Fal
         else:
             if reset_passwords:
                 services.set_password(ctx, user_id=user.id, password=password)
+            if account.agency and not user.agency:
+                # An account made before users had an agency.
+                user.agency = account.agency
+                ctx.commit_with_audit(
+                    AuditAction.SYSTEM_DEMO_LOADED,
+                    object_type="user",
+                    object_id=user.id,
+                    purpose="demo account's agency",
+                )
             existing.append(account)
 
     team = ctx.db.execute(select(Team).where(Team.name == TEAM)).scalar_one_or_none()
@@ -133,10 +153,11 @@ def load_demo(ctx: ServiceContext, *, password: str, reset_passwords: bool = Fal
         members = ctx.db.execute(
             select(User.id).where(User.username.in_([a.username for a in ACCOUNTS if a.on_team]))
         ).scalars()
-        services.create_team(
+        team = services.create_team(
             ctx,
             data=services.TeamData(
                 name=TEAM, school_ids=tuple(codes.values()), member_ids=tuple(members)
             ),
         )
-    return DemoResult(tuple(created), tuple(existing))
+    numbers = load_cases(ctx, district_id=district.id, school_ids=codes, team_id=team.id)
+    return DemoResult(tuple(created), tuple(existing), numbers)

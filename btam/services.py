@@ -75,6 +75,8 @@ class ServiceContext:
         outcome: Outcome = Outcome.ALLOWED,
         object_type: str | None = None,
         object_id: str | int | None = None,
+        case_id: int | None = None,
+        school_id: int | None = None,
         purpose: str | None = None,
     ) -> None:
         """Audit an event that changes nothing in the case store (a view, a refusal).
@@ -87,5 +89,7 @@ class ServiceContext:
             outcome=outcome,
             object_type=object_type,
             object_id=None if object_id is None else str(object_id),
+            case_id=case_id,
+            school_id=school_id,
             purpose=purpose,
         )

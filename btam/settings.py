@@ -62,6 +62,7 @@ class Settings:
     passwords_argon2_parallelism: int = 1
     http_force_https: bool = True
     http_proxy_hops: int = 0
+    access_emergency_grant_hours: int = 4
 
     @property
     def is_production(self) -> bool:
@@ -255,6 +256,8 @@ def load_settings(
 def _check_consistency(s: Settings) -> None:
     if s.session_idle_minutes < 1 or s.session_absolute_hours < 1:
         raise ConfigError("session lifetimes must be at least one minute and one hour")
+    if not 1 <= s.access_emergency_grant_hours <= 24:
+        raise ConfigError("access_emergency_grant_hours must be between 1 and 24")
     if s.passwords_min_length < 8 or s.passwords_max_length < 64:
         raise ConfigError("passwords must allow at least 64 characters and need at least 8")
     if s.passwords_min_length > s.passwords_max_length:

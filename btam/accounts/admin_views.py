@@ -24,6 +24,7 @@ def _user_data(form: UserForm, username: str | None = None) -> services.UserData
         discipline=Discipline(form.discipline.data) if form.discipline.data else None,
         district_wide=bool(form.district_wide.data),
         school_ids=tuple(form.school_ids.data or ()),
+        agency=form.agency.data,
     )
 
 

@@ -119,6 +119,12 @@ class UserForm(BaseForm):
         validators=[Optional()],
     )
     district_wide = BooleanField("Works across the whole district")
+    agency = StringField(
+        "Agency (team members employed outside the schools)",
+        validators=[Optional(), Length(max=200)],
+        description="For example a police department or a community clinic. Their case pages "
+        "remind them that records may not be passed to that agency.",
+    )
     school_ids = MultiCheckboxField("Schools", coerce=int, validate_choice=True)
     submit = SubmitField("Save")
 

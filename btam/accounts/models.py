@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
-from sqlalchemy import Boolean, Column, Enum, ForeignKey, Index, Integer, String, Table
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from btam.db import CaseBase, UTCDateTime, utcnow
+from btam.db import CaseBase, UTCDateTime, utcnow, vocabulary
 from btam.security.actor import Discipline, Role
 from btam.security.fields import encrypted_text
 from btam.security.keys import ACCOUNTS_SCOPE
-
-
-def _vocabulary(enum: type[StrEnum]) -> Enum:
-    """Store a closed vocabulary as its plain value (VARCHAR), read back as the enum."""
-    return Enum(
-        enum,
-        native_enum=False,
-        length=32,
-        values_callable=lambda members: [m.value for m in members],
-    )
-
 
 team_schools = Table(
     "team_schools",
@@ -83,9 +71,12 @@ class User(CaseBase):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(200))
-    role: Mapped[Role] = mapped_column(_vocabulary(Role))
-    discipline: Mapped[Discipline | None] = mapped_column(_vocabulary(Discipline), nullable=True)
+    role: Mapped[Role] = mapped_column(vocabulary(Role))
+    discipline: Mapped[Discipline | None] = mapped_column(vocabulary(Discipline), nullable=True)
     district_wide: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A team member employed outside the schools (police department, community clinic): a
+    # school official for this work only, so pages remind them not to pass records on.
+    agency: Mapped[str | None] = mapped_column(String(200), nullable=True)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)

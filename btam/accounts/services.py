@@ -29,6 +29,8 @@ class UserData:
     discipline: Discipline | None
     district_wide: bool
     school_ids: tuple[int, ...]
+    # The outside employer of a team member (police department, clinic); None for staff.
+    agency: str | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,7 @@ def create_user(
         role=data.role,
         discipline=data.discipline,
         district_wide=data.district_wide,
+        agency=_agency(data.agency),
         password_hash=ctx.hashing.hash(chosen),
         must_change_password=password is None,
         password_changed_at=ctx.now,
@@ -163,18 +166,38 @@ def update_user(ctx: ServiceContext, *, user_id: int, data: UserData) -> None:
     ):
         # Otherwise the last administrator could leave the district without one.
         raise ValidationFailed("You cannot take away your own administrator role.", field="role")
-    before = (user.role, user.discipline, user.district_wide, {s.id for s in user.schools})
+    before = (
+        user.role,
+        user.discipline,
+        user.district_wide,
+        user.agency,
+        {s.id for s in user.schools},
+    )
     user.display_name = data.display_name.strip()
     user.role = data.role
     user.discipline = data.discipline
     user.district_wide = data.district_wide
+    user.agency = _agency(data.agency)
     user.schools = _schools(ctx, data.school_ids)
     if user.role not in ROLES_WITH_DISCIPLINE:
         user.teams = []
-    after = (user.role, user.discipline, user.district_wide, {s.id for s in user.schools})
+    after = (
+        user.role,
+        user.discipline,
+        user.district_wide,
+        user.agency,
+        {s.id for s in user.schools},
+    )
     if before != after:
         authn.end_user_sessions(ctx.db, user_id=user.id, reason="rights_changed", now=ctx.now)
     ctx.commit_with_audit(AuditAction.ADMIN_USER_UPDATED, object_type="user", object_id=user.id)
+
+
+def _agency(value: str | None) -> str | None:
+    text = (value or "").strip()
+    if len(text) > 200:
+        raise ValidationFailed("At most 200 characters.", field="agency")
+    return text or None
 
 
 def set_user_active(ctx: ServiceContext, *, user_id: int, active: bool) -> None:

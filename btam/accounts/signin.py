@@ -277,6 +277,7 @@ def actor_for(user: User, token: str) -> Actor:
         school_ids=frozenset(s.id for s in user.schools),
         team_ids=frozenset(t.id for t in user.teams if t.is_active),
         must_change_password=user.must_change_password,
+        agency=user.agency,
         session_token=token,
     )
 

@@ -40,7 +40,27 @@ class AuditAction(StrEnum):
     ADMIN_SCHOOL_CREATED = "admin:school:created"
 
     ACCESS_ROUTE_DENIED = "access:route:denied"
+    ACCESS_RECORD_DENIED = "access:record:denied"
     ACCESS_EMERGENCY_GRANTED = "access:emergency:granted"
+    ACCESS_EMERGENCY_ENDED = "access:emergency:ended"
+
+    CASE_LIST_VIEWED = "case:list:viewed"
+    CASE_RECORD_VIEWED = "case:record:viewed"
+    CASE_RECORD_OPENED = "case:record:opened"
+    CASE_RECORD_UPDATED = "case:record:updated"
+    CASE_PARTY_ADDED = "case:party:added"
+    CASE_MEMBER_ADDED = "case:member:added"
+    CASE_MEMBER_REMOVED = "case:member:removed"
+    CASE_ASSIGNMENT_ADDED = "case:assignment:added"
+    CASE_ASSIGNMENT_DONE = "case:assignment:done"
+    CASE_NOTE_ADDED = "case:note:added"
+    CASE_ATTACHMENT_ADDED = "case:attachment:added"
+    CASE_ATTACHMENT_DOWNLOADED = "case:attachment:downloaded"
+
+    PERSON_RECORD_VIEWED = "person:record:viewed"
+    PERSON_SEARCH_RUN = "person:search:run"
+    PERSON_DISCLOSURE_RECORDED = "person:disclosure:recorded"
+    PERSON_DISCLOSURES_VIEWED = "person:disclosures:viewed"
 
     AUDIT_TRAIL_VIEWED = "audit:trail:viewed"
     AUDIT_TRAIL_EXPORTED = "audit:trail:exported"

@@ -1,0 +1,1 @@
+"""The case domain: people, cases, notes, attachments, emergency grants and disclosures."""

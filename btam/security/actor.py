@@ -72,6 +72,8 @@ class Actor:
     school_ids: frozenset[int]
     team_ids: frozenset[int]
     must_change_password: bool = False
+    # The outside employer of a team member (a police department, a clinic), if any.
+    agency: str | None = None
     session_token: str = field(default="", repr=False, compare=False)
 
     is_authenticated = True

@@ -20,9 +20,27 @@ class Permission(StrEnum):
     AUDIT_TRAIL_READ = "audit:trail:read"
     AUDIT_TRAIL_EXPORT = "audit:trail:export"
     AUDIT_GRANTS_REVIEW = "audit:grants:review"
+    CASES_VIEW = "cases:case:view"
+    CASES_WORK = "cases:case:work"
+    CASES_OPEN = "cases:case:open"
+    PEOPLE_SEARCH = "cases:person:search"
+    PEOPLE_VIEW = "cases:person:view"
+    DISCLOSURES_REVIEW = "cases:disclosures:review"
+    EMERGENCY_REQUEST = "cases:emergency:request"
 
 
 _EVERY_ROLE = frozenset({Permission.ACCOUNT_SELF_MANAGE, Permission.DASHBOARD_VIEW})
+# The team's pages; which case each may open is the policy's decision (btam.security.policy).
+_TEAM = frozenset(
+    {
+        Permission.CASES_VIEW,
+        Permission.CASES_WORK,
+        Permission.CASES_OPEN,
+        Permission.PEOPLE_SEARCH,
+        Permission.PEOPLE_VIEW,
+        Permission.EMERGENCY_REQUEST,
+    }
+)
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.DISTRICT_ADMIN: _EVERY_ROLE
@@ -31,15 +49,23 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.ADMIN_TEAMS_MANAGE,
         Permission.ADMIN_SCHOOLS_MANAGE,
     },
-    Role.TEAM_LEAD: _EVERY_ROLE,
-    Role.TEAM_MEMBER: _EVERY_ROLE,
-    Role.COUNSELOR: _EVERY_ROLE,
+    Role.TEAM_LEAD: _EVERY_ROLE | _TEAM,
+    Role.TEAM_MEMBER: _EVERY_ROLE | _TEAM,
+    Role.COUNSELOR: _EVERY_ROLE
+    | {
+        Permission.CASES_VIEW,
+        Permission.CASES_WORK,
+        Permission.PEOPLE_VIEW,
+        Permission.EMERGENCY_REQUEST,
+    },
     Role.STAFF: _EVERY_ROLE,
     Role.AUDITOR: _EVERY_ROLE
     | {
         Permission.AUDIT_TRAIL_READ,
         Permission.AUDIT_TRAIL_EXPORT,
         Permission.AUDIT_GRANTS_REVIEW,
+        Permission.PEOPLE_VIEW,
+        Permission.DISCLOSURES_REVIEW,
     },
 }
 

@@ -19,6 +19,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -26,17 +27,22 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 from flask import Flask
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from btam import ConfigError, create_app
 from btam.accounts import signin
 from btam.accounts.models import User
+from btam.cases.services import cases as case_services
+from btam.cases.services import emergency
+from btam.cases.services import people as person_services
+from btam.cases.services.people import PersonData
+from btam.cases.terms import DisclosureBasis, Part, PersonKind, RecordClass
 from btam.db import make_engine
 from btam.security import keys_cli
 from btam.security.crypto import DecryptionFailed, generate_key_file
-from btam.security.fields import field_usage, reencrypt_fields
+from btam.security.fields import encrypted_fields, field_usage, reencrypt_fields
 from btam.security.keys import (
     DataKey,
     KekSource,
@@ -50,6 +56,7 @@ from btam.security.keys import (
 )
 from btam.security.keys_cli import keys
 from tests.conftest import prepare_instance
+from tests.support.cases import acting_as, student
 from tests.support.outage import closed_port
 from tests.support.personas import World, build_world, system_ctx
 from tests.support.postgres import fresh_database
@@ -207,6 +214,103 @@ def test_markers_in_every_encrypted_field_are_in_no_store_dump_or_log(
         assert secret.encode() not in copied, secret
         assert secret.encode().hex().encode() not in copied  # bytea in a dump is hex
         assert secret not in caplog.text
+
+
+def test_markers_in_every_case_field_are_in_no_store_dump_or_log(
+    instance: Instance,
+    enc_app: Flask,
+    people: World,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    logging.getLogger("sqlalchemy.engine").setLevel(logging.INFO)
+    m = {
+        name: marker(name.upper())
+        for name in (
+            "given",
+            "family",
+            "number",
+            "summary",
+            "parent",
+            "note",
+            "shared",
+            "file",
+            "task",
+            "threat",
+            "parties",
+            "recipient",
+            "interest",
+        )
+    }
+    content = marker("CONTENT").encode()
+    try:
+        with acting_as(enc_app, people, "lead_ben") as ctx:
+            number = case_services.open_case(
+                ctx,
+                school_id=people.school_ids["NHS"],
+                team_id=people.team_ids["north"],
+                summary=m["summary"],
+                subject=student(
+                    m["given"], m["family"], born=date(2010, 3, 14), number=m["number"]
+                ),
+            ).number
+            case_services.add_party(
+                ctx,
+                number,
+                part=Part.PARENT,
+                person=PersonData(kind=PersonKind.OTHER, family_name=m["parent"]),
+            )
+            case_services.add_attachment(
+                ctx,
+                number,
+                record_class=RecordClass.EDUCATION,
+                filename=m["file"],
+                content_type="text/plain",
+                data=content,
+            )
+            case_services.assign_work(
+                ctx, number, user_id=people.counselor_ana.user_id, task=m["task"], due_on=None
+            )
+        with acting_as(enc_app, people, "member_gus") as ctx:
+            case_services.add_note(
+                ctx,
+                number,
+                record_class=RecordClass.COUNSELING,
+                body=m["note"],
+                team_summary=m["shared"],
+            )
+        with acting_as(enc_app, people, "outsider_dee") as ctx:
+            emergency.request_grant(
+                ctx, number=number, threat=m["threat"] + " now", parties=m["parties"]
+            )
+        with acting_as(enc_app, people, "lead_ben") as ctx:
+            subject = case_services.view_case(ctx, number).parties[0].person_id
+            person_services.record_disclosure(
+                ctx,
+                subject,
+                basis=DisclosureBasis.PARENT_CONSENT,
+                recipient=m["recipient"],
+                interest=m["interest"],
+                disclosed_at=ctx.now,
+            )
+    finally:
+        logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+
+    # Every encrypted case field holds a value here (the accounts' are the test above's): a
+    # new field must join this test.
+    with enc_app.extensions["btam"].stores.case_sessions() as db:
+        for descriptor in encrypted_fields():
+            if descriptor.owner is User:
+                continue
+            column = descriptor.table.c[descriptor.column]
+            filled = db.execute(select(func.count()).where(column.is_not(None))).scalar_one()
+            assert filled, f"no value stored in {descriptor!r}: give it a marker in this test"
+    copied = store_bytes(instance)
+    assert b"case_parties" in copied or b"CREATE TABLE" in copied
+    for value in [*m.values(), content.decode()]:
+        assert value.encode() not in copied, value
+        assert value.encode().hex().encode() not in copied
+        assert value not in caplog.text
 
 
 def test_a_ciphertext_copied_to_another_row_or_column_fails_with_an_error_page(

@@ -102,7 +102,7 @@ def test_upgrade_replaces_the_plaintext_columns_and_keeps_every_other_row(
 ) -> None:
     schema.upgrade(engine, "case", "0001_case")
     seed_0001(engine)
-    schema.upgrade(engine, "case")
+    schema.upgrade(engine, "case", "0002_field_encryption")
     assert schema.current_revision(engine) == "0002_field_encryption"
     assert {"mfa_secret_enc", "mfa_pending_secret_enc"} <= columns(engine)
     assert not {"mfa_secret", "mfa_pending_secret"} & columns(engine)

@@ -1,7 +1,7 @@
 """Encrypted fields declared once on a model: plaintext in the code, ciphertext in the store.
 
 The models here live on a metadata of their own, so the case store's registry (what
-``btam keys`` scans) never sees them. Notes are per case, as case notes will be.
+``btam keys`` scans) never sees them. Their notes are per case, like the real case notes.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ class Base(DeclarativeBase):
 
 
 class Note(Base):
-    __tablename__ = "notes"
+    __tablename__ = "sample_notes"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(Integer)
@@ -137,7 +137,7 @@ def test_a_declaration_must_name_the_plaintext_attribute_it_is_assigned_to() -> 
 def test_a_value_round_trips_and_only_ciphertext_is_stored(store: Store) -> None:
     note_id = add_note(store, text=SECRET, summary="short")
     assert read_note(store, note_id) == (SECRET, "short")
-    (stored,) = store.raw("SELECT text_enc FROM notes WHERE id = :id", id=note_id)
+    (stored,) = store.raw("SELECT text_enc FROM sample_notes WHERE id = :id", id=note_id)
     ciphertext = bytes(stored[0])
     assert SECRET.encode() not in ciphertext
     assert ciphertext[0] == 1 and len(ciphertext) == len(SECRET.encode()) + 33
@@ -146,7 +146,7 @@ def test_a_value_round_trips_and_only_ciphertext_is_stored(store: Store) -> None
         cipher = keyring_for(db).current_cipher("case:1")
         assert peek_key_id(ciphertext) == cipher.key_id
         assert (
-            cipher.decrypt_text(ciphertext, table="notes", column="text_enc", row_id=note_id)
+            cipher.decrypt_text(ciphertext, table="sample_notes", column="text_enc", row_id=note_id)
             == SECRET
         )
 
@@ -157,7 +157,7 @@ def test_a_new_row_has_its_ciphertext_in_the_same_flush(store: Store) -> None:
         db.add(note)
         db.flush()
         # The INSERT wrote NULL; the UPDATE with the row id followed within the flush.
-        stored = db.execute(text("SELECT text_enc FROM notes")).scalar_one()
+        stored = db.execute(text("SELECT text_enc FROM sample_notes")).scalar_one()
         assert stored is not None and SECRET.encode() not in bytes(stored)
         assert note.text == SECRET
 
@@ -165,7 +165,7 @@ def test_a_new_row_has_its_ciphertext_in_the_same_flush(store: Store) -> None:
 def test_none_is_null_and_the_empty_string_is_a_value(store: Store) -> None:
     note_id = add_note(store, text="", summary=None)
     assert read_note(store, note_id) == ("", None)
-    (row,) = store.raw("SELECT text_enc, summary_enc FROM notes")
+    (row,) = store.raw("SELECT text_enc, summary_enc FROM sample_notes")
     assert row[0] is not None and row[1] is None
 
 
@@ -188,7 +188,7 @@ def test_setting_none_clears_the_stored_value(store: Store) -> None:
         note.summary = None
         db.commit()
     assert read_note(store, note_id) == ("first", None)
-    assert store.raw("SELECT summary_enc FROM notes")[0][0] is None
+    assert store.raw("SELECT summary_enc FROM sample_notes")[0][0] is None
 
 
 def test_copying_one_field_to_another_reencrypts_it_for_its_own_column(store: Store) -> None:
@@ -221,7 +221,7 @@ def test_the_scope_is_read_at_flush_time_from_the_final_row(store: Store) -> Non
         db.add(note)
         db.commit()
         case_2 = keyring_for(db).current_cipher("case:2").key_id
-    stored = store.raw("SELECT text_enc FROM notes")[0][0]
+    stored = store.raw("SELECT text_enc FROM sample_notes")[0][0]
     assert peek_key_id(bytes(stored)) == case_2
 
 
@@ -255,11 +255,12 @@ def test_a_ciphertext_copied_to_another_row_or_column_fails(
     source_id = add_note(store, text=SECRET, summary="x")
     target_id = add_note(store, text="other", summary="y")
     store.raw(
-        "UPDATE notes SET text_enc = (SELECT text_enc FROM notes WHERE id = :src) WHERE id = :dst",
+        "UPDATE sample_notes SET text_enc = "
+        "(SELECT text_enc FROM sample_notes WHERE id = :src) WHERE id = :dst",
         src=source_id,
         dst=target_id,
     )
-    store.raw("UPDATE notes SET summary_enc = text_enc WHERE id = :src", src=source_id)
+    store.raw("UPDATE sample_notes SET summary_enc = text_enc WHERE id = :src", src=source_id)
     caplog.set_level(logging.DEBUG)
     with store.sessions() as db:
         moved = db.get(Note, target_id)
@@ -270,22 +271,22 @@ def test_a_ciphertext_copied_to_another_row_or_column_fails(
         with pytest.raises(DecryptionFailed):
             _ = swapped.summary
         assert swapped.text == SECRET  # the original stays readable
-    assert f"notes.text_enc row {target_id}" in str(row_error.value)
-    assert "failed authentication: notes.summary_enc row" in caplog.text
+    assert f"sample_notes.text_enc row {target_id}" in str(row_error.value)
+    assert "failed authentication: sample_notes.summary_enc row" in caplog.text
     assert SECRET not in caplog.text and SECRET not in str(row_error.value)
 
 
 def test_a_tampered_ciphertext_fails_and_never_yields_partial_text(store: Store) -> None:
     note_id = add_note(store, text=SECRET)
-    stored = bytearray(store.raw("SELECT text_enc FROM notes")[0][0])
+    stored = bytearray(store.raw("SELECT text_enc FROM sample_notes")[0][0])
     stored[-1] ^= 1
-    store.raw("UPDATE notes SET text_enc = :v", v=bytes(stored))
+    store.raw("UPDATE sample_notes SET text_enc = :v", v=bytes(stored))
     with store.sessions() as db:
         note = db.get(Note, note_id)
         assert note is not None
         with pytest.raises(DecryptionFailed):
             _ = note.text
-    store.raw("UPDATE notes SET text_enc = :v", v=b"\x07garbage")
+    store.raw("UPDATE sample_notes SET text_enc = :v", v=b"\x07garbage")
     with store.sessions() as db:
         note = db.get(Note, note_id)
         assert note is not None
@@ -298,7 +299,7 @@ def test_a_session_without_the_kek_writes_nothing(store: Store) -> None:
         db.add(Note(case_id=1, text=SECRET))
         with pytest.raises(KeyRingUnavailable):
             db.commit()
-    assert store.raw("SELECT count(*) FROM notes")[0][0] == 0
+    assert store.raw("SELECT count(*) FROM sample_notes")[0][0] == 0
 
 
 def test_a_row_outside_a_session_decrypts_only_what_was_read_inside(store: Store) -> None:
@@ -327,7 +328,7 @@ def test_a_destroyed_case_is_unreadable_and_every_other_case_intact(store: Store
     assert [read_note(store, n)[0] for n in kept] == [f"case two {n}" for n in range(3)]
     with pytest.raises(KeyDestroyed):
         add_note(store, case_id=1, text="after the destruction")
-    assert store.raw("SELECT count(*) FROM notes WHERE case_id = 1")[0][0] == 3
+    assert store.raw("SELECT count(*) FROM sample_notes WHERE case_id = 1")[0][0] == 3
 
 
 # --------------------------------------------------------------------------- re-encryption
@@ -359,7 +360,7 @@ def test_reencryption_never_overwrites_a_value_written_meanwhile(store: Store) -
     start_data_key_rotation(store.sessions, store.source)
 
     def app_writes(table: str, row_ids: Any) -> None:
-        assert table == "notes"
+        assert table == "sample_notes"
         with store.sessions() as db:
             note = db.get(Note, row_ids[0])
             assert note is not None
@@ -389,9 +390,9 @@ def test_fields_under_a_destroyed_key_are_left_alone(store: Store) -> None:
 def test_a_field_that_fails_authentication_is_counted_and_keeps_its_key(store: Store) -> None:
     bad = add_note(store, text="tampered")
     add_note(store, text="fine")
-    stored = bytearray(store.raw("SELECT text_enc FROM notes WHERE id = :i", i=bad)[0][0])
+    stored = bytearray(store.raw("SELECT text_enc FROM sample_notes WHERE id = :i", i=bad)[0][0])
     stored[-1] ^= 1
-    store.raw("UPDATE notes SET text_enc = :v WHERE id = :i", v=bytes(stored), i=bad)
+    store.raw("UPDATE sample_notes SET text_enc = :v WHERE id = :i", v=bytes(stored), i=bad)
     old_key = peek_key_id(bytes(stored))
     start_data_key_rotation(store.sessions, store.source)
     result = reencrypt_fields(store.sessions, metadata=Base.metadata)

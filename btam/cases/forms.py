@@ -1,0 +1,125 @@
+"""The case pages' forms; services validate again, these give the user clear messages."""
+
+from __future__ import annotations
+
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    DateField,
+    HiddenField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, Optional
+
+from btam.cases.terms import DisclosureBasis, Part, PersonKind, RecordClass
+from btam.forms import BaseForm
+
+KIND_CHOICES = [SelectChoice(k.value, k.label) for k in PersonKind]
+PART_CHOICES = [SelectChoice(p.value, p.label) for p in Part if p is not Part.SUBJECT] + [
+    SelectChoice(Part.SUBJECT.value, Part.SUBJECT.label)
+]
+CLASS_CHOICES = [SelectChoice(c.value, c.label) for c in RecordClass]
+BASIS_CHOICES = [SelectChoice(b.value, b.label) for b in DisclosureBasis]
+
+
+class PersonFields(BaseForm):
+    kind = SelectField("Kind of person", choices=KIND_CHOICES, default=PersonKind.STUDENT.value)
+    given_name = StringField("Given name", validators=[Length(max=100)])
+    family_name = StringField("Family name", validators=[Length(max=100)])
+    date_of_birth = DateField(
+        "Date of birth", validators=[Optional()], description="Finds earlier records of the person."
+    )
+    student_number = StringField(
+        "Student id", validators=[Length(max=32)], description="Students only."
+    )
+    person_id = HiddenField()
+
+
+class OpenCaseForm(PersonFields):
+    team_school = SelectField("Team and school", validators=[DataRequired()])
+    summary = TextAreaField(
+        "What brought this to the team",
+        validators=[DataRequired(), Length(max=20_000)],
+        description="Facts only: what was said or done, when and where.",
+    )
+
+
+class PartyForm(PersonFields):
+    part = SelectField("Part in the case", choices=PART_CHOICES)
+
+
+class SummaryForm(BaseForm):
+    summary = TextAreaField("Summary", validators=[DataRequired(), Length(max=20_000)])
+
+
+class NoteForm(BaseForm):
+    record_class = SelectField("Kind of record", choices=CLASS_CHOICES)
+    body = TextAreaField("Note", validators=[DataRequired(), Length(max=50_000)])
+    team_summary = TextAreaField(
+        "Summary for the team",
+        validators=[Length(max=5_000)],
+        description="Counseling and law-enforcement notes only: what the whole team may read.",
+    )
+
+
+class AttachmentForm(BaseForm):
+    record_class = SelectField("Kind of record", choices=CLASS_CHOICES)
+    file = FileField(
+        "File",
+        validators=[FileRequired()],
+        description="PDF, PNG, JPEG or plain text, up to 10 MiB. Stored encrypted.",
+    )
+
+
+class MemberForm(BaseForm):
+    user_id = SelectField("Person", coerce=int)
+
+
+class AssignmentForm(BaseForm):
+    user_id = SelectField("Assign to", coerce=int)
+    task = TextAreaField("Task", validators=[DataRequired(), Length(max=2_000)])
+    due_on = DateField("Due", validators=[Optional()])
+
+
+class RemoveMemberForm(BaseForm):
+    user_id = IntegerField(validators=[DataRequired()])
+
+
+class SearchForm(PersonFields):
+    pass
+
+
+class DisclosureForm(BaseForm):
+    basis = SelectField("Legal basis", choices=BASIS_CHOICES)
+    recipient = StringField(
+        "Recipient",
+        validators=[DataRequired(), Length(max=2_000)],
+        description="Who received the information: person, agency, address.",
+    )
+    interest = TextAreaField(
+        "Legitimate interest or legal basis",
+        validators=[DataRequired(), Length(max=2_000)],
+        description="Why they received it; for an emergency, the threat and the parties.",
+    )
+    disclosed_on = DateField("Date of the disclosure", validators=[DataRequired()])
+    case_number = SelectField("Case", validators=[Optional()])
+
+
+class EmergencyForm(BaseForm):
+    number = StringField(
+        "Case number", validators=[DataRequired(), Length(max=16)], description="Like 2026-0042."
+    )
+    threat = TextAreaField(
+        "The articulable and significant threat",
+        validators=[DataRequired(), Length(min=20, max=4_000)],
+        description="What is happening now that makes this information necessary to protect "
+        "the health or safety of the student or others.",
+    )
+    parties = TextAreaField(
+        "Who needs the information",
+        validators=[DataRequired(), Length(max=1_000)],
+        description="The people or agencies it goes to, and why they can act on it.",
+    )

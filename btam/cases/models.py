@@ -1,0 +1,217 @@
+"""The core case records: people, cases and their parties, members, work assignments, notes,
+attachments, emergency grants and the record of disclosures.
+
+Every name, identifier, narrative and note is an encrypted field. A person's fields are under
+the person's own data key and a case's under the case's, so that one case or one person can
+be destroyed alone (crypto-shredding). Disclosures live under the person's key: they last as
+long as the student's record.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from btam.cases.terms import (
+    CaseStatus,
+    DisclosureBasis,
+    Level,
+    Part,
+    PersonKind,
+    RecordClass,
+)
+from btam.db import CaseBase, UTCDateTime, utcnow, vocabulary
+from btam.security.fields import encrypted_text
+
+
+def case_scope(row: object) -> str:
+    return f"case:{row.case_id}"  # type: ignore[attr-defined]
+
+
+def person_scope(row: object) -> str:
+    return f"person:{row.person_id}"  # type: ignore[attr-defined]
+
+
+class Person(CaseBase):
+    """A subject, target, witness, reporter or parent; one row per human, across cases."""
+
+    __tablename__ = "people"
+    __table_args__ = (
+        Index("ix_people_student_id_index", "student_id_index"),
+        Index("ix_people_name_dob_index", "name_dob_index"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"))
+    kind: Mapped[PersonKind] = mapped_column(vocabulary(PersonKind))
+    # The school a student attends or a staff member works at; None for other people.
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"), nullable=True)
+    given_name = encrypted_text("given_name", scope=lambda p: f"person:{p.id}")
+    family_name = encrypted_text("family_name", scope=lambda p: f"person:{p.id}")
+    date_of_birth_text = encrypted_text("date_of_birth_text", scope=lambda p: f"person:{p.id}")
+    student_number = encrypted_text("student_number", scope=lambda p: f"person:{p.id}")
+    # Truncated keyed hashes (btam.security.blind_index): candidates, never proof.
+    student_id_index: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    name_dob_index: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    @property
+    def date_of_birth(self) -> date | None:
+        text = self.date_of_birth_text
+        return date.fromisoformat(text) if text else None
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(n for n in (self.given_name, self.family_name) if n)
+
+
+class CaseCounter(CaseBase):
+    """The last case number given per district and year (``2026-0042``)."""
+
+    __tablename__ = "case_counters"
+
+    district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Case(CaseBase):
+    __tablename__ = "cases"
+    __table_args__ = (UniqueConstraint("district_id", "number", name="uq_cases_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"))
+    number: Mapped[str] = mapped_column(String(16))
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), index=True)
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    status: Mapped[CaseStatus] = mapped_column(
+        vocabulary(CaseStatus), default=CaseStatus.ASSESSMENT
+    )
+    level: Mapped[Level | None] = mapped_column(vocabulary(Level), nullable=True)
+    summary = encrypted_text("summary", scope=lambda c: f"case:{c.id}")
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    opened_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class CaseParty(CaseBase):
+    """A person's part in a case."""
+
+    __tablename__ = "case_parties"
+    __table_args__ = (UniqueConstraint("case_id", "person_id", "part", name="uq_case_parties"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    part: Mapped[Part] = mapped_column(vocabulary(Part))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CaseMember(CaseBase):
+    """A user working a case beside its team (a member from another team, a specialist)."""
+
+    __tablename__ = "case_members"
+    __table_args__ = (UniqueConstraint("case_id", "user_id", name="uq_case_members"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    added_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class Assignment(CaseBase):
+    """Work a case gives one user (a counselor's check-ins, say): what lets a counselor in.
+
+    Management plan items will create these; until then the team assigns them directly.
+    """
+
+    __tablename__ = "assignments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    task = encrypted_text("task", scope=case_scope)
+    due_on: Mapped[date | None] = mapped_column(nullable=True)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+
+
+class Note(CaseBase):
+    __tablename__ = "notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    record_class: Mapped[RecordClass] = mapped_column(vocabulary(RecordClass))
+    body = encrypted_text("body", scope=case_scope)
+    # For a counseling or law-enforcement note: what its author shares with the whole team.
+    team_summary = encrypted_text("team_summary", scope=case_scope)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Attachment(CaseBase):
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    record_class: Mapped[RecordClass] = mapped_column(vocabulary(RecordClass))
+    filename = encrypted_text("filename", scope=case_scope)
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    # The bytes as base64 text inside one encrypted field (a third larger; files are small).
+    content_b64 = encrypted_text("content_b64", scope=case_scope)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    @property
+    def content(self) -> bytes:
+        return base64.b64decode(self.content_b64 or "")
+
+    @content.setter
+    def content(self, data: bytes) -> None:
+        self.content_b64 = base64.b64encode(data).decode("ascii")
+        self.size = len(data)
+
+
+class EmergencyGrant(CaseBase):
+    """Read access to one case for a user outside it, in a health or safety emergency."""
+
+    __tablename__ = "emergency_grants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    threat = encrypted_text("threat", scope=case_scope)
+    parties = encrypted_text("parties", scope=case_scope)
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    audit_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class Disclosure(CaseBase):
+    """One entry of a student's record of disclosures (34 CFR 99.32)."""
+
+    __tablename__ = "disclosures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), nullable=True)
+    disclosed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    basis: Mapped[DisclosureBasis] = mapped_column(vocabulary(DisclosureBasis))
+    recipient = encrypted_text("recipient", scope=person_scope)
+    interest = encrypted_text("interest", scope=person_scope)
+    threat = encrypted_text("threat", scope=person_scope)
+    parties = encrypted_text("parties", scope=person_scope)
+    emergency_grant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("emergency_grants.id"), nullable=True
+    )
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    is_emergency: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -1,0 +1,552 @@
+"""The policy's SQL filters select exactly what ``can`` allows, on a real database.
+
+Every persona of tests/support/personas.py is built into an :class:`Actor` the way a signed-in
+session builds it (``signin.actor_for``), with the grants ``repository.active_grants`` finds.
+Rows are inserted with the ORM; for each persona, case and act, and each note and attachment of
+every record class, is then decided twice, by the filter and by ``can``, and the two must agree.
+Runs on SQLite, and on PostgreSQL with BTAM_TEST_STORES=postgresql.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import pytest
+from flask import Flask
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import Session
+
+from btam.accounts import signin
+from btam.accounts.models import District, User
+from btam.cases import repository
+from btam.cases.models import (
+    Assignment,
+    Attachment,
+    Case,
+    CaseMember,
+    CaseParty,
+    Disclosure,
+    EmergencyGrant,
+    Note,
+    Person,
+)
+from btam.cases.terms import CaseStatus, DisclosureBasis, Part, PersonKind, RecordClass
+from btam.security.policy import (
+    Access,
+    Act,
+    CaseFacts,
+    RecordFacts,
+    can,
+    visible_attachments,
+    visible_cases,
+    visible_disclosures,
+    visible_notes,
+    visible_people,
+)
+from tests.support.personas import World, system_ctx
+
+ACTS = (Act.VIEW_HEADER, Act.VIEW_CASE, Act.VIEW_DISCLOSURES)
+AUTHORS = ("lead_ben", "member_gus", "officer_hal", "counselor_ana", "outsider_dee")
+
+
+@dataclass(frozen=True)
+class CaseSpec:
+    """A case to seed: where it is, and each persona's part in it."""
+
+    number: str
+    school: str
+    team: str
+    lead: str | None
+    members: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()  # members whose membership ended (removed_at set)
+    assignees: tuple[str, ...] = ()
+    active_grants: tuple[str, ...] = ()
+    expired_grants: tuple[str, ...] = ()
+    ended_grants: tuple[str, ...] = ()  # ended early by the lead (ended_at set)
+    closed: bool = False
+
+
+SPECS = (
+    # A North team case at North High: the counselor has work on it; Dee was a member once.
+    CaseSpec(
+        "2026-0001",
+        "NHS",
+        "north",
+        "lead_ben",
+        removed=("outsider_dee",),
+        assignees=("counselor_ana",),
+    ),
+    # A South team case: Gus and Ana work it as members, Hal was removed; Ben (who leads
+    # another team) and Cam (staff: nothing) have work on it.
+    CaseSpec(
+        "2026-0002",
+        "SMS",
+        "south",
+        "outsider_dee",
+        members=("member_gus", "counselor_ana"),
+        removed=("officer_hal",),
+        assignees=("lead_ben", "teacher_cam"),
+    ),
+    # A South team case opened to outsiders by emergency grants, live, expired and ended.
+    CaseSpec(
+        "2026-0003",
+        "SMS",
+        "south",
+        "outsider_dee",
+        active_grants=("lead_ben", "counselor_ana", "auditor_eve", "teacher_cam"),
+        expired_grants=("officer_hal",),
+        ended_grants=("member_gus",),
+    ),
+    # A closed North case without a lead; roles without case content made members.
+    CaseSpec(
+        "2026-0004",
+        "NHS",
+        "north",
+        None,
+        members=("teacher_cam", "admin_fay", "auditor_eve"),
+        removed=("counselor_ana",),
+        closed=True,
+    ),
+    # The North team's case at a school outside its members' scope (NHS only).
+    CaseSpec("2026-0005", "SMS", "north", None, assignees=("member_gus",)),
+    # A South team case the mental-health and law-enforcement members read under live grants.
+    CaseSpec(
+        "2026-0006", "SMS", "south", "outsider_dee", active_grants=("member_gus", "officer_hal")
+    ),
+)
+
+
+@dataclass
+class Seeded:
+    db: Session
+    now: datetime
+    world: World
+    case_ids: dict[str, int] = field(default_factory=dict)
+    facts: dict[int, CaseFacts] = field(default_factory=dict)
+    grants: dict[str, frozenset[int]] = field(default_factory=dict)
+    # person id -> the cases it is a party to
+    parties: dict[int, frozenset[int]] = field(default_factory=dict)
+    disclosure_person: dict[int, int] = field(default_factory=dict)
+
+    def uid(self, persona: str) -> int:
+        return self.world.people[persona].user_id
+
+    def access(self, persona: str) -> Access:
+        user = self.db.get(User, self.uid(persona))
+        assert user is not None
+        actor = signin.actor_for(user, "")
+        return Access(actor, repository.active_grants(self.db, actor.user_id, self.now))
+
+    def ids(
+        self, model: type[Case | Person | Disclosure | Note | Attachment], where: object
+    ) -> set[int]:
+        assert isinstance(where, ColumnElement)
+        return set(self.db.execute(select(model.id).where(where)).scalars())
+
+
+def _seed(db: Session, world: World, now: datetime) -> Seeded:
+    seeded = Seeded(db, now, world)
+    uid = seeded.uid
+    district = db.execute(select(District)).scalar_one()
+    grants: dict[str, set[int]] = {name: set() for name in world.people}
+    shared = Person(
+        district_id=district.id,
+        kind=PersonKind.STUDENT,
+        school_id=world.school_ids["NHS"],
+        given_name="Shared",
+        family_name="Student",
+    )
+    orphan = Person(district_id=district.id, kind=PersonKind.OTHER, given_name="No Case")
+    db.add_all([shared, orphan])
+    db.flush()
+    party_of: dict[int, set[int]] = {shared.id: set(), orphan.id: set()}
+
+    for spec in SPECS:
+        case = Case(
+            district_id=district.id,
+            number=spec.number,
+            school_id=world.school_ids[spec.school],
+            team_id=world.team_ids[spec.team],
+            lead_id=uid(spec.lead) if spec.lead else None,
+            status=CaseStatus.CLOSED if spec.closed else CaseStatus.ASSESSMENT,
+            closed_at=now if spec.closed else None,
+            summary=f"summary of {spec.number}",
+            opened_at=now - timedelta(days=3),
+        )
+        db.add(case)
+        db.flush()
+        seeded.case_ids[spec.number] = case.id
+        for name in spec.members:
+            db.add(CaseMember(case_id=case.id, user_id=uid(name), added_at=now))
+        for name in spec.removed:
+            db.add(
+                CaseMember(
+                    case_id=case.id,
+                    user_id=uid(name),
+                    added_at=now - timedelta(days=2),
+                    removed_at=now - timedelta(days=1),
+                )
+            )
+        for name in spec.assignees:
+            db.add(Assignment(case_id=case.id, user_id=uid(name), task="check in daily"))
+        windows = (
+            (spec.active_grants, now + timedelta(hours=4), None),
+            (spec.expired_grants, now - timedelta(hours=1), None),
+            (spec.ended_grants, now + timedelta(hours=4), now - timedelta(minutes=30)),
+        )
+        for names, expires_at, ended_at in windows:
+            for name in names:
+                db.add(
+                    EmergencyGrant(
+                        case_id=case.id,
+                        user_id=uid(name),
+                        threat="a student said he would bring a gun on Friday",
+                        parties="the North High principal",
+                        granted_at=now - timedelta(hours=2),
+                        expires_at=expires_at,
+                        ended_at=ended_at,
+                    )
+                )
+        for name in spec.active_grants:
+            grants[name].add(case.id)
+        for klass in RecordClass:
+            for author in AUTHORS:
+                db.add(
+                    Note(
+                        case_id=case.id,
+                        author_id=uid(author),
+                        record_class=klass,
+                        body=f"{klass.value} note by {author}",
+                        team_summary=None if klass is RecordClass.EDUCATION else "summary",
+                    )
+                )
+                attachment = Attachment(
+                    case_id=case.id,
+                    author_id=uid(author),
+                    record_class=klass,
+                    filename=f"{klass.value}-{author}.txt",
+                    content_type="text/plain",
+                )
+                attachment.content = f"{klass.value} file by {author}".encode()
+                db.add(attachment)
+        subject = Person(
+            district_id=district.id,
+            kind=PersonKind.STUDENT,
+            school_id=case.school_id,
+            given_name="Subject",
+            family_name=spec.number,
+        )
+        db.add(subject)
+        db.flush()
+        db.add(CaseParty(case_id=case.id, person_id=subject.id, part=Part.SUBJECT))
+        party_of[subject.id] = {case.id}
+        seeded.facts[case.id] = CaseFacts(
+            case_id=case.id,
+            school_id=case.school_id,
+            team_id=case.team_id,
+            lead_id=case.lead_id,
+            member_ids=frozenset(uid(n) for n in spec.members),
+            assignee_ids=frozenset(uid(n) for n in spec.assignees),
+        )
+
+    # One student in two cases of two teams (a target here, a witness there).
+    for number, part in (("2026-0001", Part.TARGET), ("2026-0003", Part.WITNESS)):
+        case_id = seeded.case_ids[number]
+        db.add(CaseParty(case_id=case_id, person_id=shared.id, part=part))
+        party_of[shared.id].add(case_id)
+    db.flush()
+
+    # Every person's record of disclosures: one entry each, two for the shared student.
+    entries: list[tuple[int, int | None]] = [
+        (pid, min(cases, default=None)) for pid, cases in party_of.items()
+    ]
+    entries.append((shared.id, seeded.case_ids["2026-0003"]))
+    for person_id, on_case in entries:
+        disclosure = Disclosure(
+            person_id=person_id,
+            case_id=on_case,
+            basis=DisclosureBasis.HEALTH_SAFETY_EMERGENCY,
+            recipient="county sheriff",
+            interest="imminent threat",
+            threat="said he would bring a gun",
+            parties="sheriff, principal",
+            is_emergency=True,
+            disclosed_at=now - timedelta(hours=1),
+        )
+        db.add(disclosure)
+        db.flush()
+        seeded.disclosure_person[disclosure.id] = person_id
+    db.commit()
+
+    seeded.parties = {pid: frozenset(cases) for pid, cases in party_of.items()}
+    seeded.grants = {name: frozenset(ids) for name, ids in grants.items()}
+    return seeded
+
+
+@pytest.fixture
+def seeded(app: Flask, world: World) -> Iterator[Seeded]:
+    ctx = system_ctx(app)
+    try:
+        yield _seed(ctx.db, world, ctx.now)
+    finally:
+        ctx.db.close()
+
+
+PERSONAS = (
+    "admin_fay",
+    "lead_ben",
+    "member_gus",
+    "officer_hal",
+    "counselor_ana",
+    "teacher_cam",
+    "outsider_dee",
+    "auditor_eve",
+)
+
+
+def test_the_seed_is_what_the_services_would_see(seeded: Seeded, world: World) -> None:
+    """The facts and grants the tests expect are those the repository derives."""
+    assert set(world.people) == set(PERSONAS)
+    for case_id, expected in seeded.facts.items():
+        case = seeded.db.get(Case, case_id)
+        assert case is not None
+        assert repository.facts(seeded.db, case) == expected
+    for persona in PERSONAS:
+        assert seeded.access(persona).grants == seeded.grants[persona], persona
+    note = seeded.db.execute(select(Note).order_by(Note.id).limit(1)).scalar_one()
+    seeded.db.expire(note)
+    assert note.body is not None and note.body.endswith("note by lead_ben")
+
+
+# --------------------------------------------------------------------------- cases
+
+
+@pytest.mark.parametrize("act", ACTS)
+def test_visible_cases_selects_what_can_allows(seeded: Seeded, act: Act) -> None:
+    mismatches = []
+    for persona in PERSONAS:
+        access = seeded.access(persona)
+        if persona == "auditor_eve" and act is Act.VIEW_DISCLOSURES:
+            continue  # see test_visible_cases_keeps_every_case_an_auditor_may_act_on
+        selected = seeded.ids(Case, visible_cases(access, act))
+        allowed = {cid for cid, facts in seeded.facts.items() if can(access, act, facts)}
+        if selected != allowed:
+            mismatches.append((persona, act.value, sorted(selected), sorted(allowed)))
+    assert mismatches == []
+
+
+def test_visible_cases_keeps_every_case_an_auditor_may_act_on(seeded: Seeded) -> None:
+    access = seeded.access("auditor_eve")
+    allowed = {
+        cid for cid, facts in seeded.facts.items() if can(access, Act.VIEW_DISCLOSURES, facts)
+    }
+    assert seeded.ids(Case, visible_cases(access, Act.VIEW_DISCLOSURES)) == allowed
+
+
+def test_who_sees_which_case(seeded: Seeded) -> None:
+    """The agreement above is not vacuous: the seeded cases land where FERPA wants them."""
+    n = seeded.case_ids
+
+    def seen(persona: str, act: Act) -> set[str]:
+        ids = seeded.ids(Case, visible_cases(seeded.access(persona), act))
+        return {number for number, cid in n.items() if cid in ids}
+
+    assert seen("lead_ben", Act.VIEW_HEADER) == {"2026-0001", "2026-0002", "2026-0003", "2026-0004"}
+    assert seen("lead_ben", Act.VIEW_CASE) == {"2026-0001", "2026-0003", "2026-0004"}
+    assert seen("lead_ben", Act.VIEW_DISCLOSURES) == {"2026-0001", "2026-0004"}
+    assert seen("member_gus", Act.VIEW_CASE) == {"2026-0001", "2026-0002", "2026-0004", "2026-0006"}
+    # Work on the North team's case at a school outside Gus's scope shows its header only.
+    assert "2026-0005" in seen("member_gus", Act.VIEW_HEADER)
+    assert seen("officer_hal", Act.VIEW_HEADER) == {"2026-0001", "2026-0004", "2026-0006"}
+    assert seen("counselor_ana", Act.VIEW_HEADER) == {"2026-0001", "2026-0002", "2026-0003"}
+    assert seen("counselor_ana", Act.VIEW_CASE) == {"2026-0002", "2026-0003"}
+    assert seen("outsider_dee", Act.VIEW_CASE) == {"2026-0002", "2026-0003", "2026-0006"}
+    for persona in ("admin_fay", "teacher_cam", "auditor_eve"):
+        for act in (Act.VIEW_HEADER, Act.VIEW_CASE):
+            assert seen(persona, act) == set(), (persona, act)
+
+
+# --------------------------------------------------------------------------- people, disclosures
+
+
+def _allowed_people(seeded: Seeded, access: Access, act: Act) -> set[int]:
+    if can(access, act, None):  # the role alone decides (the auditor's record of disclosures)
+        return set(seeded.parties)
+    return {
+        pid
+        for pid, cases in seeded.parties.items()
+        if any(can(access, act, seeded.facts[cid]) for cid in cases)
+    }
+
+
+@pytest.mark.parametrize("act", ACTS)
+def test_visible_people_are_the_parties_of_cases_can_allows(seeded: Seeded, act: Act) -> None:
+    mismatches = []
+    for persona in PERSONAS:
+        access = seeded.access(persona)
+        selected = seeded.ids(Person, visible_people(access, act))
+        allowed = _allowed_people(seeded, access, act)
+        if selected != allowed:
+            mismatches.append((persona, act.value, sorted(selected), sorted(allowed)))
+    assert mismatches == []
+
+
+def test_visible_disclosures_are_those_of_visible_people(seeded: Seeded) -> None:
+    mismatches = []
+    for persona in PERSONAS:
+        access = seeded.access(persona)
+        selected = seeded.ids(Disclosure, visible_disclosures(access))
+        people = _allowed_people(seeded, access, Act.VIEW_DISCLOSURES)
+        allowed = {d for d, pid in seeded.disclosure_person.items() if pid in people}
+        if selected != allowed:
+            mismatches.append((persona, sorted(selected), sorted(allowed)))
+    assert mismatches == []
+
+
+def test_only_the_auditor_and_the_team_see_a_record_of_disclosures(seeded: Seeded) -> None:
+    every = set(seeded.disclosure_person)
+    eve = seeded.ids(Disclosure, visible_disclosures(seeded.access("auditor_eve")))
+    assert eve == every  # the person on no case included
+    for persona in ("admin_fay", "teacher_cam", "counselor_ana"):
+        assert seeded.ids(Disclosure, visible_disclosures(seeded.access(persona))) == set()
+    # Ben's grant on case 3 does not open its record of disclosures, but the shared
+    # student is also a party to his team's case 1.
+    ben = seeded.ids(Disclosure, visible_disclosures(seeded.access("lead_ben")))
+    ben_people = {seeded.disclosure_person[d] for d in ben}
+    case3_only = {
+        p for p, cases in seeded.parties.items() if cases == {seeded.case_ids["2026-0003"]}
+    }
+    assert ben_people and not ben_people & case3_only
+
+
+# --------------------------------------------------------------------------- notes, attachments
+
+
+def _record_mismatches(
+    seeded: Seeded, model: type[Note] | type[Attachment]
+) -> list[tuple[str, int, str, str, bool, bool]]:
+    rows = seeded.db.execute(select(model.id, model.case_id, model.record_class, model.author_id))
+    records = {
+        rid: RecordFacts(seeded.facts[case_id], RecordClass(klass), author)
+        for rid, case_id, klass, author in rows
+    }
+    assert len(records) == len(SPECS) * len(RecordClass) * len(AUTHORS)
+    filter_of = visible_notes if model is Note else visible_attachments
+    mismatches = []
+    for persona in PERSONAS:
+        access = seeded.access(persona)
+        selected = seeded.ids(model, filter_of(access))
+        hidden = seeded.ids(model, ~filter_of(access))
+        assert selected.isdisjoint(hidden) and selected | hidden == set(records), persona
+        for rid, record in records.items():
+            allowed = can(access, Act.VIEW_CASE, record).allowed
+            if (rid in selected) != allowed:
+                author = next(p for p in PERSONAS if seeded.uid(p) == record.author_id)
+                mismatches.append(
+                    (
+                        persona,
+                        record.case.case_id,
+                        record.record_class.value,
+                        author,
+                        rid in selected,
+                        allowed,
+                    )
+                )
+    return mismatches
+
+
+def test_visible_notes_agree_with_can_for_every_class(seeded: Seeded) -> None:
+    assert _record_mismatches(seeded, Note) == []
+
+
+def test_visible_attachments_agree_with_can_for_every_class(seeded: Seeded) -> None:
+    assert _record_mismatches(seeded, Attachment) == []
+
+
+def _readable(seeded: Seeded, persona: str, number: str) -> set[tuple[str, str]]:
+    """(class, author) of the notes of case ``number`` that ``persona`` may read."""
+    access = seeded.access(persona)
+    rows = seeded.db.execute(
+        select(Note.record_class, Note.author_id).where(
+            Note.case_id == seeded.case_ids[number], visible_notes(access)
+        )
+    )
+    names = {seeded.uid(p): p for p in PERSONAS}
+    return {(RecordClass(k).value, names[a]) for k, a in rows}
+
+
+def test_each_discipline_reads_its_own_class(seeded: Seeded) -> None:
+    education = {("education", a) for a in AUTHORS}
+    assert _readable(seeded, "member_gus", "2026-0001") == education | {
+        ("counseling", a) for a in AUTHORS
+    } | {("law_enforcement", "member_gus")}
+    assert _readable(seeded, "officer_hal", "2026-0001") == education | {
+        ("law_enforcement", a) for a in AUTHORS
+    } | {("counseling", "officer_hal")}
+    assert _readable(seeded, "lead_ben", "2026-0001") == education | {
+        ("counseling", "lead_ben"),
+        ("law_enforcement", "lead_ben"),
+    }
+    # Gus, a mental-health member of the South case, reads its counseling notes too.
+    assert ("counseling", "outsider_dee") in _readable(seeded, "member_gus", "2026-0002")
+    # Ana, a counselor member: education and what she wrote, not Gus's counseling notes.
+    assert _readable(seeded, "counselor_ana", "2026-0002") == education | {
+        ("counseling", "counselor_ana"),
+        ("law_enforcement", "counselor_ana"),
+    }
+
+
+def test_an_emergency_grant_reads_education_records_only(seeded: Seeded) -> None:
+    education = {("education", a) for a in AUTHORS}
+    for persona, number in (
+        ("lead_ben", "2026-0003"),
+        ("counselor_ana", "2026-0003"),
+        # Neither discipline opens its class of record to a grant holder.
+        ("member_gus", "2026-0006"),
+        ("officer_hal", "2026-0006"),
+    ):
+        # What the grant holder wrote itself aside, only education records.
+        others = {(k, a) for k, a in _readable(seeded, persona, number) if a != persona}
+        assert others == {(k, a) for k, a in education if a != persona}, persona
+    for persona in ("auditor_eve", "teacher_cam"):  # a grant gives their roles nothing
+        assert _readable(seeded, persona, "2026-0003") == set()
+
+
+# --------------------------------------------------------------------------- lost access
+
+
+def test_an_expired_or_ended_grant_reads_nothing(seeded: Seeded) -> None:
+    case3 = seeded.case_ids["2026-0003"]
+    facts = seeded.facts[case3]
+    for persona in ("officer_hal", "member_gus"):  # expired; ended early
+        access = seeded.access(persona)
+        assert case3 not in access.grants
+        for act in (Act.VIEW_HEADER, Act.VIEW_CASE):
+            assert not can(access, act, facts)
+            assert case3 not in seeded.ids(Case, visible_cases(access, act))
+        assert _readable(seeded, persona, "2026-0003") == set()
+        on_case3 = seeded.ids(Attachment, Attachment.case_id == case3)
+        assert not on_case3 & seeded.ids(Attachment, visible_attachments(access))
+        # Outside again, so a new grant may be asked for.
+        assert can(access, Act.REQUEST_EMERGENCY, facts)
+
+
+def test_a_removed_member_has_no_access(seeded: Seeded) -> None:
+    for persona, number in (
+        ("outsider_dee", "2026-0001"),
+        ("officer_hal", "2026-0002"),
+        ("counselor_ana", "2026-0004"),
+    ):
+        access = seeded.access(persona)
+        case_id = seeded.case_ids[number]
+        facts = seeded.facts[case_id]
+        assert seeded.uid(persona) not in facts.member_ids
+        for act in ACTS:
+            assert not can(access, act, facts), (persona, act)
+            assert case_id not in seeded.ids(Case, visible_cases(access, act)), (persona, act)
+        assert not can(access, Act.EDIT_CASE, facts)
+        assert _readable(seeded, persona, number) == set(), persona
+        subject = next(p for p, cases in seeded.parties.items() if cases == {case_id})
+        assert subject not in seeded.ids(Person, visible_people(access, Act.VIEW_CASE))
