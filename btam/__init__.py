@@ -40,13 +40,14 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from btam import errors, web
     from btam.accounts import account_views, admin_views, auth_views, signin
     from btam.audit import views as audit_views
-    from btam.cases import people_views
+    from btam.cases import intake_views, people_views, triage_views
     from btam.cases import views as case_views
     from btam.health import make_blueprint as health_blueprint
     from btam.reports.views import make_blueprint as main_blueprint
     from btam.runtime import build_runtime
     from btam.security import headers
     from btam.security.permissions import Permission, role_has
+    from btam.tips import views as tip_views
 
     settings = load_settings(overrides=overrides)
     if not settings.secret_key:
@@ -87,7 +88,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         if request.endpoint in UPLOAD_ENDPOINTS:
             request.max_content_length = MAX_UPLOAD_REQUEST_BYTES
 
-    CSRFProtect(app)
+    csrf = CSRFProtect(app)
     login_manager = LoginManager(app)
     # Sessions are checked on the server on every request; IP/user-agent pinning would only
     # sign out people whose school network changes addresses.
@@ -110,10 +111,27 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         audit_views.make_blueprint,
         case_views.make_blueprint,
         people_views.make_blueprint,
+        intake_views.make_blueprint,
+        triage_views.make_blueprint,
         main_blueprint,
         health_blueprint,
     ):
         app.register_blueprint(make())
+    # The anonymous tip line sets no cookie, so its forms carry no CSRF token (btam/tips).
+    tips = tip_views.make_blueprint()
+    csrf.exempt(tips)
+    app.register_blueprint(tips)
+
+    def _alerts(actor: Any) -> list[tuple[int, str, Any]]:
+        # Every team page shows an unacknowledged imminent danger until someone takes it.
+        if actor is None or not role_has(actor.role, Permission.TRIAGE_WORK):
+            return []
+        from btam.cases.services import triage
+
+        try:
+            return triage.imminent_alerts(web.service_context(actor))
+        except Exception:  # an error page must render even when the store is down
+            return []
 
     @app.context_processor
     def _layout() -> dict[str, Any]:
@@ -124,10 +142,12 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
                 "admin": bool(actor and role_has(actor.role, Permission.ADMIN_USERS_MANAGE)),
                 "audit": bool(actor and role_has(actor.role, Permission.AUDIT_TRAIL_READ)),
                 "cases": bool(actor and role_has(actor.role, Permission.CASES_VIEW)),
+                "triage": bool(actor and role_has(actor.role, Permission.TRIAGE_WORK)),
                 "people": bool(actor and role_has(actor.role, Permission.PEOPLE_SEARCH)),
                 "disclosures": bool(actor and role_has(actor.role, Permission.DISCLOSURES_REVIEW)),
             },
             "idle_minutes": settings.session_idle_minutes,
+            "imminent_alerts": _alerts(actor),
         }
 
     return app

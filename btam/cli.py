@@ -113,7 +113,7 @@ def init(audit_migration_url: str | None) -> None:
     "--reset-passwords", is_flag=True, help="Give existing demo accounts the password too."
 )
 def demo(password: str | None, reset_passwords: bool) -> None:
-    """Load the demo district: two schools, a team and an account for every role."""
+    """Load the demo district: schools, a team, an account for every role and its cases."""
     from btam.demo import load_demo
     from btam.security.passwords import temporary_password
 
@@ -136,6 +136,8 @@ def demo(password: str | None, reset_passwords: bool) -> None:
             "The demo accounts existed already; their passwords are unchanged "
             "(`btam demo --reset-passwords` sets a new one)."
         )
+    if result.cases:
+        click.echo(f"Demo cases loaded: {', '.join(result.cases)}")
     click.echo(
         "Every role but staff sets up two-step sign-in (an authenticator app) at first sign-in."
     )

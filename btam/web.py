@@ -15,6 +15,7 @@ from flask_login import current_user
 from sqlalchemy.orm import Session
 
 from btam.audit.context import AuditContext
+from btam.errors import ValidationFailed
 from btam.runtime import Runtime
 from btam.security.actor import Actor
 from btam.services import ServiceContext
@@ -28,6 +29,8 @@ PUBLIC_ENDPOINTS = frozenset(
         "auth.second_factor",
         "auth.enrol",
         "auth.finish",
+        "tips.tip",
+        "tips.follow_up",
     }
 )
 # Reachable while a password change is forced, so the user can do it or leave.
@@ -80,6 +83,15 @@ def loaded_actor() -> Actor | None:
     """
     user = g.get("_login_user")
     return user if isinstance(user, Actor) else None
+
+
+def form_error(form: object, exc: ValidationFailed) -> None:
+    """Put a service's refusal beside the field it names, or at the top of the page."""
+    field = getattr(form, exc.field or "", None)
+    if field is not None and hasattr(field, "errors"):
+        field.errors = [*field.errors, str(exc)]
+    else:
+        flash(str(exc), "error")
 
 
 def is_post() -> bool:

@@ -28,14 +28,6 @@ def _user_data(form: UserForm, username: str | None = None) -> services.UserData
     )
 
 
-def _form_error(form: UserForm | TeamForm | SchoolForm, exc: ValidationFailed) -> None:
-    field = getattr(form, exc.field or "", None)
-    if field is not None:
-        field.errors.append(str(exc))
-    else:
-        flash(str(exc), "error")
-
-
 def make_blueprint() -> Blueprint:
     bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -63,7 +55,7 @@ def make_blueprint() -> Blueprint:
             try:
                 created = services.create_user(ctx, data=_user_data(form))
             except ValidationFailed as exc:
-                _form_error(form, exc)
+                web.form_error(form, exc)
             else:
                 return render_template("admin/credentials.html", credentials=created, new=True)
         return render_template("admin/user_form.html", form=form, user=None)
@@ -87,7 +79,7 @@ def make_blueprint() -> Blueprint:
                     ctx, user_id=user.id, data=_user_data(form, username=user.username)
                 )
             except ValidationFailed as exc:
-                _form_error(form, exc)
+                web.form_error(form, exc)
             else:
                 flash("Saved.", "success")
                 return redirect(url_for("admin.edit_user", user_id=user.id))
@@ -163,7 +155,7 @@ def make_blueprint() -> Blueprint:
                 else:
                     services.update_team(ctx, team_id=existing.id, data=data)
             except ValidationFailed as exc:
-                _form_error(form, exc)
+                web.form_error(form, exc)
             else:
                 flash("Saved.", "success")
                 return redirect(url_for("admin.team", team_id=team_id))
@@ -193,7 +185,7 @@ def make_blueprint() -> Blueprint:
             try:
                 services.create_school(ctx, name=form.name.data or "", code=form.code.data or "")
             except ValidationFailed as exc:
-                _form_error(form, exc)
+                web.form_error(form, exc)
             else:
                 flash("School added.", "success")
                 return redirect(url_for("admin.schools"))

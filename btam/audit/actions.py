@@ -57,6 +57,19 @@ class AuditAction(StrEnum):
     CASE_ATTACHMENT_ADDED = "case:attachment:added"
     CASE_ATTACHMENT_DOWNLOADED = "case:attachment:downloaded"
 
+    INTAKE_REPORT_SUBMITTED = "intake:report:submitted"
+    INTAKE_TIP_RECEIVED = "intake:tip:received"
+    INTAKE_TIP_CODE_REFUSED = "intake:tip_code:refused"
+    INTAKE_TIP_FOLLOWED_UP = "intake:tip:followed_up"
+    INTAKE_TIP_MESSAGE_ADDED = "intake:tip_message:added"
+    INTAKE_ATTACHMENT_DOWNLOADED = "intake:attachment:downloaded"
+
+    TRIAGE_QUEUE_VIEWED = "triage:queue:viewed"
+    TRIAGE_REPORT_VIEWED = "triage:report:viewed"
+    TRIAGE_REPORT_DECIDED = "triage:report:decided"
+    TRIAGE_IMMINENT_ACKNOWLEDGED = "triage:imminent:acknowledged"
+    TRIAGE_ACTION_RECORDED = "triage:action:recorded"
+
     PERSON_RECORD_VIEWED = "person:record:viewed"
     PERSON_SEARCH_RUN = "person:search:run"
     PERSON_DISCLOSURE_RECORDED = "person:disclosure:recorded"

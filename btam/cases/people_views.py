@@ -13,7 +13,7 @@ from btam import web
 from btam.cases.forms import DisclosureForm, SearchForm
 from btam.cases.services import people
 from btam.cases.terms import DisclosureBasis
-from btam.cases.views import person_data, show_error
+from btam.cases.views import person_data
 from btam.errors import ValidationFailed
 from btam.security.actor import Actor
 from btam.security.decorators import requires
@@ -33,7 +33,7 @@ def make_blueprint() -> Blueprint:
             try:
                 matches = people.search_people(web.service_context(actor), person_data(form))
             except ValidationFailed as exc:
-                show_error(form, exc)
+                web.form_error(form, exc)
         return render_template("people/search.html", form=form, matches=matches)
 
     @bp.get("/<int:person_id>")
@@ -70,7 +70,7 @@ def make_blueprint() -> Blueprint:
                     case_number=form.case_number.data or None,
                 )
             except ValidationFailed as exc:
-                show_error(form, exc)
+                web.form_error(form, exc)
             else:
                 flash("Disclosure recorded.", "success")
                 return redirect(url_for("people.show", person_id=person_id, _anchor="disclosures"))

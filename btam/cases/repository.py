@@ -9,11 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from btam.accounts.models import District, School, Team, User
+from btam.accounts.models import School, Team, User, team_schools
+from btam.cases.intake_models import (
+    Report,
+    ReportAction,
+    ReportAttachment,
+    ReportPerson,
+    TipAccess,
+    TipMessage,
+)
 from btam.cases.models import (
     Assignment,
     Attachment,
@@ -26,9 +35,10 @@ from btam.cases.models import (
     Note,
     Person,
 )
+from btam.cases.terms import ReportStatus
 from btam.security import policy
 from btam.security.actor import Role
-from btam.security.policy import Access, Act, CaseFacts
+from btam.security.policy import Access, Act, CaseFacts, ReportFacts
 
 
 def active_grants(db: Session, user_id: int, now: datetime) -> frozenset[int]:
@@ -205,46 +215,35 @@ def person(
     return db.execute(select(Person).where(Person.id == person_id, allowed)).scalar_one_or_none()
 
 
-def people_by_index(
-    db: Session, access: Access, *, student_id_index: str | None, name_dob_index: str | None
-) -> Sequence[Person]:
-    """Candidates sharing a blind index value, among the people the actor may view."""
+def _index_match(student_id_index: str | None, name_dob_index: str | None) -> Any:
     clauses = []
     if student_id_index:
         clauses.append(Person.student_id_index == student_id_index)
     if name_dob_index:
         clauses.append(Person.name_dob_index == name_dob_index)
-    if not clauses:
+    return or_(*clauses) if clauses else None
+
+
+def people_by_index(
+    db: Session, access: Access, *, student_id_index: str | None, name_dob_index: str | None
+) -> Sequence[Person]:
+    """Candidates sharing a blind index value, among the people the actor may view."""
+    match = _index_match(student_id_index, name_dob_index)
+    if match is None:
         return []
-    return (
-        db.execute(
-            select(Person).where(or_(*clauses), policy.visible_people(access)).order_by(Person.id)
-        )
-        .scalars()
-        .all()
-    )
+    query = select(Person).where(match, policy.visible_people(access)).order_by(Person.id)
+    return db.execute(query).scalars().all()
 
 
 def candidates(
     db: Session, *, district_id: int, student_id_index: str | None, name_dob_index: str | None
 ) -> Sequence[Person]:
     """Everyone in the district sharing an index value: to confirm by decrypting, never to show."""
-    clauses = []
-    if student_id_index:
-        clauses.append(Person.student_id_index == student_id_index)
-    if name_dob_index:
-        clauses.append(Person.name_dob_index == name_dob_index)
-    if not clauses:
+    match = _index_match(student_id_index, name_dob_index)
+    if match is None:
         return []
-    return (
-        db.execute(
-            select(Person)
-            .where(Person.district_id == district_id, or_(*clauses))
-            .order_by(Person.id)
-        )
-        .scalars()
-        .all()
-    )
+    query = select(Person).where(Person.district_id == district_id, match).order_by(Person.id)
+    return db.execute(query).scalars().all()
 
 
 def cases_of_person(
@@ -288,12 +287,20 @@ def district_of(db: Session, school_id: int) -> int:
     return db.execute(select(School.district_id).where(School.id == school_id)).scalar_one()
 
 
-def only_district(db: Session) -> District | None:
-    return db.execute(select(District).order_by(District.id).limit(1)).scalar_one_or_none()
-
-
 def team(db: Session, team_id: int) -> Team | None:
     return db.get(Team, team_id)
+
+
+def school(db: Session, school_id: int | None) -> School | None:
+    return db.get(School, school_id) if school_id is not None else None
+
+
+def case_numbers(db: Session, case_ids: Iterable[int]) -> dict[int, str]:
+    wanted = sorted(set(case_ids))
+    if not wanted:
+        return {}
+    rows = db.execute(select(Case.id, Case.number).where(Case.id.in_(wanted)))
+    return {row.id: row.number for row in rows}
 
 
 def user(db: Session, user_id: int) -> User | None:
@@ -312,5 +319,119 @@ def users_with_roles(db: Session, roles: Iterable[Role]) -> Sequence[User]:
     )
 
 
-def count_cases(db: Session) -> int:
-    return db.execute(select(func.count()).select_from(Case)).scalar_one()
+# --------------------------------------------------------------------------- intake
+
+
+def report(db: Session, report_id: int) -> Report | None:
+    return db.get(Report, report_id)
+
+
+def visible_report(db: Session, access: Access, report_id: int, act: Act) -> Report | None:
+    query = select(Report).where(Report.id == report_id, policy.visible_reports(access, act))
+    return db.execute(query).scalar_one_or_none()
+
+
+def report_facts(db: Session, row: Report) -> ReportFacts:
+    covering = db.execute(
+        select(team_schools.c.team_id)
+        .join(Team, Team.id == team_schools.c.team_id)
+        .where(team_schools.c.school_id == row.school_id, Team.is_active.is_(True))
+    ).scalars()
+    return ReportFacts(
+        report_id=row.id,
+        school_id=row.school_id,
+        covering_team_ids=frozenset(covering),
+        reporter_id=row.reporter_id,
+        reporter_confidential=row.reporter_confidential,
+    )
+
+
+def own_reports(db: Session, access: Access) -> Sequence[Report]:
+    query = (
+        select(Report)
+        .where(policy.visible_reports(access, Act.VIEW_OWN_REPORT))
+        .order_by(Report.received_at.desc())
+    )
+    return db.execute(query).scalars().all()
+
+
+def triage_queue(db: Session, access: Access) -> Sequence[Report]:
+    """Reports waiting for triage, oldest first."""
+    query = (
+        select(Report)
+        .where(Report.status == ReportStatus.RECEIVED, policy.visible_reports(access, Act.TRIAGE))
+        .order_by(Report.received_at, Report.id)
+    )
+    return db.execute(query).scalars().all()
+
+
+def unacknowledged_imminent(db: Session, access: Access) -> Sequence[Report]:
+    query = (
+        select(Report)
+        .where(
+            Report.imminent.is_(True),
+            Report.imminent_acknowledged_at.is_(None),
+            policy.visible_reports(access, Act.TRIAGE),
+        )
+        .order_by(Report.received_at)
+    )
+    return db.execute(query).scalars().all()
+
+
+def report_people(db: Session, report_id: int) -> Sequence[tuple[ReportPerson, Person]]:
+    rows = db.execute(
+        select(ReportPerson, Person)
+        .join(Person, Person.id == ReportPerson.person_id)
+        .where(ReportPerson.report_id == report_id)
+        .order_by(ReportPerson.id)
+    ).all()
+    return [(link, person) for link, person in rows]
+
+
+def report_attachments(db: Session, report_id: int) -> Sequence[ReportAttachment]:
+    query = select(ReportAttachment).where(ReportAttachment.report_id == report_id)
+    return db.execute(query.order_by(ReportAttachment.id)).scalars().all()
+
+
+def report_attachment(db: Session, report_id: int, attachment_id: int) -> ReportAttachment | None:
+    query = select(ReportAttachment).where(
+        ReportAttachment.report_id == report_id, ReportAttachment.id == attachment_id
+    )
+    return db.execute(query).scalar_one_or_none()
+
+
+def report_actions(db: Session, report_id: int) -> Sequence[ReportAction]:
+    query = select(ReportAction).where(ReportAction.report_id == report_id)
+    return db.execute(query.order_by(ReportAction.taken_at, ReportAction.id)).scalars().all()
+
+
+def earlier_reports_of(
+    db: Session, access: Access, person_id: int, *, before: datetime, other_than: int
+) -> Sequence[Report]:
+    """Earlier reports naming the person, among those the actor may triage."""
+    query = (
+        select(Report)
+        .join(ReportPerson, ReportPerson.report_id == Report.id)
+        .where(
+            ReportPerson.person_id == person_id,
+            Report.id != other_than,
+            Report.received_at <= before,
+            policy.visible_reports(access, Act.TRIAGE),
+        )
+        .order_by(Report.received_at.desc())
+    )
+    return db.execute(query).scalars().unique().all()
+
+
+def tip_access(db: Session, lookup: str) -> TipAccess | None:
+    return db.execute(select(TipAccess).where(TipAccess.lookup == lookup)).scalar_one_or_none()
+
+
+def tip_messages(db: Session, report_id: int) -> Sequence[TipMessage]:
+    query = select(TipMessage).where(TipMessage.report_id == report_id)
+    return db.execute(query.order_by(TipMessage.created_at, TipMessage.id)).scalars().all()
+
+
+def active_schools(db: Session) -> Sequence[School]:
+    query = select(School).where(School.is_active.is_(True)).order_by(School.name)
+    return db.execute(query).scalars().all()

@@ -45,15 +45,6 @@ def person_data(form: PersonFields) -> PersonData:
     )
 
 
-def show_error(form: object, exc: ValidationFailed) -> None:
-    """Put a service's refusal beside its field, or at the top of the page."""
-    field = getattr(form, exc.field or "", None)
-    if field is not None and hasattr(field, "errors"):
-        field.errors = [*field.errors, str(exc)]
-    else:
-        flash(str(exc), "error")
-
-
 def make_blueprint() -> Blueprint:
     bp = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -108,7 +99,7 @@ def make_blueprint() -> Blueprint:
                     subject=person_data(form),
                 )
             except ValidationFailed as exc:
-                show_error(form, exc)
+                web.form_error(form, exc)
             else:
                 flash(f"Case {opened.number} opened.", "success")
                 return redirect(url_for("cases.show", number=opened.number))
@@ -129,7 +120,7 @@ def make_blueprint() -> Blueprint:
             try:
                 cases.update_summary(ctx, number, summary=form.summary.data or "")
             except ValidationFailed as exc:
-                show_error(form, exc)
+                web.form_error(form, exc)
             else:
                 flash("Summary saved.", "success")
                 return redirect(url_for("cases.show", number=number))
@@ -151,7 +142,7 @@ def make_blueprint() -> Blueprint:
                     team_summary=form.team_summary.data,
                 )
             except ValidationFailed as exc:
-                show_error(form, exc)
+                web.form_error(form, exc)
             else:
                 flash("Note added.", "success")
                 return redirect(url_for("cases.show", number=number, _anchor="notes"))
@@ -175,7 +166,7 @@ def make_blueprint() -> Blueprint:
                     data=upload.read(cases.ATTACHMENT_MAX_BYTES + 1),
                 )
             except ValidationFailed as exc:
-                show_error(form, exc)
+                web.form_error(form, exc)
             else:
                 flash("File attached.", "success")
                 return redirect(url_for("cases.show", number=number, _anchor="attachments"))
@@ -202,7 +193,7 @@ def make_blueprint() -> Blueprint:
             try:
                 cases.add_party(ctx, number, part=Part(form.part.data), person=person_data(form))
             except ValidationFailed as exc:
-                show_error(form, exc)
+                web.form_error(form, exc)
             else:
                 flash("Person added to the case.", "success")
                 return redirect(url_for("cases.show", number=number, _anchor="people"))
@@ -219,7 +210,7 @@ def make_blueprint() -> Blueprint:
             try:
                 cases.add_member(ctx, number, user_id=form.user_id.data)
             except ValidationFailed as exc:
-                show_error(form, exc)
+                web.form_error(form, exc)
             else:
                 flash("Member added.", "success")
                 return redirect(url_for("cases.show", number=number, _anchor="members"))
@@ -254,7 +245,7 @@ def make_blueprint() -> Blueprint:
                     due_on=form.due_on.data,
                 )
             except ValidationFailed as exc:
-                show_error(form, exc)
+                web.form_error(form, exc)
             else:
                 flash("Work assigned.", "success")
                 return redirect(url_for("cases.show", number=number, _anchor="assignments"))
@@ -288,7 +279,7 @@ def make_blueprint() -> Blueprint:
                     parties=form.parties.data or "",
                 )
             except ValidationFailed as exc:
-                show_error(form, exc)
+                web.form_error(form, exc)
             else:
                 until = granted.expires_at.astimezone(UTC).strftime("%H:%M UTC")
                 flash(

@@ -27,9 +27,13 @@ class Permission(StrEnum):
     PEOPLE_VIEW = "cases:person:view"
     DISCLOSURES_REVIEW = "cases:disclosures:review"
     EMERGENCY_REQUEST = "cases:emergency:request"
+    REPORTS_SUBMIT = "intake:report:submit"
+    TRIAGE_WORK = "intake:triage:work"
 
 
-_EVERY_ROLE = frozenset({Permission.ACCOUNT_SELF_MANAGE, Permission.DASHBOARD_VIEW})
+_EVERY_ROLE = frozenset(
+    {Permission.ACCOUNT_SELF_MANAGE, Permission.DASHBOARD_VIEW, Permission.REPORTS_SUBMIT}
+)
 # The team's pages; which case each may open is the policy's decision (btam.security.policy).
 _TEAM = frozenset(
     {
@@ -39,6 +43,7 @@ _TEAM = frozenset(
         Permission.PEOPLE_SEARCH,
         Permission.PEOPLE_VIEW,
         Permission.EMERGENCY_REQUEST,
+        Permission.TRIAGE_WORK,
     }
 )
 

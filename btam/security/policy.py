@@ -25,6 +25,8 @@ from typing import Final
 
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
 
+from btam.accounts.models import team_schools
+from btam.cases.intake_models import Report
 from btam.cases.models import (
     Assignment,
     Attachment,
@@ -55,6 +57,10 @@ class Act(StrEnum):
     RECORD_DISCLOSURE = "record_disclosure"
     VIEW_DISCLOSURES = "view_disclosures"  # the record of disclosures of a person
     REQUEST_EMERGENCY = "request_emergency"  # an emergency grant on a case
+    SUBMIT_REPORT = "submit_report"  # a staff report: every signed-in user
+    VIEW_OWN_REPORT = "view_own_report"  # the status of one's own report, nothing more
+    TRIAGE = "triage"  # read a report in full, screen it, decide its outcome, answer a tipster
+    VIEW_REPORTER = "view_reporter"  # who reported (a confidential reporter: the lead only)
 
 
 class Rel(StrEnum):
@@ -66,6 +72,7 @@ class Rel(StrEnum):
     ASSIGNED = "assigned"  # the case gives the actor work
     GRANT = "grant"  # an active emergency grant on the case
     OUTSIDE = "outside"  # none of the above: the actor is outside the case
+    REPORTER = "reporter"  # the user who submitted the report
     ANY = "any"  # no case involved; the role alone decides
 
 
@@ -87,6 +94,11 @@ CASE_RULES: Final[dict[Act, dict[Role, tuple[Rel, ...]]]] = {
     Act.RECORD_DISCLOSURE: {TL: (T, M), TM: (T, M)},
     Act.VIEW_DISCLOSURES: {TL: (T, M), TM: (T, M), Role.AUDITOR: (Rel.ANY,)},
     Act.REQUEST_EMERGENCY: {TL: (Rel.OUTSIDE,), TM: (Rel.OUTSIDE,), CO: (Rel.OUTSIDE,)},
+    # Reports: T here means a team of the actor's covers the report's school.
+    Act.SUBMIT_REPORT: {role: (Rel.ANY,) for role in Role},
+    Act.VIEW_OWN_REPORT: {role: (Rel.REPORTER,) for role in Role},
+    Act.TRIAGE: {TL: (T,), TM: (T,)},
+    Act.VIEW_REPORTER: {TL: (T,), TM: (T,)},
 }
 
 # Who reads a note or attachment of each class, among those who may view the case. An
@@ -106,6 +118,7 @@ BASIS: Final[dict[Rel, str]] = {
     Rel.GRANT: "health or safety emergency (34 CFR 99.36)",
     Rel.OUTSIDE: "health or safety emergency (34 CFR 99.36)",
     Rel.ANY: "role",
+    Rel.REPORTER: "the reporter's own report",
 }
 
 
@@ -137,6 +150,17 @@ class RecordFacts:
     case: CaseFacts
     record_class: RecordClass
     author_id: int
+
+
+@dataclass(frozen=True)
+class ReportFacts:
+    """A report: its school, the teams covering that school, and who reported it."""
+
+    report_id: int
+    school_id: int
+    covering_team_ids: frozenset[int]
+    reporter_id: int | None
+    reporter_confidential: bool = False
 
 
 @dataclass(frozen=True)
@@ -180,7 +204,10 @@ def _relations(access: Access, case: CaseFacts) -> set[Rel]:
     return found
 
 
-def can(access: Access, act: Act, resource: CaseFacts | TeamFacts | RecordFacts | None) -> Decision:
+Resource = CaseFacts | TeamFacts | RecordFacts | ReportFacts | None
+
+
+def can(access: Access, act: Act, resource: Resource) -> Decision:
     """Decide whether ``access.actor`` may do ``act`` on ``resource``, with reason and basis."""
     actor = access.actor
     allowed_by = CASE_RULES[act].get(actor.role, ())
@@ -188,6 +215,8 @@ def can(access: Access, act: Act, resource: CaseFacts | TeamFacts | RecordFacts 
         return Decision(False, f"the {actor.role.label} role may not {act.value}")
     if isinstance(resource, RecordFacts):
         return _can_read_record(access, act, resource)
+    if isinstance(resource, ReportFacts):
+        return _can_on_report(access, act, resource, allowed_by)
     if Rel.ANY in allowed_by:
         return Decision(True, "allowed to the role", BASIS[Rel.ANY])
     if isinstance(resource, TeamFacts) != (act is Act.OPEN_CASE):
@@ -229,9 +258,26 @@ def _can_read_record(access: Access, act: Act, record: RecordFacts) -> Decision:
     return Decision(False, f"a {record.record_class.value} record is not readable to this user")
 
 
-def require(
-    access: Access, act: Act, resource: CaseFacts | TeamFacts | RecordFacts | None
+def _can_on_report(
+    access: Access, act: Act, report: ReportFacts, allowed_by: tuple[Rel, ...]
 ) -> Decision:
+    actor = access.actor
+    relations: set[Rel] = {Rel.ANY}
+    if report.covering_team_ids & actor.team_ids and _in_scope(actor, report.school_id):
+        relations.add(Rel.TEAM)
+    if report.reporter_id is not None and report.reporter_id == actor.user_id:
+        relations.add(Rel.REPORTER)
+    # A reporter who asked for confidentiality is known to the lead alone.
+    confidential = act is Act.VIEW_REPORTER and report.reporter_confidential
+    if confidential and actor.role is not Role.TEAM_LEAD:
+        return Decision(False, "the reporter asked that only the team lead know who reported")
+    for rel in allowed_by:
+        if rel in relations:
+            return Decision(True, f"relation: {rel.value}", BASIS[rel])
+    return Decision(False, f"no relation to the report that allows {act.value}")
+
+
+def require(access: Access, act: Act, resource: Resource) -> Decision:
     """Return the allowing decision, or raise :class:`AccessDenied` carrying the refusal.
 
     The caller's service records the refusal in the audit trail (it knows the record's ids).
@@ -331,3 +377,19 @@ def visible_notes(access: Access) -> ColumnElement[bool]:
 def visible_attachments(access: Access) -> ColumnElement[bool]:
     """A filter on :class:`Attachment`: attachments the actor may read."""
     return _visible_records(access, Attachment)
+
+
+def visible_reports(access: Access, act: Act = Act.TRIAGE) -> ColumnElement[bool]:
+    """A filter on :class:`Report`: what ``can(access, act, report)`` allows (see ReportFacts)."""
+    actor = access.actor
+    allowed_by = CASE_RULES[act].get(actor.role, ())
+    clauses: list[ColumnElement[bool]] = []
+    if Rel.TEAM in allowed_by:
+        covered = select(team_schools.c.school_id).where(
+            team_schools.c.team_id.in_(_ids(actor.team_ids))
+        )
+        scope = true() if actor.district_wide else Report.school_id.in_(_ids(actor.school_ids))
+        clauses.append(and_(Report.school_id.in_(covered), scope))
+    if Rel.REPORTER in allowed_by:
+        clauses.append(Report.reporter_id == actor.user_id)
+    return or_(*clauses) if clauses else false()

@@ -58,7 +58,21 @@ def test_services_never_read_flask_globals() -> None:
         PACKAGE / "services.py",
         PACKAGE / "accounts" / "services.py",
         PACKAGE / "accounts" / "signin.py",
+        PACKAGE / "cases" / "repository.py",
+        PACKAGE / "security" / "policy.py",
+        *sorted((PACKAGE / "cases" / "services").glob("*.py")),
     ]
     for path in service_modules:
         names = _imports(path)
         assert not any(n.split(".")[0] in {"flask", "flask_login"} for n in names), path.name
+
+
+def test_only_the_repository_queries_the_case_tables() -> None:
+    """Case services go through ``btam.cases.repository`` (and so through the policy filters)."""
+    offences = []
+    for path in sorted((PACKAGE / "cases" / "services").glob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        for needle in ("db.execute(", "db.get(", "select("):
+            if needle in text:
+                offences.append(f"{path.name} uses {needle}")
+    assert offences == []

@@ -225,3 +225,12 @@ class Browsing:
     def close(self) -> None:
         for context in self.contexts:
             context.close()
+
+
+def expect_clean(browsing: Browsing, *pages: Page) -> None:
+    """No page broke the Content Security Policy, threw a script error or logged an error."""
+    for page in pages:
+        report = browsing.report(page)
+        assert report.csp_violations == [], f"CSP violations: {report.csp_violations}"
+        assert report.script_errors == [], f"script errors: {report.script_errors}"
+        assert report.errors() == [], f"console errors: {report.errors()}"

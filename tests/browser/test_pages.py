@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.live import Browsing
+from tests.browser.live import Browsing, expect_clean
 from tests.support.pages import (
     AccountPage,
     AdminPage,
@@ -32,14 +32,6 @@ OWN_PASSWORD = "lichen grows slowly on northern stones"
 # btam.css: body { background: var(--wash) } with --wash #f3f5f8; a browser's default is
 # transparent.
 WASH = "rgb(243, 245, 248)"
-
-
-def expect_clean(browsing: Browsing, *pages: Page) -> None:
-    for page in pages:
-        report = browsing.report(page)
-        assert report.csp_violations == [], f"CSP violations: {report.csp_violations}"
-        assert report.script_errors == [], f"script errors: {report.script_errors}"
-        assert report.errors() == [], "console errors"
 
 
 def test_no_page_breaks_the_content_security_policy_or_logs_an_error(

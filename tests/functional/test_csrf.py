@@ -28,6 +28,11 @@ def text(response: Any) -> str:
     return str(response.get_data(as_text=True))
 
 
+# The anonymous tip line is exempt on purpose: it sets no cookie, so there is no session to
+# forge a request in (tests/functional/test_tips.py checks that it never sets one).
+CSRF_EXEMPT = frozenset({"tips.tip", "tips.follow_up"})
+
+
 def post_routes(app: Flask, world: World) -> list[tuple[str, str]]:
     """(endpoint, url) of every route that accepts POST, with real ids filled in."""
     values: dict[str, object] = {
@@ -36,7 +41,7 @@ def post_routes(app: Flask, world: World) -> list[tuple[str, str]]:
     }
     found = []
     for rule in app.url_map.iter_rules():
-        if "POST" not in (rule.methods or set()):
+        if "POST" not in (rule.methods or set()) or rule.endpoint in CSRF_EXEMPT:
             continue
         for change in ("disable", "enable") if "change" in rule.arguments else (None,):
             args = {name: values.get(name, 1) for name in rule.arguments if name != "change"}
@@ -266,3 +271,15 @@ def test_a_visitor_cannot_post_a_sign_in_without_a_token(app: Flask, world: Worl
     assert response.status_code == 400
     assert EXPIRED in text(response)
     assert "auth:login:success" not in audit_actions(app)
+
+
+def test_only_the_tip_line_is_exempt_from_csrf(app: Flask) -> None:
+    csrf = app.extensions["csrf"]
+    assert {bp.name for bp in csrf._exempt_blueprints} == {"tips"}
+    assert csrf._exempt_views == set()
+    tip_posts = {
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith("tips.") and "POST" in (rule.methods or set())
+    }
+    assert tip_posts == CSRF_EXEMPT

@@ -279,6 +279,10 @@ class AdminPage(BTAMPage):
         self.page.get_by_role("link", name="Add a user").click()
         return NewUserPage(self.page).expect_shown()
 
+    def open_team(self, name: str) -> TeamPage:
+        self.page.get_by_role("link", name=name, exact=True).click()
+        return TeamPage(self.page).expect_shown()
+
     def create_user(self, *, username: str, name: str, role: str) -> str:
         """Add a district-wide user without a discipline; return the temporary password."""
         form = (
@@ -299,6 +303,7 @@ class NewUserPage(BTAMPage):
         name: str,
         role: str,
         discipline: str = "None",
+        agency: str = "",
         whole_district: bool = False,
         schools: tuple[str, ...] = (),
     ) -> NewUserPage:
@@ -308,6 +313,7 @@ class NewUserPage(BTAMPage):
         self.page.get_by_label("Discipline (team leads and members)").select_option(
             label=discipline
         )
+        self.page.get_by_label("Agency (team members employed outside the schools)").fill(agency)
         self.page.get_by_role("checkbox", name="Works across the whole district").set_checked(
             whole_district
         )
@@ -354,6 +360,28 @@ class UserPage(BTAMPage):
         return self
 
 
+class TeamPage(BTAMPage):
+    """The administrator's page of one team: its name, the schools it covers, its members."""
+
+    path = "/admin/teams/"
+
+    def expect_shown(self) -> Self:
+        expect(self.page).to_have_url(re.compile(r"/admin/teams/\d+$"))
+        return self
+
+    @property
+    def members(self) -> Locator:
+        return self.page.get_by_role("group", name="Members")
+
+    def add_members(self, *names: str) -> TeamPage:
+        """Tick the members named (boxes read "Name — Role, Discipline") and save."""
+        for name in names:
+            self.members.get_by_role("checkbox", name=re.compile(rf"^{re.escape(name)} — ")).check()
+        self.page.get_by_role("button", name="Save", exact=True).click()
+        expect(self.flash).to_have_text("Saved.")
+        return self
+
+
 class AuditTrailPage(BTAMPage):
     """The auditor's trail: integrity state, filters, entries."""
 
@@ -380,6 +408,324 @@ class AuditTrailPage(BTAMPage):
         self.page.get_by_role("link", name="Emergency grants to review").click()
         expect(self.heading).to_have_text("Emergency grants")
         return BTAMPage(self.page)
+
+
+# --------------------------------------------------------------------------- the case area
+
+NOT_DETERMINED = "Not yet determined"
+CASE_NUMBER = r"\d{4}-\d{4,}"
+
+
+class CaseListPage(BTAMPage):
+    """The cases a person may see, newest first, and the ways to a new case or a grant."""
+
+    path = "/cases/"
+
+    def open(self) -> CaseListPage:
+        self.page.goto(self.path)
+        return self.expect_shown()
+
+    def expect_shown(self) -> Self:
+        super().expect_shown()
+        expect(self.heading).to_have_text("Cases")
+        return self
+
+    @property
+    def cases(self) -> Locator:
+        return self.page.get_by_role("table", name="Cases you may see, newest first")
+
+    @property
+    def rows(self) -> Locator:
+        """The table's rows of cases (the header row left out)."""
+        return self.cases.get_by_role("row").filter(has=self.page.get_by_role("cell"))
+
+    def row_of(self, *, school: str, status: str, level: str = NOT_DETERMINED) -> Locator:
+        row = self.rows
+        for text in (school, status, level):
+            row = row.filter(has=self.page.get_by_role("cell", name=text, exact=True))
+        return row
+
+    def number_of(self, *, school: str, status: str, level: str = NOT_DETERMINED) -> str:
+        """The number of the one case at ``school`` with that status and level of concern."""
+        row = self.row_of(school=school, status=status, level=level)
+        expect(row).to_have_count(1)
+        return row.get_by_role("link").inner_text().strip()
+
+    def open_case(self, number: str) -> CasePage:
+        self.cases.get_by_role("link", name=number, exact=True).click()
+        return CasePage(self.page).expect_shown()
+
+    def open_a_new_case(self) -> NewCasePage:
+        self.page.get_by_role("link", name="Open a case").click()
+        return NewCasePage(self.page).expect_shown()
+
+    def emergency_access(self) -> EmergencyAccessPage:
+        self.main.get_by_role("link", name="Emergency access").click()
+        return EmergencyAccessPage(self.page).expect_shown()
+
+
+class PersonFieldsPage(BTAMPage):
+    """A form about a person: kind, names, date of birth and student id."""
+
+    @property
+    def kind(self) -> Locator:
+        return self.page.get_by_label("Kind of person")
+
+    @property
+    def given_name(self) -> Locator:
+        return self.page.get_by_label("Given name")
+
+    @property
+    def family_name(self) -> Locator:
+        return self.page.get_by_label("Family name")
+
+    @property
+    def date_of_birth(self) -> Locator:
+        return self.page.get_by_label("Date of birth")
+
+    @property
+    def student_id(self) -> Locator:
+        return self.page.get_by_label("Student id")
+
+
+class NewCasePage(PersonFieldsPage):
+    path = "/cases/new"
+
+    def open(self) -> NewCasePage:
+        self.page.goto(self.path)
+        return self.expect_shown()
+
+    def expect_shown(self) -> Self:
+        super().expect_shown()
+        expect(self.heading).to_have_text("Open a case")
+        return self
+
+    @property
+    def team_and_school(self) -> Locator:
+        return self.page.get_by_label("Team and school")
+
+    @property
+    def summary(self) -> Locator:
+        return self.page.get_by_label("What brought this to the team")
+
+    @property
+    def open_button(self) -> Locator:
+        return self.page.get_by_role("button", name="Open the case")
+
+
+class CasePage(BTAMPage):
+    """One case: its header, and what the person's relation to the case lets them see."""
+
+    path = "/cases/"
+
+    def open(self, number: str) -> CasePage:
+        self.page.goto(f"{self.path}{number}")
+        return self.expect_shown()
+
+    def expect_shown(self) -> Self:
+        expect(self.page).to_have_url(re.compile(rf"/cases/{CASE_NUMBER}(#[\w-]*)?$"))
+        expect(self.heading).to_have_text(re.compile(rf"^Case {CASE_NUMBER}$"))
+        return self
+
+    @property
+    def number(self) -> str:
+        return self.heading.inner_text().removeprefix("Case ").strip()
+
+    @property
+    def fact_names(self) -> Locator:
+        """The terms of the case's header: school, team, status and so on."""
+        return self.main.get_by_role("term")
+
+    def fact(self, name: str) -> Locator:
+        """The value the header gives for ``name`` ("School", "Status", "Lead" ...)."""
+        term = self.main.get_by_role("term").filter(has_text=re.compile(rf"^{re.escape(name)}$"))
+        return term.locator("xpath=following-sibling::dd[1]")
+
+    @property
+    def agency_notice(self) -> Locator:
+        return self.page.get_by_role("note").filter(
+            has_text="You read these records as a school official"
+        )
+
+    @property
+    def summary(self) -> Locator:
+        return self.page.get_by_role("region", name="Summary", exact=True)
+
+    @property
+    def people(self) -> Locator:
+        return self.page.get_by_role("region", name="People", exact=True)
+
+    def person_row(self, name: str) -> Locator:
+        return self.people.get_by_role("row").filter(
+            has=self.page.get_by_role("link", name=name, exact=True)
+        )
+
+    def open_person(self, name: str) -> PersonPage:
+        self.people.get_by_role("link", name=name, exact=True).click()
+        return PersonPage(self.page).expect_shown()
+
+    @property
+    def notes(self) -> Locator:
+        return self.page.get_by_role("region", name="Notes", exact=True)
+
+    @property
+    def note_items(self) -> Locator:
+        return self.notes.get_by_role("article")
+
+    # The "Add a note" disclosure widget and its form.
+    @property
+    def add_note_toggle(self) -> Locator:
+        return self.notes.get_by_text("Add a note", exact=True)
+
+    @property
+    def note_kind(self) -> Locator:
+        return self.notes.get_by_label("Kind of record")
+
+    @property
+    def note_body(self) -> Locator:
+        return self.notes.get_by_label("Note", exact=True)
+
+    @property
+    def note_team_summary(self) -> Locator:
+        return self.notes.get_by_label("Summary for the team")
+
+    @property
+    def add_note_button(self) -> Locator:
+        return self.notes.get_by_role("button", name="Add the note")
+
+    @property
+    def attachments(self) -> Locator:
+        return self.page.get_by_role("region", name="Attachments", exact=True)
+
+    @property
+    def members(self) -> Locator:
+        return self.page.get_by_role("region", name="Who works this case")
+
+    @property
+    def assigned_work(self) -> Locator:
+        """The case's assignments, as the team sees them."""
+        return self.page.get_by_role("region", name="Assigned work")
+
+    @property
+    def your_work(self) -> Locator:
+        """The one part of the case shown to someone it only gives work to."""
+        return self.page.get_by_role("region", name="Your work on this case")
+
+    @property
+    def grants(self) -> Locator:
+        return self.page.get_by_role("region", name="Emergency access", exact=True)
+
+    def assign_work(self, *, to: str, task: str, due: str = "") -> CasePage:
+        """As the team: give ``to`` (the choice's label, "Name (Role)") a task."""
+        self.assigned_work.get_by_text("Assign work", exact=True).click()
+        # Not get_by_label("Assign to"): that label's for="user_id" reaches the members
+        # form's select, which has the same id (see test_cases.py).
+        self.assigned_work.get_by_role("combobox").select_option(label=to)
+        self.assigned_work.get_by_label("Task").fill(task)
+        self.assigned_work.get_by_label("Due").fill(due)
+        self.assigned_work.get_by_role("button", name="Assign", exact=True).click()
+        expect(self.flash).to_have_text("Work assigned.")
+        return self.expect_shown()
+
+    def task(self, text: str) -> Locator:
+        """The list item of an assignment, wherever the page shows it."""
+        return self.main.get_by_role("listitem").filter(has_text=text)
+
+    def mark_done_button(self, task: str) -> Locator:
+        return self.page.get_by_role("button", name=f"Mark done: {task}")
+
+    def mark_done(self, task: str) -> CasePage:
+        self.mark_done_button(task).click()
+        expect(self.flash).to_have_text("Marked done.")
+        return self.expect_shown()
+
+
+class EmergencyAccessPage(BTAMPage):
+    path = "/cases/emergency-access"
+
+    def open(self) -> EmergencyAccessPage:
+        self.page.goto(self.path)
+        return self.expect_shown()
+
+    def expect_shown(self) -> Self:
+        super().expect_shown()
+        expect(self.heading).to_have_text("Emergency access to a case")
+        return self
+
+    @property
+    def number(self) -> Locator:
+        return self.page.get_by_label("Case number")
+
+
+class PersonSearchPage(PersonFieldsPage):
+    path = "/people/search"
+
+    def open(self) -> PersonSearchPage:
+        self.page.goto(self.path)
+        return self.expect_shown()
+
+    def expect_shown(self) -> Self:
+        super().expect_shown()
+        expect(self.heading).to_have_text("Find a person's earlier records")
+        return self
+
+    def search(self, *, student_id: str) -> PersonSearchPage:
+        self.student_id.fill(student_id)
+        self.page.get_by_role("button", name="Search").click()
+        expect(self.results).to_be_visible()
+        return self
+
+    @property
+    def results(self) -> Locator:
+        """The results, named by their count ("1 match", "3 matches")."""
+        return self.page.get_by_role("region", name=re.compile(r"^\d+ match(es)?$"))
+
+    def open_person(self, name: str) -> PersonPage:
+        self.results.get_by_role("link", name=name, exact=True).click()
+        return PersonPage(self.page).expect_shown()
+
+
+class PersonPage(BTAMPage):
+    """One person's record: the cases one may see, and the record of disclosures."""
+
+    path = "/people/"
+
+    def expect_shown(self) -> Self:
+        expect(self.page).to_have_url(re.compile(r"/people/\d+(#[\w-]*)?$"))
+        return self
+
+    @property
+    def agency_notice(self) -> Locator:
+        return self.page.get_by_role("note").filter(
+            has_text="You read these records as a school official"
+        )
+
+    @property
+    def cases(self) -> Locator:
+        return self.page.get_by_role("region", name="Cases", exact=True)
+
+    @property
+    def disclosures(self) -> Locator:
+        return self.page.get_by_role("region", name="Record of disclosures")
+
+
+class DisclosuresPage(BTAMPage):
+    """The auditors' record of disclosures across the district."""
+
+    path = "/people/disclosures"
+
+    def open(self) -> DisclosuresPage:
+        self.page.goto(self.path)
+        return self.expect_shown()
+
+    def expect_shown(self) -> Self:
+        super().expect_shown()
+        expect(self.heading).to_have_text("Record of disclosures")
+        return self
+
+    @property
+    def entries(self) -> Locator:
+        return self.page.get_by_role("table", name="Record of disclosures")
 
 
 # Where a browser arrives between sign-in and work, by path.

@@ -12,10 +12,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
-from btam.accounts.models import School, Team, User
+from btam.accounts.models import User
 from btam.audit.actions import AuditAction
 from btam.cases import dto, repository
-from btam.cases.models import Assignment, Attachment, Case, CaseMember, CaseParty, Note
+from btam.cases.models import (
+    Assignment,
+    Attachment,
+    Case,
+    CaseMember,
+    CaseParty,
+    Note,
+    Person,
+)
 from btam.cases.services.access import access_for, refuse
 from btam.cases.services.people import PersonData, find_or_create_person, party_views
 from btam.cases.terms import Part, PersonKind, RecordClass
@@ -76,8 +84,8 @@ def _names(ctx: ServiceContext, ids: set[int | None]) -> dict[int, str]:
 
 
 def _header(ctx: ServiceContext, case: Case) -> dto.CaseHeader:
-    school_row = ctx.db.get(School, case.school_id)
-    team_row = ctx.db.get(Team, case.team_id)
+    school_row = repository.school(ctx.db, case.school_id)
+    team_row = repository.team(ctx.db, case.team_id)
     lead = repository.user(ctx.db, case.lead_id) if case.lead_id else None
     return dto.CaseHeader(
         id=case.id,
@@ -220,7 +228,7 @@ def _assignment_views(ctx: ServiceContext, items: Sequence[Assignment]) -> list[
 
 
 def _member_views(ctx: ServiceContext, case: Case) -> list[dto.MemberView]:
-    team = ctx.db.get(Team, case.team_id)
+    team = repository.team(ctx.db, case.team_id)
     views: list[dto.MemberView] = []
     seen: set[int] = set()
     for user in sorted(team.members if team else [], key=lambda u: u.display_name):
@@ -267,8 +275,28 @@ def open_case(
     subject: PersonData,
 ) -> OpenedCase:
     """Open a case for a school and team the actor is on, with its subject; audited."""
+    case = new_case(ctx, school_id=school_id, team_id=team_id, summary=summary, subject=subject)
+    ctx.commit_with_audit(
+        AuditAction.CASE_RECORD_OPENED,
+        object_type="case",
+        object_id=case.id,
+        case_id=case.id,
+        school_id=school_id,
+    )
+    return OpenedCase(case.number)
+
+
+def new_case(
+    ctx: ServiceContext,
+    *,
+    school_id: int,
+    team_id: int,
+    summary: str,
+    subject: PersonData | Person,
+) -> Case:
+    """Add (not commit) a new case and its subject; the caller audits and commits."""
     access = access_for(ctx)
-    team = ctx.db.get(Team, team_id)
+    team = repository.team(ctx.db, team_id)
     if team is None or not team.is_active:
         raise ValidationFailed("Choose one of your teams.", field="team_id")
     facts = TeamFacts(school_id, team_id, frozenset(s.id for s in team.schools))
@@ -298,18 +326,14 @@ def open_case(
     )
     ctx.db.add(case)
     ctx.db.flush()
-    if subject.kind is not PersonKind.OTHER and subject.school_id is None:
-        subject = replace(subject, school_id=school_id)
-    person = find_or_create_person(ctx, subject, district_id=district_id)
+    if isinstance(subject, Person):
+        person = subject  # already named by a report the actor triages
+    else:
+        if subject.kind is not PersonKind.OTHER and subject.school_id is None:
+            subject = replace(subject, school_id=school_id)
+        person = find_or_create_person(ctx, subject, district_id=district_id)
     ctx.db.add(CaseParty(case_id=case.id, person_id=person.id, part=Part.SUBJECT))
-    ctx.commit_with_audit(
-        AuditAction.CASE_RECORD_OPENED,
-        object_type="case",
-        object_id=case.id,
-        case_id=case.id,
-        school_id=school_id,
-    )
-    return OpenedCase(number)
+    return case
 
 
 def update_summary(ctx: ServiceContext, number: str, *, summary: str) -> None:
@@ -348,6 +372,15 @@ def add_party(ctx: ServiceContext, number: str, *, part: Part, person: PersonDat
     )
 
 
+def _check_may_file(access: Access, record_class: RecordClass) -> None:
+    """Counseling and law-enforcement records are written by their own discipline only."""
+    readers = policy.RECORD_CLASS_READERS[record_class]
+    if readers is not None and access.actor.discipline not in readers:
+        raise ValidationFailed(
+            "Only a member of that discipline files records of this class.", field="record_class"
+        )
+
+
 def add_note(
     ctx: ServiceContext,
     number: str,
@@ -360,11 +393,7 @@ def add_note(
     access = access_for(ctx)
     case = _case(ctx, access, number, Act.VIEW_HEADER)
     _require(ctx, access, Act.EDIT_CASE, case)
-    readers = policy.RECORD_CLASS_READERS[record_class]
-    if readers is not None and access.actor.discipline not in readers:
-        raise ValidationFailed(
-            "Only a member of that discipline writes records of this class.", field="record_class"
-        )
+    _check_may_file(access, record_class)
     text = _clean(body, limit=NOTE_MAX, field="body")
     shared = None
     if record_class is not RecordClass.EDUCATION:
@@ -404,11 +433,7 @@ def add_attachment(
     access = access_for(ctx)
     case = _case(ctx, access, number, Act.VIEW_HEADER)
     _require(ctx, access, Act.EDIT_CASE, case)
-    readers = policy.RECORD_CLASS_READERS[record_class]
-    if readers is not None and access.actor.discipline not in readers:
-        raise ValidationFailed(
-            "Only a member of that discipline files records of this class.", field="record_class"
-        )
+    _check_may_file(access, record_class)
     name = _clean(filename.replace("\\", "/").rsplit("/", 1)[-1], limit=200, field="file")
     check_file(content_type, data)
     attachment = Attachment(
@@ -590,7 +615,7 @@ def openable_teams(ctx: ServiceContext) -> list[tuple[int, int, str]]:
     access = access_for(ctx)
     found = []
     for team_id in sorted(access.actor.team_ids):
-        team = ctx.db.get(Team, team_id)
+        team = repository.team(ctx.db, team_id)
         if team is None or not team.is_active:
             continue
         school_ids = frozenset(s.id for s in team.schools)

@@ -7,10 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from btam.accounts.models import School
 from btam.audit.actions import AuditAction
 from btam.cases import dto, repository
-from btam.cases.models import Case, Disclosure, Person
+from btam.cases.models import Disclosure, Person
 from btam.cases.services.access import access_for, refuse
 from btam.cases.terms import CaseStatus, DisclosureBasis, Part, PersonKind
 from btam.errors import ValidationFailed
@@ -195,7 +194,7 @@ def view_person(ctx: ServiceContext, person_id: int) -> dto.PersonView:
         object_type="person",
         object_id=person.id,
     )
-    school = ctx.db.get(School, person.school_id) if person.school_id else None
+    school = repository.school(ctx.db, person.school_id)
     rows = repository.disclosures_of(ctx.db, person.id)
     if not full:
         disclosures = disclosure_views(ctx, rows)
@@ -237,11 +236,7 @@ def disclosure_views(
         for i in {d.recorded_by for d in items if d.recorded_by}
         if (u := repository.user(ctx.db, i)) is not None
     }
-    numbers = {
-        c.id: c.number
-        for c in (ctx.db.get(Case, i) for i in {d.case_id for d in items if d.case_id})
-        if c
-    }
+    numbers = repository.case_numbers(ctx.db, (d.case_id for d in items if d.case_id))
     views = []
     for d in items:
         hidden = (

@@ -1,0 +1,355 @@
+"""The case area in a real browser: the case list, a case, a new case, people, disclosures.
+
+The demo accounts with two-step sign-in must meet the app for the first time in
+test_signin.py, so the people here are newcomers the administrator ``admin.osei`` adds
+through the administration pages, once per worker: a team lead and a school resource
+officer on the demo team (the officer employed by the demo's police department), a counselor
+of Riverbend High School and an auditor. They work on the demo cases of ``btam/demo_cases.py``,
+found on the case list by their school, status and level of concern: their numbers carry
+the year the demo was loaded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, StorageState, expect
+
+from btam.cases.terms import RecordClass
+from btam.demo import OFFICER_AGENCY, SCHOOLS, TEAM
+from btam.demo_cases import BATHROOM_WALL, SOCIAL_MEDIA, TYLER, DemoCase
+from tests.browser.live import Browsing, LiveServer, expect_clean
+from tests.support.pages import (
+    NOT_DETERMINED,
+    AdminPage,
+    CaseListPage,
+    CasePage,
+    DisclosuresPage,
+    Keyring,
+    NewCasePage,
+    PasswordChangePage,
+    PersonSearchPage,
+    sign_in,
+)
+
+pytestmark = pytest.mark.browser
+
+OWN_PASSWORD = "amber tides wash the harbour wall"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+LAPTOP = {"width": 1366, "height": 768}
+SCHOOL_NAMES = {code: name for name, code in SCHOOLS}
+SUBJECT = f"{TYLER.given} {TYLER.family}"
+
+
+@dataclass(frozen=True)
+class Newcomer:
+    """Someone the administrator adds for these tests, as the "Add a user" form has it."""
+
+    username: str
+    name: str
+    role: str
+    discipline: str = "None"
+    agency: str = ""
+    schools: tuple[str, ...] = ()  # school names; none means the whole district
+    on_team: bool = False
+
+    @property
+    def choice(self) -> str:
+        """How the case pages' lists of people name them: "Name (Role)"."""
+        return f"{self.name} ({self.role})"
+
+
+LEAD = Newcomer("lead.vance", "Nadia Vance", "Team lead", "Administrator", on_team=True)
+OFFICER = Newcomer(
+    "sro.hale",
+    "Officer Paul Hale",
+    "Team member",
+    "Law enforcement",
+    agency=OFFICER_AGENCY,
+    schools=tuple(SCHOOL_NAMES.values()),
+    on_team=True,
+)
+COUNSELOR = Newcomer(
+    "counselor.ibarra", "Marta Ibarra", "Counselor", schools=(SCHOOL_NAMES["RHS"],)
+)
+AUDITOR = Newcomer("auditor.lund", "Erik Lund", "Auditor")
+
+
+def enrolled(
+    chromium: Browser,
+    live_server: LiveServer,
+    admin_state: StorageState,
+    keyring: Keyring,
+    who: Newcomer,
+) -> StorageState:
+    """Add ``who`` (and put them on the demo team), sign in once: the cookies of that session."""
+    browsing = Browsing(chromium, live_server.base_url)
+    try:
+        admin = AdminPage(browsing.new_page(storage_state=admin_state)).open()
+        form = admin.add_user().fill(
+            username=who.username,
+            name=who.name,
+            role=who.role,
+            discipline=who.discipline,
+            agency=who.agency,
+            whole_district=not who.schools,
+            schools=who.schools,
+        )
+        temporary = form.create().temporary_password.inner_text()
+        if who.on_team:
+            AdminPage(admin.page).open().open_team(TEAM).add_members(who.name)
+        page = browsing.new_page()
+        forced = sign_in(page, who.username, temporary, keyring)
+        assert isinstance(forced, PasswordChangePage), f"expected a forced change: {page.url}"
+        forced.change(temporary, OWN_PASSWORD)
+        return page.context.storage_state()
+    finally:
+        browsing.close()
+
+
+@pytest.fixture(scope="module")
+def lead_state(
+    chromium: Browser, live_server: LiveServer, admin_state: StorageState, keyring: Keyring
+) -> StorageState:
+    return enrolled(chromium, live_server, admin_state, keyring, LEAD)
+
+
+@pytest.fixture(scope="module")
+def officer_state(
+    chromium: Browser, live_server: LiveServer, admin_state: StorageState, keyring: Keyring
+) -> StorageState:
+    return enrolled(chromium, live_server, admin_state, keyring, OFFICER)
+
+
+@pytest.fixture(scope="module")
+def counselor_state(
+    chromium: Browser, live_server: LiveServer, admin_state: StorageState, keyring: Keyring
+) -> StorageState:
+    return enrolled(chromium, live_server, admin_state, keyring, COUNSELOR)
+
+
+@pytest.fixture(scope="module")
+def auditor_state(
+    chromium: Browser, live_server: LiveServer, admin_state: StorageState, keyring: Keyring
+) -> StorageState:
+    return enrolled(chromium, live_server, admin_state, keyring, AUDITOR)
+
+
+@pytest.fixture
+def lead_page(browsing: Browsing, lead_state: StorageState) -> Page:
+    return browsing.new_page(storage_state=lead_state)
+
+
+@pytest.fixture
+def officer_page(browsing: Browsing, officer_state: StorageState) -> Page:
+    return browsing.new_page(storage_state=officer_state)
+
+
+@pytest.fixture
+def counselor_page(browsing: Browsing, counselor_state: StorageState) -> Page:
+    return browsing.new_page(storage_state=counselor_state)
+
+
+@pytest.fixture
+def auditor_page(browsing: Browsing, auditor_state: StorageState) -> Page:
+    return browsing.new_page(storage_state=auditor_state)
+
+
+def number_of(cases: CaseListPage, demo: DemoCase) -> str:
+    """A demo case's number, read off the case list: its school, status and level are unique."""
+    return cases.number_of(
+        school=SCHOOL_NAMES[demo.school],
+        status=demo.status.label,
+        level=demo.level.label if demo.level else NOT_DETERMINED,
+    )
+
+
+def open_demo_case(page: Page, demo: DemoCase) -> CasePage:
+    cases = CaseListPage(page).open()
+    return cases.open_case(number_of(cases, demo))
+
+
+def test_no_case_area_page_breaks_the_content_security_policy_or_logs_an_error(
+    lead_page: Page, auditor_page: Page, browsing: Browsing
+) -> None:
+    cases = CaseListPage(lead_page).open()
+    expect(cases.rows.first).to_be_visible()
+
+    # A case with notes of every class: the lead reads the education records in full and
+    # the team summaries of the counseling and law-enforcement ones.
+    case = cases.open_case(number_of(cases, BATHROOM_WALL))
+    expect(case.summary).to_contain_text("4TH PERIOD CHEM")
+    for record_class in RecordClass:
+        expect(case.note_items.filter(has_text=record_class.label).first).to_be_visible()
+    expect(case.notes).to_contain_text("The full note is readable by its discipline only.")
+    expect(case.attachments).to_contain_text("restroom-wall-transcription.txt")
+
+    person = case.open_person(SUBJECT)
+    expect(person.heading).to_have_text(SUBJECT)
+    expect(person.cases.get_by_role("listitem")).to_have_count(2)
+    expect(person.disclosures).to_contain_text("Riverbend Family Counseling Center")
+
+    search = PersonSearchPage(lead_page).open().search(student_id=TYLER.student_number)
+    expect(search.results.get_by_role("heading")).to_have_text("1 match")
+    expect(search.results).to_contain_text(SUBJECT)
+
+    new = CaseListPage(lead_page).open().open_a_new_case()
+    expect(new.team_and_school).to_be_focused()
+    emergency = CaseListPage(lead_page).open().emergency_access()
+    expect(emergency.number).to_be_focused()
+
+    disclosures = DisclosuresPage(auditor_page).open()
+    expect(disclosures.entries).to_contain_text("Riverbend Family Counseling Center")
+    # The emergency grant of the social-media case is a disclosure too, with its threat.
+    assert SOCIAL_MEDIA.grant is not None
+    expect(disclosures.entries).to_contain_text(SOCIAL_MEDIA.grant.threat[:40])
+
+    expect_clean(browsing, lead_page, auditor_page)
+
+
+def test_a_team_lead_opens_a_case_and_adds_a_note_with_the_keyboard_alone(
+    lead_page: Page, browsing: Browsing
+) -> None:
+    new = NewCasePage(lead_page).open()
+    keyboard = lead_page.keyboard
+    # The form starts on its first field; the team's first school is chosen already.
+    expect(new.team_and_school).to_be_focused()
+    school = new.team_and_school.evaluate("select => select.selectedOptions[0].text")
+    keyboard.press("Tab")
+    expect(new.kind).to_be_focused()
+    expect(new.kind).to_have_value("student")
+    keyboard.press("Tab")
+    expect(new.given_name).to_be_focused()
+    keyboard.type("Jonah")
+    keyboard.press("Tab")
+    expect(new.family_name).to_be_focused()
+    keyboard.type("Whitlock")
+    keyboard.press("Tab")
+    expect(new.date_of_birth).to_be_focused()
+    keyboard.type("04152011")  # month, day, year: each part moves on to the next by itself
+    expect(new.date_of_birth).to_have_value("2011-04-15")
+    keyboard.press("Tab")  # the date's calendar button
+    keyboard.press("Tab")
+    expect(new.student_id).to_be_focused()
+    keyboard.type("2049917")
+    keyboard.press("Tab")
+    expect(new.summary).to_be_focused()
+    summary = "Jonah told a classmate in the library that he would 'end this' at the dance."
+    keyboard.type(summary)
+    keyboard.press("Tab")
+    expect(new.open_button).to_be_focused()
+    keyboard.press("Enter")
+
+    case = CasePage(lead_page).expect_shown()
+    number = case.number
+    expect(case.flash).to_have_text(f"Case {number} opened.")
+    expect(case.fact("School")).to_have_text(school.split(" — ")[-1])
+    expect(case.fact("Status")).to_have_text("Assessment")
+    expect(case.fact("Lead")).to_have_text(LEAD.name)
+    expect(case.summary).to_contain_text(summary)
+    expect(case.person_row("Jonah Whitlock")).to_contain_text("Subject")
+    expect(case.note_items).to_have_count(0)
+
+    # "Add a note" opens by keyboard; an education record is the kind offered first.
+    expect(case.note_body).to_be_hidden()
+    case.add_note_toggle.press("Enter")
+    expect(case.note_body).to_be_visible()
+    keyboard.press("Tab")
+    expect(case.note_kind).to_be_focused()
+    expect(case.note_kind).to_have_value(RecordClass.EDUCATION.value)
+    keyboard.press("Tab")
+    expect(case.note_body).to_be_focused()
+    note = "Screening with the librarian: the dance is on Friday; Jonah says it was a lyric."
+    keyboard.type(note)
+    keyboard.press("Tab")
+    expect(case.note_team_summary).to_be_focused()
+    keyboard.press("Tab")
+    expect(case.add_note_button).to_be_focused()
+    keyboard.press("Enter")
+
+    case = CasePage(lead_page).expect_shown()
+    expect(case.flash).to_have_text("Note added.")
+    expect(case.heading).to_have_text(f"Case {number}")
+    expect(case.note_items).to_have_count(1)
+    expect(case.note_items).to_contain_text(note)
+    expect(case.note_items).to_contain_text(f"{LEAD.name} · {RecordClass.EDUCATION.label}")
+    expect_clean(browsing, lead_page)
+
+
+def test_a_counselor_sees_only_the_header_and_its_own_task_and_marks_it_done(
+    lead_page: Page, counselor_page: Page, browsing: Browsing
+) -> None:
+    task = "Meet the student before first period each day this week; tell the team of any worry."
+    due = (date.today() + timedelta(days=7)).isoformat()
+    case = open_demo_case(lead_page, BATHROOM_WALL)
+    case.assign_work(to=COUNSELOR.choice, task=task, due=due)
+    expect(case.assigned_work.get_by_role("listitem").filter(has_text=task)).to_contain_text(
+        f"{COUNSELOR.name}, due {due} — open"
+    )
+
+    cases = CaseListPage(counselor_page).open()
+    expect(cases.rows).to_have_count(1)
+    mine = cases.open_case(case.number)
+    expect(mine.heading).to_have_text(f"Case {case.number}")
+    expect(mine.fact_names).to_have_text(
+        ["School", "Team", "Status", "Level of concern", "Lead", "Opened"]
+    )
+    expect(mine.fact("School")).to_have_text(SCHOOL_NAMES[BATHROOM_WALL.school])
+    expect(mine.fact("Status")).to_have_text(BATHROOM_WALL.status.label)
+    expect(mine.your_work.get_by_role("listitem")).to_have_count(1)
+    expect(mine.task(task)).to_contain_text(f"{COUNSELOR.name}, due {due} — open")
+
+    # Nothing else of the case: no summary, people, notes, files, members, grants.
+    for region in (mine.summary, mine.people, mine.notes, mine.attachments, mine.members):
+        expect(region).to_have_count(0)
+    expect(mine.grants).to_have_count(0)
+    expect(mine.assigned_work).to_have_count(0)
+    for never in (
+        TYLER.family,  # the subject, and the demo counselor's task which names him
+        "Whitfield",  # a party
+        "4TH PERIOD",  # the summary
+        "hunting rifles",  # a law-enforcement note
+        "restroom-wall-transcription",  # an attachment
+    ):
+        expect(mine.main).not_to_contain_text(never)
+
+    mine.mark_done(task)
+    expect(mine.task(task)).to_contain_text(f"{COUNSELOR.name}, due {due} — done")
+    expect(mine.mark_done_button(task)).to_have_count(0)
+    expect_clean(browsing, lead_page, counselor_page)
+
+
+def test_an_officer_reads_the_cases_as_a_school_official_not_for_the_agency(
+    officer_page: Page, browsing: Browsing
+) -> None:
+    case = open_demo_case(officer_page, BATHROOM_WALL)
+    expect(case.agency_notice).to_contain_text(
+        f"You read these records as a school official, not for {OFFICER_AGENCY}."
+    )
+    # The officer reads the law-enforcement unit's notes; a counseling note only in summary.
+    expect(case.notes).to_contain_text("hunting rifles in a gun safe")
+    expect(case.notes).to_contain_text("The full note is readable by its discipline only.")
+    person = case.open_person(SUBJECT)
+    expect(person.agency_notice).to_contain_text(OFFICER_AGENCY)
+    expect_clean(browsing, officer_page)
+
+
+def test_a_case_page_on_a_laptop_screen_is_a_png_without_sideways_scrolling(
+    lead_page: Page, shots: Callable[[str], Path]
+) -> None:
+    lead_page.set_viewport_size(LAPTOP)
+    case = open_demo_case(lead_page, BATHROOM_WALL)
+    expect(case.heading).to_be_in_viewport()
+    lead_page.screenshot(path=str(shots("case-first-screen")))
+    case.screenshot(str(shots("case")))
+    assert lead_page.evaluate(
+        "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+    ), "the case page scrolls sideways at 1366 px"
+    for name in ("case-first-screen", "case"):
+        data = shots(name).read_bytes()
+        assert data.startswith(PNG_SIGNATURE), f"{name}.png is not a PNG"
+        assert len(data) > 20_000, f"{name}.png is suspiciously small ({len(data)} bytes)"
