@@ -1,5 +1,6 @@
 """The demo district: fictional schools, a team, one account for every role and discipline,
-and the team's fictional cases (:mod:`btam.demo_cases`)."""
+the team's fictional cases (:mod:`btam.demo_cases`) and what reached it through its reports
+and tip line (:mod:`btam.demo_intake`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from btam.accounts import services
 from btam.accounts.models import District, School, Team, User
 from btam.audit.actions import AuditAction
 from btam.demo_cases import load_cases
+from btam.demo_intake import load_intake
 from btam.security.actor import Discipline, Role
 from btam.services import ServiceContext
 
@@ -84,15 +86,20 @@ ACCOUNTS = (
 class DemoResult:
     created: tuple[DemoAccount, ...]
     existing: tuple[DemoAccount, ...]
-    # Numbers of the cases loaded by this run; empty when the district had cases already.
+    # Numbers of the cases loaded by this run (the demo cases, then those opened at the
+    # triage of a demo report); empty when the district had cases and reports already.
     cases: tuple[str, ...] = ()
+    # The follow-up code of the demo tip with a conversation, when this run submitted it: a
+    # tipster's code is shown once and only a hash of it is kept.
+    tip_code: str | None = None
 
 
 def load_demo(ctx: ServiceContext, *, password: str, reset_passwords: bool = False) -> DemoResult:
     """Create what is missing of the demo district; existing records are left as they are.
 
     With ``reset_passwords`` the existing demo accounts get ``password`` too. The demo cases
-    are loaded only while the district has no case at all, so a second run adds none.
+    are loaded only while the district has no case at all, the demo reports and tips while it
+    has no report, so a second run adds none.
 
     :raises ValidationFailed: when ``password`` breaks the password rules.
     :raises AuditUnavailable: when the changes cannot be recorded.
@@ -160,4 +167,5 @@ def load_demo(ctx: ServiceContext, *, password: str, reset_passwords: bool = Fal
             ),
         )
     numbers = load_cases(ctx, district_id=district.id, school_ids=codes, team_id=team.id)
-    return DemoResult(tuple(created), tuple(existing), numbers)
+    intake = load_intake(ctx, district_id=district.id, school_ids=codes, team_id=team.id)
+    return DemoResult(tuple(created), tuple(existing), numbers + intake.cases, intake.tip_code)

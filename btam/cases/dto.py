@@ -125,6 +125,8 @@ class CaseView:
     can_assign: bool = False
     by_emergency_grant: bool = False
     grant_expires_at: datetime | None = None
+    # The reports triaged into this case: (report id, channel, received).
+    reports: list[tuple[int, Channel, datetime]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

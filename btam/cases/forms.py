@@ -39,7 +39,9 @@ class PersonFields(BaseForm):
 
 
 class OpenCaseForm(PersonFields):
-    team_school = SelectField("Team and school", validators=[DataRequired()])
+    team_school = SelectField(
+        "Team and school", validators=[DataRequired()], render_kw={"class": "wide"}
+    )
     summary = TextAreaField(
         "What brought this to the team",
         validators=[DataRequired(), Length(max=20_000)],
@@ -52,7 +54,10 @@ class PartyForm(PersonFields):
 
 
 class SummaryForm(BaseForm):
-    summary = TextAreaField("Summary", validators=[DataRequired(), Length(max=20_000)])
+    # Ids of their own: the case page holds several forms with fields of the same name.
+    summary = TextAreaField(
+        "Summary", id="summary_text", validators=[DataRequired(), Length(max=20_000)]
+    )
 
 
 class NoteForm(BaseForm):
@@ -66,7 +71,7 @@ class NoteForm(BaseForm):
 
 
 class AttachmentForm(BaseForm):
-    record_class = SelectField("Kind of record", choices=CLASS_CHOICES)
+    record_class = SelectField("Kind of record", id="file_record_class", choices=CLASS_CHOICES)
     file = FileField(
         "File",
         validators=[FileRequired()],
@@ -75,11 +80,11 @@ class AttachmentForm(BaseForm):
 
 
 class MemberForm(BaseForm):
-    user_id = SelectField("Person", coerce=int)
+    user_id = SelectField("Add to the case", id="member_user_id", coerce=int)
 
 
 class AssignmentForm(BaseForm):
-    user_id = SelectField("Assign to", coerce=int)
+    user_id = SelectField("Assign to", id="assign_user_id", coerce=int)
     task = TextAreaField("Task", validators=[DataRequired(), Length(max=2_000)])
     due_on = DateField("Due", validators=[Optional()])
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
@@ -52,6 +55,19 @@ class PersonEntry(Form):
     student_number = StringField("Student id", validators=[no_control_characters, Length(max=32)])
 
 
+class PeopleList(FieldList):
+    """A FieldList that takes only ASCII digits for an index: '²'.isdigit() is True too, and
+    WTForms' own int() of it would fail the request with a server error."""
+
+    def _extract_indices(self, prefix: str, formdata: Any) -> Iterator[int]:
+        offset = len(prefix) + 1
+        for key in formdata:
+            if key.startswith(prefix):
+                index = key[offset:].split(self._field_separator, 1)[0]
+                if index.isascii() and index.isdigit() and len(index) < 6:
+                    yield int(index)
+
+
 class ReportForm(BaseForm):
     school_id = SelectField("School", coerce=int)
     channel = SelectField("How it came to you", choices=CHANNEL_CHOICES, default="staff")
@@ -66,7 +82,7 @@ class ReportForm(BaseForm):
         validators=[DataRequired(), Length(max=20_000)],
         description="Word for word where you can; facts, not opinions.",
     )
-    people = FieldList(FormField(PersonEntry), min_entries=3, max_entries=6)
+    people = PeopleList(FormField(PersonEntry), min_entries=3, max_entries=6)
     file = FileField("A file (a photo, a screenshot, a note)", description=FILE_HINT)
     confidential = BooleanField(
         "Keep my identity confidential",

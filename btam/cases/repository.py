@@ -435,3 +435,8 @@ def tip_messages(db: Session, report_id: int) -> Sequence[TipMessage]:
 def active_schools(db: Session) -> Sequence[School]:
     query = select(School).where(School.is_active.is_(True)).order_by(School.name)
     return db.execute(query).scalars().all()
+
+
+def reports_of_case(db: Session, case_id: int) -> Sequence[Report]:
+    query = select(Report).where(Report.case_id == case_id).order_by(Report.received_at)
+    return db.execute(query).scalars().all()

@@ -7,15 +7,21 @@ done until someone decides, in that table, who may open it.
 The world (tests/support/personas.py) has two schools and two teams; ``seed_cases`` gives the
 north team two cases at North High (``north``, with notes and files of every record class and
 work for counselor_ana; ``north_quiet``, with nothing assigned) and the south team one at
-South Middle. Each persona runs the whole table in its own fresh app, so what one POST changes
-(a note, a finished assignment) never reaches another persona's expectations.
+South Middle; ``seed_reports`` gives each school a report by teacher_cam (with a file; North
+High's names a subject and flags an imminent danger) and an anonymous tip waiting for triage.
+Each persona runs the whole table in its own fresh app, so what one POST changes (a note, a
+finished assignment, a triaged report, a tip counted by the tip line's rate limit) never
+reaches another persona's expectations; within one persona, rows run in the table's order.
 
 Outcomes, one column per persona:
 
 - ``ok``: the page (200), a redirect to a page other than sign-in (302), or, for a POST, the
   form shown again with its validation errors (400). POSTs carry a valid CSRF token and an
   empty or a minimal valid form, so a refusal comes from the permission or the policy, never
-  from the token;
+  from the token (the tip line's forms have no token and none is sent: see ``TOKENLESS``);
+- ``400``: a POST answered with the form again and its errors (400), and nothing else: the
+  service refused what the form asked (a wrong follow-up code; another team's case named in
+  a form on a report the persona may triage), so nothing changed;
 - ``403``: the role may not open this kind of page (route permission), or the policy refuses
   an action on a case whose header the persona may see;
 - ``404``: the record is outside what the persona may see; nothing tells it apart from a
@@ -40,8 +46,9 @@ from btam.audit.actions import AuditAction, Outcome
 from btam.audit.models import AuditEntry
 from btam.cases.models import EmergencyGrant
 from btam.cases.services import cases, emergency
+from btam.cases.services.intake import LOOKUP_CHARS
 from btam.cases.terms import RecordClass
-from tests.support.cases import acting_as, grant_emergency, seed_cases
+from tests.support.cases import acting_as, grant_emergency, seed_cases, seed_reports
 from tests.support.personas import World
 from tests.support.stores import audit_entries
 from tests.support.web import Browser, csrf_token, signed_in
@@ -58,9 +65,12 @@ COLUMNS = (
     "auditor_eve",
     ANONYMOUS,
 )
-OUTCOMES = frozenset({"ok", "403", "404", "login"})
+OUTCOMES = frozenset({"ok", "400", "403", "404", "login"})
 # Routes that end the session: sent last.
 SESSION_ENDING = frozenset({"auth.logout"})
+# The anonymous tip line: no session needed, so its forms carry no CSRF token; the table's
+# POSTs to it are sent without one, as a tipster's browser would send them.
+TOKENLESS = frozenset({"tips.tip", "tips.follow_up"})
 
 # Forms the table's POSTs send ("-" is an empty form). A value "@name" stands for the seeded
 # record or persona ``name`` (see ``seed_world``).
@@ -91,6 +101,46 @@ FORMS: dict[str, dict[str, str]] = {
     "REMOVE_ANA": {"user_id": "@counselor_ana"},
     # Someone of the south case, slipped by id into a form on another case.
     "SOUTH_PARTY": {"part": "witness", "kind": "student", "person_id": "@south_subject"},
+    # Intake: a staff report naming a subject; an anonymous tip; the tipster's follow-up.
+    "REPORT": {
+        "school_id": "@nhs_school",
+        "channel": "staff",
+        "location": "the science wing",
+        "narrative": "Parker Ellis said he would set fire to the science lab.",
+        "people-0-part": "subject",
+        "people-0-kind": "student",
+        "people-0-given_name": "Parker",
+        "people-0-family_name": "Ellis",
+    },
+    "TIP": {
+        "school_id": "@nhs_school",
+        "category": "violence",
+        "what": "Quinn Harlow plans a fight behind the portable classrooms.",
+        "who": "Quinn Harlow",
+    },
+    "TIP_CODE": {"code": "@tip_code"},
+    "TIP_REPLY": {"code": "@tip_code", "message": "It is a red duffel, not a gym bag."},
+    "WRONG_CODE": {"code": "ABCD-EFGH-JKLM-NPQR-STUV-WXYZ"},
+    # Triage: an immediate action, a reply to the tipster, and outcomes.
+    "ACTION": {"action": "lockdown", "taken_by": "Coach Lindqvist", "taken_at": "2025-01-15 08:30"},
+    "REPLY": {"body": "Which bus does the student take in the morning?"},
+    "NO_THREAT": {
+        "outcome": "no_threat",
+        "reason": "The photo was from a hunting trip two years ago.",
+        "no_threat_action": "information_only",
+    },
+    # A report of one school slipped into the other team's case, or a case opened for it by
+    # the other team: the service refuses what the form asks.
+    "TO_SOUTH": {"outcome": "added_to_case", "case_number": "@south"},
+    "TO_NORTH": {"outcome": "added_to_case", "case_number": "@north"},
+    "OPEN_SOUTH": {"outcome": "opened_case", "team_id": "@south_team", "summary": "Pep rally."},
+    "OPEN_NORTH": {
+        "outcome": "opened_case",
+        "team_id": "@north_team",
+        "summary": "Hit list.",
+        "subject_given_name": "Avery",
+        "subject_family_name": "Quinn",
+    },
 }
 
 # Words of the seeded cases and of the forms above: none may ever reach the audit store.
@@ -119,6 +169,49 @@ CASE_CONTENT = (
     "Weekly check-in",
     "gun in his car",
     "resource officer and the principal",
+    # seed_reports
+    "Taylor",
+    "Brooks",
+    "S-1003",
+    "2009-11-02",
+    "rifle",
+    "pep rally",
+    "cafeteria",
+    "Tuesday at lunch",
+    "rally-message",
+    "Okonkwo",
+    "Avery",
+    "Quinn",
+    "hit list",
+    "hit-list-photo",
+    "notebook",
+    "library",
+    "Last Monday",
+    "Dakota",
+    "Reyes",
+    "switchblade",
+    "gym bag",
+    "bleachers",
+    "tenth grade",
+    "first period",
+    "Emerson",
+    "Vance",
+    "Older kids",
+    "bus loop",
+    "dismissal",
+    "seen the switchblade",
+    # the intake and triage forms above
+    "Parker",
+    "Ellis",
+    "science",
+    "Harlow",
+    "portable classrooms",
+    "red duffel",
+    "ABCD-EFGH-JKLM",
+    "ABCDEFGHJKLM",
+    "Lindqvist",
+    "hunting trip",
+    "Which bus",
 )
 
 # URL arguments, in the order of the route's URL, name seeded records (see ``seed_world``):
@@ -129,6 +222,8 @@ CASE_CONTENT = (
 #   grant: the emergency grant counselor_ana took on south, already ended;
 #   grant_entry: its audit entry (the auditors' review queue)
 #   north_team, teacher_cam (a user id), enable, stylesheet (a static file)
+#   reports (see ``seed_reports``): nhs_report (imminent, with a subject) | sms_report |
+#     nhs_tip | sms_tip | no_such_report; their files: nhs_report_file | sms_report_file
 MATRIX_TABLE = """
 # method endpoint                 URL arguments              form        fay ben gus hal ana cam dee eve anon
 # ---- public: no sign-in needed; the later sign-in steps with none in progress go back to the first
@@ -234,6 +329,54 @@ GET  people.show                  no_such_person             -           403 404
 POST people.record_disclosure     subject                    -           403 ok  ok  ok  403 403 404 403 login
 POST people.record_disclosure     subject                    DISCLOSURE  403 ok  ok  ok  403 403 404 403 login
 POST people.record_disclosure     south_subject              DISCLOSURE  403 404 404 404 403 403 ok  403 login
+# ---- intake: every signed-in role reports a concern (for any school) and sees its own reports
+GET  intake.new                   -                          -           ok  ok  ok  ok  ok  ok  ok  ok  login
+POST intake.new                   -                          -           ok  ok  ok  ok  ok  ok  ok  ok  login
+POST intake.new                   -                          REPORT      ok  ok  ok  ok  ok  ok  ok  ok  login
+GET  intake.mine                  -                          -           ok  ok  ok  ok  ok  ok  ok  ok  login
+GET  intake.index                 -                          -           ok  ok  ok  ok  ok  ok  ok  ok  login
+# ---- the anonymous tip line: open to anyone, signed in or not, with no CSRF token; a wrong
+# follow-up code is the form again (400)
+GET  tips.tip                     -                          -           ok  ok  ok  ok  ok  ok  ok  ok  ok
+POST tips.tip                     -                          -           ok  ok  ok  ok  ok  ok  ok  ok  ok
+POST tips.tip                     -                          TIP         ok  ok  ok  ok  ok  ok  ok  ok  ok
+GET  tips.follow_up               -                          -           ok  ok  ok  ok  ok  ok  ok  ok  ok
+POST tips.follow_up               -                          -           ok  ok  ok  ok  ok  ok  ok  ok  ok
+POST tips.follow_up               -                          TIP_CODE    ok  ok  ok  ok  ok  ok  ok  ok  ok
+POST tips.follow_up               -                          TIP_REPLY   ok  ok  ok  ok  ok  ok  ok  ok  ok
+POST tips.follow_up               -                          WRONG_CODE  400 400 400 400 400 400 400 400 400
+# ---- triage: the teams (route permission), each for the reports of the schools it covers:
+# the north team North High's, outsider_dee South Middle's; anything else is unknown (404).
+GET  triage.queue                 -                          -           403 ok  ok  ok  403 403 ok  403 login
+GET  triage.report                nhs_report                 -           403 ok  ok  ok  403 403 404 403 login
+GET  triage.report                nhs_tip                    -           403 ok  ok  ok  403 403 404 403 login
+GET  triage.report                sms_report                 -           403 404 404 404 403 403 ok  403 login
+GET  triage.report                sms_tip                    -           403 404 404 404 403 403 ok  403 login
+GET  triage.report                no_such_report             -           403 404 404 404 403 403 404 403 login
+GET  triage.file                  nhs_report/nhs_report_file -           403 ok  ok  ok  403 403 404 403 login
+GET  triage.file                  sms_report/sms_report_file -           403 404 404 404 403 403 ok  403 login
+# A file through another report's URL: unknown, even to the team that sees both reports.
+GET  triage.file                  nhs_report/sms_report_file -           403 404 404 404 403 403 404 403 login
+GET  triage.file                  sms_report/nhs_report_file -           403 404 404 404 403 403 404 403 login
+POST triage.acknowledge           nhs_report                 -           403 ok  ok  ok  403 403 404 403 login
+POST triage.acknowledge           sms_report                 -           403 404 404 404 403 403 ok  403 login
+POST triage.record_action         nhs_report                 -           403 ok  ok  ok  403 403 404 403 login
+POST triage.record_action         nhs_report                 ACTION      403 ok  ok  ok  403 403 404 403 login
+POST triage.record_action         sms_report                 ACTION      403 404 404 404 403 403 ok  403 login
+# Replies go to tipsters: a staff report has none to answer (404).
+POST triage.message               nhs_tip                    -           403 ok  ok  ok  403 403 404 403 login
+POST triage.message               nhs_tip                    REPLY       403 ok  ok  ok  403 403 404 403 login
+POST triage.message               sms_tip                    REPLY       403 404 404 404 403 403 ok  403 login
+POST triage.message               nhs_report                 REPLY       403 404 404 404 403 403 404 403 login
+# Deciding: a report goes only into a case of the persona's own team (400, the form again),
+# and a case is opened for it only by a team of the persona's (403); then the real outcome.
+POST triage.decide                nhs_report                 -           403 ok  ok  ok  403 403 404 403 login
+POST triage.decide                nhs_report                 TO_SOUTH    403 400 400 400 403 403 404 403 login
+POST triage.decide                nhs_report                 OPEN_SOUTH  403 403 403 403 403 403 404 403 login
+POST triage.decide                sms_report                 TO_NORTH    403 404 404 404 403 403 400 403 login
+POST triage.decide                sms_report                 OPEN_NORTH  403 404 404 404 403 403 403 403 login
+POST triage.decide                nhs_report                 NO_THREAT   403 ok  ok  ok  403 403 404 403 login
+POST triage.decide                sms_report                 NO_THREAT   403 404 404 404 403 403 ok  403 login
 """  # noqa: E501
 
 
@@ -327,7 +470,8 @@ class Refs:
 
 
 def seed_world(app: Flask, world: World) -> Refs:
-    """``seed_cases``, and an emergency grant counselor_ana took on the south case and ended."""
+    """``seed_cases``, an emergency grant counselor_ana took on the south case and ended, and
+    ``seed_reports``."""
     seeded = seed_cases(app, world)
     grant_emergency(app, world, "counselor_ana", seeded.south)
     with acting_as(app, world, "counselor_ana") as ctx:
@@ -336,6 +480,7 @@ def seed_world(app: Flask, world: World) -> Refs:
     with acting_as(app, world, "outsider_dee") as ctx:
         south_subject = cases.view_case(ctx, seeded.south).parties[0].person_id
     grant_entry = audit_entries(app, str(AuditAction.ACCESS_EMERGENCY_GRANTED))[0].seq
+    reports = seed_reports(app, world)
     files = seeded.attachment_ids
     values = {name: str(person.user_id) for name, person in world.people.items()}
     values |= {
@@ -353,6 +498,17 @@ def seed_world(app: Flask, world: World) -> Refs:
         "grant": str(grant_id),
         "grant_entry": str(grant_entry),
         "north_team": str(world.team_ids["north"]),
+        "south_team": str(world.team_ids["south"]),
+        "nhs_school": str(world.school_ids["NHS"]),
+        "sms_school": str(world.school_ids["SMS"]),
+        "nhs_report": str(reports.nhs_report),
+        "nhs_report_file": str(reports.nhs_file),
+        "sms_report": str(reports.sms_report),
+        "sms_report_file": str(reports.sms_file),
+        "nhs_tip": str(reports.nhs_tip),
+        "sms_tip": str(reports.sms_tip),
+        "no_such_report": "999999",
+        "tip_code": reports.tip_code,
         "enable": "enable",
         "stylesheet": "css/btam.css",
     }
@@ -369,9 +525,10 @@ def open_browser(app: Flask, world: World, persona: str) -> tuple[Browser, str]:
 
 
 def send(browser: Browser, token: str, method: str, url: str, data: dict[str, str]) -> TestResponse:
+    """GET ``url``, or POST ``data`` to it with the CSRF token (none when ``token`` is empty)."""
     if method == "GET":
         return browser.get(url)
-    return browser.client.post(url, data={"csrf_token": token, **data})
+    return browser.client.post(url, data={"csrf_token": token, **data} if token else data)
 
 
 def outcome(method: str, response: TestResponse) -> str:
@@ -380,21 +537,30 @@ def outcome(method: str, response: TestResponse) -> str:
         return str(status)
     if status == 302:
         return "login" if urlsplit(response.headers["Location"]).path == "/login" else "ok"
-    if status == 200 or (status == 400 and method == "POST"):
+    if status == 400 and method == "POST":
+        return "400"
+    if status == 200:
         return "ok"
     return f"HTTP {status}"
 
 
-def run_matrix(app: Flask, world: World, persona: str) -> list[str]:
-    """Send every row of the table as ``persona``; return the disagreements, one a line."""
-    refs = seed_world(app, world)
+def agrees(got: str, expected: str) -> bool:
+    """``ok`` takes a POST's 400 (the form again) too; ``400`` takes nothing else."""
+    return got == expected or (expected == "ok" and got == "400")
+
+
+def run_matrix(app: Flask, world: World, persona: str, refs: Refs | None = None) -> list[str]:
+    """Send every row of the table as ``persona`` (in a world seeded now, unless ``refs`` are
+    given); return the disagreements, one a line."""
+    refs = refs or seed_world(app, world)
     browser, token = open_browser(app, world, persona)
     wrong = []
     for probe in sorted(MATRIX, key=lambda p: p.endpoint in SESSION_ENDING):
         url = refs.url(app, probe)
-        response = send(browser, token, probe.method, url, refs.form(probe.form))
+        sent_token = "" if probe.endpoint in TOKENLESS else token
+        response = send(browser, sent_token, probe.method, url, refs.form(probe.form))
         got = outcome(probe.method, response)
-        if got != probe.expect[persona]:
+        if not agrees(got, probe.expect[persona]):
             where = response.headers.get("Location")
             wrong.append(
                 f"{persona}: {probe.label()} ({probe.method} {url}) -> {got} "
@@ -471,6 +637,43 @@ TAMPERING = (
         "assignment",
     ),
     ("outsider_dee", "POST", "/cases/{north}/notes", "NOTE", "case", "north"),
+    # Reports and tips: the id of another school's report, or of no report, in a triage URL.
+    ("lead_ben", "GET", "/triage/{sms_report}", "-", "report", "sms_report"),
+    ("lead_ben", "POST", "/triage/{sms_report}/acknowledge", "-", "report", "sms_report"),
+    ("lead_ben", "POST", "/triage/{sms_report}/actions", "ACTION", "report", "sms_report"),
+    ("lead_ben", "POST", "/triage/{sms_report}/decide", "NO_THREAT", "report", "sms_report"),
+    ("lead_ben", "POST", "/triage/{sms_report}/decide", "TO_NORTH", "report", "sms_report"),
+    (
+        "lead_ben",
+        "GET",
+        "/triage/{sms_report}/files/{sms_report_file}",
+        "-",
+        "report",
+        "sms_report",
+    ),
+    # A report lead_ben triages, with the file of another report.
+    (
+        "lead_ben",
+        "GET",
+        "/triage/{nhs_report}/files/{sms_report_file}",
+        "-",
+        "report_attachment",
+        "sms_report_file",
+    ),
+    ("member_gus", "GET", "/triage/{no_such_report}", "-", "report", "no_such_report"),
+    ("officer_hal", "POST", "/triage/{sms_tip}/messages", "REPLY", "report", "sms_tip"),
+    # A report the north team triages, but no tip: there is no tipster to answer.
+    ("officer_hal", "POST", "/triage/{nhs_report}/messages", "REPLY", "report", "nhs_report"),
+    ("outsider_dee", "GET", "/triage/{nhs_tip}", "-", "report", "nhs_tip"),
+    ("outsider_dee", "POST", "/triage/{nhs_report}/decide", "TO_SOUTH", "report", "nhs_report"),
+    (
+        "outsider_dee",
+        "GET",
+        "/triage/{sms_report}/files/{nhs_report_file}",
+        "-",
+        "report_attachment",
+        "nhs_report_file",
+    ),
 )
 
 
@@ -510,9 +713,13 @@ def _audit_rows(app: Flask) -> list[AuditEntry]:
 
 @pytest.mark.parametrize("persona", COLUMNS)
 def test_the_audit_trail_holds_no_case_content(app: Flask, world: World, persona: str) -> None:
-    """Seeding, then every row of the table as ``persona``: no name, narrative or file name
-    reaches any column of any audit entry."""
-    run_matrix(app, world, persona)
+    """Seeding, then every row of the table as ``persona``: no name, narrative, file name or
+    tip text, and no part of a tip's follow-up code, reaches any column of any audit entry."""
+    refs = seed_world(app, world)
+    run_matrix(app, world, persona, refs)
+    code = refs.values["tip_code"]
+    raw = code.replace("-", "")
+    content = (*CASE_CONTENT, code, raw[:LOOKUP_CHARS], raw[LOOKUP_CHARS:])
     rows = _audit_rows(app)
     if persona != ANONYMOUS:
         assert any(e.actor_id == world.people[persona].user_id for e in rows), "not audited"
@@ -521,7 +728,7 @@ def test_the_audit_trail_holds_no_case_content(app: Flask, world: World, persona
         f"seq {entry.seq} {entry.action} {column}: {word!r}"
         for entry in rows
         for column in columns
-        for word in CASE_CONTENT
+        for word in content
         if word.casefold() in str(getattr(entry, column) or "").casefold()
     ]
     assert not found, "case content in the audit trail:\n" + "\n".join(found)

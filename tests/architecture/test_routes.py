@@ -51,7 +51,7 @@ def _concrete_urls(app: Flask) -> list[tuple[str, str]]:
 
 def test_a_visitor_reaches_only_the_public_pages(app: Flask, world: World) -> None:
     client = app.test_client()
-    public_paths = {"/healthz", "/login"}
+    public_paths = {"/healthz", "/login", "/tip", "/tip/follow-up"}
     for method, url in _concrete_urls(app):
         response = client.open(url, method=method)
         if url in public_paths:

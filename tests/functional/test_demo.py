@@ -1,4 +1,5 @@
-"""``btam demo``: the district, its accounts and the team's fictional cases, loaded once."""
+"""``btam demo``: the district, its accounts, the team's fictional cases and its reports and
+tips, loaded once."""
 
 from __future__ import annotations
 
@@ -13,6 +14,14 @@ from btam.accounts.models import User
 from btam.accounts.signin import actor_for
 from btam.audit import trail
 from btam.audit.context import AuditContext
+from btam.cases.intake_models import (
+    Report,
+    ReportAction,
+    ReportAttachment,
+    ReportPerson,
+    TipAccess,
+    TipMessage,
+)
 from btam.cases.models import (
     Assignment,
     Attachment,
@@ -24,15 +33,32 @@ from btam.cases.models import (
     Note,
     Person,
 )
-from btam.cases.services import cases, people
+from btam.cases.services import cases, intake, people, triage
 from btam.cases.services.people import PersonData
-from btam.cases.terms import CaseStatus, DisclosureBasis, Level, Part, PersonKind, RecordClass
+from btam.cases.terms import (
+    CaseStatus,
+    Channel,
+    DisclosureBasis,
+    ImmediateAction,
+    Level,
+    Part,
+    PersonKind,
+    RecordClass,
+    ReportStatus,
+    TriageOutcome,
+)
 from btam.demo import ACCOUNTS, OFFICER_AGENCY, DemoResult, load_demo
 from btam.demo_cases import CASES, TYLER
+from btam.demo_intake import REPORTS, TIPS
+from btam.errors import AccessDenied
+from btam.security.actor import Role
 from btam.services import ServiceContext
+from tests.support.personas import enrol
+from tests.support.web import Browser
 
 PASSWORD = "correct horse battery staple 42"
 TABLES = (Case, CaseParty, CaseMember, Person, Note, Attachment, Assignment, Disclosure)
+INTAKE_TABLES = (Report, ReportPerson, ReportAttachment, ReportAction, TipAccess, TipMessage)
 
 
 @contextmanager
@@ -66,7 +92,7 @@ def counts(app: Flask) -> dict[str, int]:
             table.__tablename__: ctx.db.execute(
                 select(func.count()).select_from(table)
             ).scalar_one()
-            for table in (*TABLES, EmergencyGrant, User)
+            for table in (*TABLES, *INTAKE_TABLES, EmergencyGrant, User)
         }
     with acting_as(app, "auditor.mensah") as ctx:
         found["emergency grants to review"] = len(trail.grant_queue(ctx))
@@ -80,11 +106,14 @@ def demo(app: Flask) -> DemoResult:
 
 
 def test_a_second_run_adds_nothing(app: Flask, demo: DemoResult) -> None:
-    assert len(demo.cases) == len(CASES) and len(demo.created) == len(ACCOUNTS)
+    # The demo cases, and the one opened at the triage of a demo report.
+    assert len(demo.cases) == len(CASES) + 1 and len(demo.created) == len(ACCOUNTS)
+    assert demo.tip_code is not None
     before = counts(app)
+    assert before["reports"] == len(REPORTS) + len(TIPS)
     with system(app) as ctx:
         again = load_demo(ctx, password=PASSWORD)
-    assert again.cases == () and again.created == ()
+    assert again.cases == () and again.created == () and again.tip_code is None
     assert counts(app) == before
 
 
@@ -96,7 +125,8 @@ def test_the_cases_are_at_every_stage_and_level(app: Flask, demo: DemoResult) ->
         assert {Level.LOW, Level.MODERATE, Level.HIGH} <= {c.level for c in rows}
         closed = [c for c in rows if c.status is CaseStatus.CLOSED]
         assert closed and all(c.closed_at is not None for c in closed)
-        assert len({c.opened_at.date() for c in rows}) == len(rows)  # weeks of work, not one day
+        # Weeks of work, not one day (the case opened at triage today may share a date).
+        assert len({c.opened_at.date() for c in rows}) >= len(CASES)
         subjects = ctx.db.execute(
             select(Person.kind).join(CaseParty).where(CaseParty.part == Part.SUBJECT)
         ).scalars()
@@ -136,7 +166,7 @@ def test_the_lead_reads_education_notes_and_the_summaries_only(
     app: Flask, demo: DemoResult
 ) -> None:
     with acting_as(app, "lead.okafor") as ctx:
-        assert len(cases.list_cases(ctx)) == len(CASES)
+        assert len(cases.list_cases(ctx)) == len(demo.cases)
         for number in demo.cases:
             view = cases.view_case(ctx, number)
             for note in view.notes:
@@ -195,11 +225,11 @@ def test_the_counselor_sees_one_case_header_and_its_task(app: Flask, demo: DemoR
 @pytest.mark.parametrize(
     ("username", "visible"),
     [
-        ("lead.okafor", 6),
-        ("psych.lindqvist", 6),
-        ("sro.reyes", 6),
+        ("lead.okafor", 7),  # the six demo cases and the one opened at triage
+        ("psych.lindqvist", 7),
+        ("sro.reyes", 7),
         ("ap.chen", 5),  # the four RHS cases, and the CPMS case of her emergency grant
-        ("teacher.haddad", 3),  # the two CPMS cases, and the RHS case he was added to
+        ("teacher.haddad", 4),  # the three CPMS cases, and the RHS case he was added to
         ("counselor.ng", 1),
     ],
 )
@@ -216,3 +246,195 @@ def test_an_officer_made_before_agencies_gets_one(app: Flask, demo: DemoResult) 
         load_demo(ctx, password=PASSWORD)
         ctx.db.refresh(officer)
         assert officer.agency == OFFICER_AGENCY
+
+
+# --------------------------------------------------------------------------- intake
+
+
+def reports(ctx: ServiceContext) -> list[Report]:
+    return list(ctx.db.execute(select(Report).order_by(Report.id)).scalars())
+
+
+def usernames(ctx: ServiceContext) -> dict[int, str]:
+    return {u.id: u.username for u in ctx.db.execute(select(User)).scalars()}
+
+
+def test_reports_from_the_demo_accounts_through_several_channels_and_tips(
+    app: Flask, demo: DemoResult
+) -> None:
+    with system(app) as ctx:
+        rows = reports(ctx)
+        names = usernames(ctx)
+        staff_reports = [r for r in rows if r.channel is not Channel.ANONYMOUS_TIP]
+        tips = [r for r in rows if r.channel is Channel.ANONYMOUS_TIP]
+        assert len({r.channel for r in staff_reports}) >= 5
+        assert all(r.reporter_id is not None and r.category is None for r in staff_reports)
+        assert {"teacher.brooks", "teacher.haddad"} <= {
+            names[r.reporter_id] for r in staff_reports if r.reporter_id
+        }
+        # Tips: no account behind them, several categories, each with its follow-up code.
+        assert all(r.reporter_id is None for r in tips)
+        assert len({r.category for r in tips}) == len(tips) >= 4
+        assert ctx.db.execute(select(func.count(TipAccess.id))).scalar_one() == len(tips)
+        confidential = [r for r in rows if r.reporter_confidential]
+        assert len(confidential) == 1 and names[confidential[0].reporter_id or 0] == (
+            "teacher.brooks"
+        )
+        # Dated back: received over more than a week, each due one school day later.
+        assert len({r.received_at.date() for r in rows}) >= 5
+        assert all(r.due_at == intake.one_school_day_after(r.received_at) for r in rows)
+        assert ctx.db.execute(select(ReportAttachment)).scalars().all()
+
+
+def test_every_triage_outcome_with_what_it_needs(app: Flask, demo: DemoResult) -> None:
+    with system(app) as ctx:
+        rows = reports(ctx)
+        triaged = [r for r in rows if r.status is ReportStatus.TRIAGED]
+        assert {r.outcome for r in triaged} == set(TriageOutcome)
+        assert all(r.triaged_at and r.triaged_at > r.received_at for r in triaged)
+        for r in triaged:
+            assert all(
+                getattr(r, name) is not None
+                for name in ("screen_imminent", "screen_someone_in_fear")
+            )
+        dismissed = [r for r in triaged if r.outcome is TriageOutcome.NO_THREAT]
+        assert dismissed and all(r.outcome_reason and r.no_threat_action for r in dismissed)
+        (opened,) = [r for r in triaged if r.outcome is TriageOutcome.OPENED_CASE]
+        (added,) = [r for r in triaged if r.outcome is TriageOutcome.ADDED_TO_CASE]
+        new_case = ctx.db.get(Case, opened.case_id)
+        joined = ctx.db.get(Case, added.case_id)
+        assert new_case is not None and joined is not None
+        assert new_case.status is CaseStatus.ASSESSMENT and new_case.number == demo.cases[-1]
+        # Added to one of the demo cases, opened long before the report came in.
+        assert joined.number in demo.cases[:-1] and joined.opened_at < added.received_at
+        report_people = set(
+            ctx.db.execute(
+                select(ReportPerson.person_id).where(ReportPerson.report_id == added.id)
+            ).scalars()
+        )
+        parties = set(
+            ctx.db.execute(
+                select(CaseParty.person_id).where(CaseParty.case_id == joined.id)
+            ).scalars()
+        )
+        assert report_people and report_people <= parties  # found again by blind index
+        suicide = [r for r in triaged if r.outcome is TriageOutcome.SUICIDE_PROTOCOL]
+        assert suicide and suicide[0].case_id is None
+
+
+def test_one_imminent_alert_handled_and_one_waiting(app: Flask, demo: DemoResult) -> None:
+    with system(app) as ctx:
+        imminent = [r for r in reports(ctx) if r.imminent]
+        handled = [r for r in imminent if r.imminent_acknowledged_at is not None]
+        waiting = [r for r in imminent if r.imminent_acknowledged_at is None]
+        assert len(handled) == 1 and len(waiting) == 1
+        assert waiting[0].status is ReportStatus.RECEIVED
+        assert usernames(ctx)[handled[0].imminent_acknowledged_by or 0] == "lead.okafor"
+        actions = ctx.db.execute(
+            select(ReportAction.action).where(ReportAction.report_id == handled[0].id)
+        ).scalars()
+        assert set(actions) == set(ImmediateAction)
+        waiting_id = waiting[0].id
+    with acting_as(app, "lead.okafor") as ctx:
+        assert [a[0] for a in triage.imminent_alerts(ctx)] == [waiting_id]
+
+
+@pytest.mark.parametrize(
+    ("username", "queue", "alerts"),
+    [
+        ("lead.okafor", 7, 1),
+        ("psych.lindqvist", 7, 1),
+        ("sro.reyes", 7, 1),
+        ("ap.chen", 2, 0),  # RHS only: the alert is at CPMS
+        ("teacher.haddad", 5, 1),  # CPMS only
+        ("counselor.ng", None, 0),  # not on the team: no queue, no alert
+        ("teacher.brooks", None, 0),
+    ],
+)
+def test_who_sees_the_queue_and_the_alert(
+    app: Flask, demo: DemoResult, username: str, queue: int | None, alerts: int
+) -> None:
+    with acting_as(app, username) as ctx:
+        assert len(triage.imminent_alerts(ctx)) == alerts
+        if queue is None:
+            with pytest.raises(AccessDenied):
+                triage.queue(ctx)
+        else:
+            assert len(triage.queue(ctx)) == queue
+
+
+def test_the_queue_shows_ages_and_earlier_history(app: Flask, demo: DemoResult) -> None:
+    with acting_as(app, "lead.okafor") as ctx:
+        items = triage.queue(ctx)
+        assert [i.received_at for i in items] == sorted(i.received_at for i in items)
+        overdue = [i for i in items if i.overdue]
+        assert 2 <= len(overdue) < len(items)
+        with_history = [i for i in items if i.earlier]
+        assert len(with_history) >= 3
+        kinds = {h.kind for i in with_history for h in triage.view_report(ctx, i.id).history}
+        assert kinds == {"case", "report"}  # earlier cases, and an earlier dismissed report
+        tyler = next(i for i in items if f"{TYLER.given} {TYLER.family}" in i.subjects)
+        assert tyler.earlier >= 2
+
+
+def test_only_the_lead_knows_the_confidential_reporter(app: Flask, demo: DemoResult) -> None:
+    with system(app) as ctx:
+        report_id = next(r.id for r in reports(ctx) if r.reporter_confidential)
+    with acting_as(app, "lead.okafor") as ctx:
+        assert triage.view_report(ctx, report_id).reporter == "Evelyn Brooks"
+    for username in ("psych.lindqvist", "sro.reyes", "teacher.haddad"):
+        with acting_as(app, username) as ctx:
+            view = triage.view_report(ctx, report_id)
+            assert view.reporter is None and view.reporter_confidential
+
+
+def test_a_tip_with_a_conversation_the_tipster_reads_with_its_code(
+    app: Flask, demo: DemoResult
+) -> None:
+    assert demo.tip_code is not None
+    with system(app) as ctx:
+        thread = intake.follow_up(ctx, demo.tip_code, client=None)
+    assert thread.status is ReportStatus.TRIAGED
+    senders = [m.from_tipster for m in thread.messages]
+    assert senders == [False, True, False, True]
+    with system(app) as ctx:
+        authors = set(
+            ctx.db.execute(
+                select(TipMessage.author_id).where(TipMessage.from_tipster.is_(False))
+            ).scalars()
+        )
+        assert {usernames(ctx)[a or 0] for a in authors} == {"psych.lindqvist"}
+
+
+def test_a_teacher_sees_only_the_status_of_her_own_reports(app: Flask, demo: DemoResult) -> None:
+    with acting_as(app, "teacher.brooks") as ctx:
+        mine = intake.my_reports(ctx)
+    assert len(mine) == 2 and {r.status for r in mine} == {ReportStatus.RECEIVED}
+    with acting_as(app, "teacher.haddad") as ctx:
+        mine = intake.my_reports(ctx)
+    assert {r.status for r in mine} == {ReportStatus.RECEIVED, ReportStatus.TRIAGED}
+
+
+@pytest.mark.parametrize(
+    ("username", "banner"),
+    [
+        ("lead.okafor", True),
+        ("teacher.haddad", True),
+        ("ap.chen", False),
+        ("teacher.brooks", False),
+    ],
+)
+def test_the_red_alert_heads_the_pages_of_the_team_covering_its_school(
+    app: Flask, demo: DemoResult, username: str, banner: bool
+) -> None:
+    with system(app) as ctx:
+        user = ctx.db.execute(select(User).where(User.username == username)).scalar_one()
+        waiting = next(r.id for r in reports(ctx) if r.imminent and not r.imminent_acknowledged_at)
+        needs_code = user.role is not Role.STAFF
+    browser = Browser(app.test_client())
+    secret = enrol(app, user.id) if needs_code else None
+    signed_in = browser.sign_in(username, PASSWORD, totp_secret=secret)
+    assert signed_in.headers["Location"].endswith("/dashboard")
+    page = browser.get("/dashboard").get_data(as_text=True)
+    assert ('class="alert-imminent"' in page) == banner
+    assert (f"Report #{waiting}," in page) == banner

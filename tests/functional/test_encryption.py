@@ -35,10 +35,20 @@ from btam import ConfigError, create_app
 from btam.accounts import signin
 from btam.accounts.models import User
 from btam.cases.services import cases as case_services
-from btam.cases.services import emergency
+from btam.cases.services import emergency, intake, triage
 from btam.cases.services import people as person_services
 from btam.cases.services.people import PersonData
-from btam.cases.terms import DisclosureBasis, Part, PersonKind, RecordClass
+from btam.cases.terms import (
+    Channel,
+    DisclosureBasis,
+    ImmediateAction,
+    NoThreatAction,
+    Part,
+    PersonKind,
+    RecordClass,
+    TipCategory,
+    TriageOutcome,
+)
 from btam.db import make_engine
 from btam.security import keys_cli
 from btam.security.crypto import DecryptionFailed, generate_key_file
@@ -238,6 +248,15 @@ def test_markers_in_every_case_field_are_in_no_store_dump_or_log(
             "task",
             "threat",
             "parties",
+            "occurred",
+            "where",
+            "narrative",
+            "reportfile",
+            "takenby",
+            "tipwhat",
+            "tipwho",
+            "tipmsg",
+            "reason",
             "recipient",
             "interest",
         )
@@ -293,6 +312,48 @@ def test_markers_in_every_case_field_are_in_no_store_dump_or_log(
                 interest=m["interest"],
                 disclosed_at=ctx.now,
             )
+        with acting_as(enc_app, people, "teacher_cam") as ctx:
+            report = intake.submit_report(
+                ctx,
+                intake.ReportData(
+                    school_id=people.school_ids["NHS"],
+                    channel=Channel.STAFF,
+                    occurred=m["occurred"],
+                    location=m["where"],
+                    narrative=m["narrative"],
+                    attachment=intake.Upload(m["reportfile"], "text/plain", content),
+                    imminent=True,
+                    actions=[(ImmediateAction.CALLED_911, m["takenby"], ctx.now)],
+                ),
+            )
+        tip_ctx = system_ctx(enc_app)
+        try:
+            code = intake.submit_tip(
+                tip_ctx,
+                intake.TipData(
+                    school_id=people.school_ids["NHS"],
+                    category=TipCategory.WEAPON,
+                    what=m["tipwhat"],
+                    who=m["tipwho"],
+                    where="",
+                    when="",
+                ),
+                client=None,
+            ).code
+            intake.tipster_message(tip_ctx, code, m["tipmsg"], client=None)
+        finally:
+            tip_ctx.db.close()
+        with acting_as(enc_app, people, "lead_ben") as ctx:
+            triage.decide(
+                ctx,
+                report.report_id,
+                triage.Decision(
+                    outcome=TriageOutcome.NO_THREAT,
+                    screening={},
+                    reason=m["reason"],
+                    no_threat_action=NoThreatAction.INFORMATION_ONLY,
+                ),
+            )
     finally:
         logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
 
@@ -307,7 +368,7 @@ def test_markers_in_every_case_field_are_in_no_store_dump_or_log(
             assert filled, f"no value stored in {descriptor!r}: give it a marker in this test"
     copied = store_bytes(instance)
     assert b"case_parties" in copied or b"CREATE TABLE" in copied
-    for value in [*m.values(), content.decode()]:
+    for value in [*m.values(), content.decode(), code, code.replace("-", "")[8:]]:
         assert value.encode() not in copied, value
         assert value.encode().hex().encode() not in copied
         assert value not in caplog.text

@@ -12,9 +12,11 @@ from flask import Flask
 from btam.accounts.models import User
 from btam.accounts.signin import actor_for
 from btam.audit.context import AuditContext
-from btam.cases.services import cases, emergency
+from btam.cases import repository
+from btam.cases.services import cases, emergency, intake
+from btam.cases.services.intake import PersonEntry, ReportData, TipData, Upload
 from btam.cases.services.people import PersonData
-from btam.cases.terms import Part, PersonKind, RecordClass
+from btam.cases.terms import Channel, ImmediateAction, Part, PersonKind, RecordClass, TipCategory
 from btam.services import ServiceContext
 from tests.support.personas import World
 
@@ -168,4 +170,123 @@ def grant_emergency(app: Flask, world: World, username: str, number: str) -> Non
         )
 
 
-__all__ = ["Part", "Seeded", "acting_as", "grant_emergency", "seed_cases", "student"]
+@dataclass(frozen=True)
+class SeededReports:
+    nhs_report: int  # teacher_cam's, North High: a subject, a file, imminent danger
+    nhs_file: int  # the file of nhs_report
+    sms_report: int  # teacher_cam's, South Middle: a file, the reporter kept confidential
+    sms_file: int  # the file of sms_report
+    nhs_tip: int  # an anonymous tip about North High, one message each way
+    sms_tip: int  # an anonymous tip about South Middle
+    tip_code: str  # nhs_tip's follow-up code, as the tipster was shown it
+
+
+@contextmanager
+def as_tipster(app: Flask) -> Iterator[ServiceContext]:
+    """A service context with no actor, as the tip line's (outside any request)."""
+    rt = app.extensions["btam"]
+    db = rt.stores.case_sessions()
+    try:
+        yield rt.context(
+            db,
+            AuditContext(
+                actor_id=None, actor_role="anonymous", request_id=None, client_address=None
+            ),
+        )
+    finally:
+        db.close()
+
+
+def _tip(app: Flask, data: TipData) -> tuple[int, str]:
+    """An anonymous tip sent through the service (no client: the rate limit counts nothing)."""
+    with as_tipster(app) as ctx:
+        code = intake.submit_tip(ctx, data, client=None).code
+        access = repository.tip_access(ctx.db, code.replace("-", "")[: intake.LOOKUP_CHARS])
+        assert access is not None
+        return access.report_id, code
+
+
+def seed_reports(app: Flask, world: World) -> SeededReports:
+    """Reports and tips waiting for triage, sent through the intake services.
+
+    teacher_cam reports an imminent danger at North High (a subject, a file, the immediate
+    actions taken) and, confidentially, a concern at South Middle; two anonymous tips come
+    in, one for each school, and the North team and the tipster exchange a message on the
+    North High one.
+    """
+    nhs, sms = world.school_ids["NHS"], world.school_ids["SMS"]
+    with acting_as(app, world, "teacher_cam") as ctx:
+        nhs_report = intake.submit_report(
+            ctx,
+            ReportData(
+                school_id=nhs,
+                channel=Channel.STAFF,
+                occurred="Tuesday at lunch",
+                location="the cafeteria line",
+                narrative="Taylor Brooks said he would bring his uncle's rifle to the pep rally.",
+                people=(
+                    PersonEntry(
+                        Part.SUBJECT,
+                        student("Taylor", "Brooks", born=date(2009, 11, 2), number="S-1003"),
+                    ),
+                ),
+                attachment=Upload("rally-message.txt", "text/plain", b"see you at the rally"),
+                imminent=True,
+                actions=((ImmediateAction.CALLED_911, "Principal Okonkwo", ctx.now),),
+            ),
+        ).report_id
+        sms_report = intake.submit_report(
+            ctx,
+            ReportData(
+                school_id=sms,
+                channel=Channel.PARENT,
+                occurred="Last Monday",
+                location="the library",
+                narrative="A parent saw a hit list in Avery Quinn's notebook.",
+                attachment=Upload("hit-list-photo.pdf", "application/pdf", PDF),
+                confidential=True,
+            ),
+        ).report_id
+        nhs_file, sms_file = (
+            repository.report_attachments(ctx.db, r)[0].id for r in (nhs_report, sms_report)
+        )
+    nhs_tip, tip_code = _tip(
+        app,
+        TipData(
+            school_id=nhs,
+            category=TipCategory.WEAPON,
+            what="Dakota Reyes keeps a switchblade in a gym bag.",
+            who="Dakota Reyes, tenth grade",
+            where="the bleachers",
+            when="every morning before first period",
+        ),
+    )
+    sms_tip, _code = _tip(
+        app,
+        TipData(
+            school_id=sms,
+            category=TipCategory.BULLYING,
+            what="Older kids corner Emerson Vance at the bus loop.",
+            who="Emerson Vance",
+            where="the bus loop",
+            when="after dismissal",
+        ),
+    )
+    with acting_as(app, world, "lead_ben") as ctx:
+        intake.team_message(ctx, nhs_tip, "Thank you. Have you seen the switchblade yourself?")
+    with as_tipster(app) as ctx:
+        intake.tipster_message(ctx, tip_code, "Yes, on the bleachers last week.", client=None)
+    return SeededReports(nhs_report, nhs_file, sms_report, sms_file, nhs_tip, sms_tip, tip_code)
+
+
+__all__ = [
+    "Part",
+    "Seeded",
+    "SeededReports",
+    "acting_as",
+    "as_tipster",
+    "grant_emergency",
+    "seed_cases",
+    "seed_reports",
+    "student",
+]

@@ -59,6 +59,27 @@ def path_of(url: str) -> str:
     return urlsplit(url).path
 
 
+MISLABELLED = """() => [...document.querySelectorAll("label[for]")]
+  .filter((label) => !label.control || label.control.form !== label.closest("form"))
+  .map((label) => `${label.textContent.trim()} (for="${label.htmlFor}")`)"""
+
+# The colour of an element's text and the first background behind it that is not transparent.
+INK_AND_PAPER = """(element) => {
+  let behind = element;
+  while (behind && getComputedStyle(behind).backgroundColor === "rgba(0, 0, 0, 0)") {
+    behind = behind.parentElement;
+  }
+  return [getComputedStyle(element).color,
+          behind ? getComputedStyle(behind).backgroundColor : "rgb(255, 255, 255)"];
+}"""
+
+
+def ink_and_paper(element: Locator) -> tuple[str, str]:
+    """The colour of ``element``'s text, and of the background it is shown on."""
+    ink, paper = element.evaluate(INK_AND_PAPER)
+    return ink, paper
+
+
 class BTAMPage:
     """What every page has: a skip link, the header, the signed-in person, sign-out."""
 
@@ -106,6 +127,13 @@ class BTAMPage:
 
     def screenshot(self, path: str) -> bytes:
         return self.page.screenshot(path=path, full_page=True)
+
+    def mislabelled_fields(self) -> list[str]:
+        """Labels that name no field of their own form: their ``for`` finds nothing, or a
+        field elsewhere (an id used twice). A screen reader names such fields wrongly or not
+        at all, and clicking the label moves to another form."""
+        found: list[str] = self.page.evaluate(MISLABELLED)
+        return found
 
 
 class LoginPage(BTAMPage):
@@ -618,9 +646,7 @@ class CasePage(BTAMPage):
     def assign_work(self, *, to: str, task: str, due: str = "") -> CasePage:
         """As the team: give ``to`` (the choice's label, "Name (Role)") a task."""
         self.assigned_work.get_by_text("Assign work", exact=True).click()
-        # Not get_by_label("Assign to"): that label's for="user_id" reaches the members
-        # form's select, which has the same id (see test_cases.py).
-        self.assigned_work.get_by_role("combobox").select_option(label=to)
+        self.assigned_work.get_by_label("Assign to").select_option(label=to)
         self.assigned_work.get_by_label("Task").fill(task)
         self.assigned_work.get_by_label("Due").fill(due)
         self.assigned_work.get_by_role("button", name="Assign", exact=True).click()
@@ -632,7 +658,9 @@ class CasePage(BTAMPage):
         return self.main.get_by_role("listitem").filter(has_text=text)
 
     def mark_done_button(self, task: str) -> Locator:
-        return self.page.get_by_role("button", name=f"Mark done: {task}")
+        # "Mark done" and the task read aloud after it (a visually hidden ": task").
+        name = re.compile(rf"^Mark done\s*:\s*{re.escape(task)}$")
+        return self.page.get_by_role("button", name=name)
 
     def mark_done(self, task: str) -> CasePage:
         self.mark_done_button(task).click()

@@ -25,6 +25,7 @@ from btam.security.policy import (
     CaseFacts,
     Decision,
     RecordFacts,
+    ReportFacts,
     TeamFacts,
     can,
     require,
@@ -93,6 +94,9 @@ def other_case(**relations: frozenset[int]) -> CaseFacts:
 # --------------------------------------------------------------------------- the matrix
 
 A = Act
+# The acts decided on a case; the report acts (decided on ReportFacts) have tests of their own.
+REPORT_ACTS = frozenset({A.SUBMIT_REPORT, A.VIEW_OWN_REPORT, A.TRIAGE, A.VIEW_REPORTER})
+CASE_ACTS = frozenset(Act) - REPORT_ACTS
 ROLE_WIDE = frozenset({A.LIST_CASES, A.SEARCH_PEOPLE})  # no case needed; the role decides
 TEAM_ACTS = ROLE_WIDE | {
     A.VIEW_HEADER,
@@ -202,7 +206,7 @@ def test_every_act_of_every_role_on_a_case(
 ) -> None:
     actor = PERSONAS[persona]
     case, grants = situation(where, actor)
-    decisions = {act: can(Access(actor, grants), act, case) for act in Act}
+    decisions = {act: can(Access(actor, grants), act, case) for act in CASE_ACTS}
     assert {act for act, d in decisions.items() if d} == expected
     for act, decision in decisions.items():
         assert decision.reason, act
@@ -295,7 +299,7 @@ def test_require_refuses_a_grant_holder_any_change() -> None:
 @pytest.mark.parametrize("persona", list(PERSONAS))
 def test_acts_without_a_case(persona: str) -> None:
     actor = PERSONAS[persona]
-    allowed = {act for act in Act if can(Access(actor), act, None)}
+    allowed = {act for act in CASE_ACTS if can(Access(actor), act, None)}
     expected = {
         "district_admin": NOTHING,
         "counselor": frozenset({Act.LIST_CASES}),
@@ -409,7 +413,7 @@ def test_no_content_roles_read_no_record_even_their_own(persona: str, klass: Rec
     assert not can(access, Act.VIEW_CASE, RecordFacts(case, klass, actor.user_id))
 
 
-@pytest.mark.parametrize("act", sorted(set(Act) - {Act.VIEW_CASE}))
+@pytest.mark.parametrize("act", sorted(CASE_ACTS - {Act.VIEW_CASE}))
 def test_records_are_read_through_view_case_only(act: Act) -> None:
     record = RecordFacts(own_case(), RecordClass.EDUCATION, LEAD.user_id)
     assert not can(Access(LEAD), act, record)
@@ -427,13 +431,13 @@ LEFT_THE_SCHOOL = replace(LEAD, school_ids=frozenset({SMS}))
 def test_a_lead_who_left_leads_nothing_and_is_outside_the_case(lead: Actor) -> None:
     access = Access(lead)
     assert own_case().lead_id == lead.user_id
-    allowed = {act for act in Act if can(access, act, own_case())}
+    allowed = {act for act in CASE_ACTS if can(access, act, own_case())}
     assert allowed == OUTSIDER
 
 
 def test_a_lead_who_left_gains_no_management_from_a_grant() -> None:
     access = Access(LEFT_THE_TEAM, frozenset({OWN_CASE_ID}))
-    assert {act for act in Act if can(access, act, own_case())} == GRANTED
+    assert {act for act in CASE_ACTS if can(access, act, own_case())} == GRANTED
 
 
 def test_a_team_member_named_lead_of_a_team_case_does_not_manage_it() -> None:
@@ -494,7 +498,7 @@ def test_viewing_and_changing_are_nested(
     actor: Actor, case: CaseFacts, grants: frozenset[int]
 ) -> None:
     access = Access(actor, grants)
-    ok = {act: can(access, act, case).allowed for act in Act}
+    ok = {act: can(access, act, case).allowed for act in CASE_ACTS}
     if ok[Act.VIEW_CASE]:
         assert ok[Act.VIEW_HEADER]
     for act in (Act.EDIT_CASE, Act.ASSIGN_WORK, Act.RECORD_DISCLOSURE):
@@ -520,7 +524,7 @@ def test_a_grant_only_ever_adds_reading(
     actor: Actor, case: CaseFacts, grants: frozenset[int]
 ) -> None:
     with_grants, without = Access(actor, grants), Access(actor)
-    for act in set(Act) - {Act.VIEW_HEADER, Act.VIEW_CASE, Act.REQUEST_EMERGENCY}:
+    for act in CASE_ACTS - {Act.VIEW_HEADER, Act.VIEW_CASE, Act.REQUEST_EMERGENCY}:
         assert can(with_grants, act, case).allowed == can(without, act, case).allowed, act
     if case.case_id in grants and actor.role in (Role.TEAM_LEAD, Role.TEAM_MEMBER, Role.COUNSELOR):
         assert can(with_grants, Act.VIEW_CASE, case)
@@ -534,12 +538,12 @@ def test_roles_without_case_content_never_see_a_case(
 ) -> None:
     access = Access(actor, grants)
     if actor.role in (Role.DISTRICT_ADMIN, Role.STAFF, Role.AUDITOR):
-        allowed = {act for act in Act if can(access, act, case)}
+        allowed = {act for act in CASE_ACTS if can(access, act, case)}
         assert allowed == (AUDITOR_ACTS if actor.role is Role.AUDITOR else NOTHING)
 
 
 @PROPERTY
-@given(actor=actors(), case=cases(), grants=GRANTS, act=st.sampled_from(Act))
+@given(actor=actors(), case=cases(), grants=GRANTS, act=st.sampled_from(sorted(CASE_ACTS)))
 def test_every_decision_has_a_reason_and_every_permission_a_basis(
     actor: Actor, case: CaseFacts, grants: frozenset[int], act: Act
 ) -> None:
@@ -582,3 +586,45 @@ def test_record_classes_narrow_what_the_case_shows(
         )
         assert actor.discipline is wanted
         assert can(Access(actor), Act.VIEW_CASE, case)
+
+
+# --------------------------------------------------------------------------- reports
+
+
+def _report(**kwargs: object) -> ReportFacts:
+    values: dict[str, object] = {
+        "report_id": 9,
+        "school_id": NHS,
+        "covering_team_ids": frozenset({NORTH}),
+        "reporter_id": None,
+        "reporter_confidential": False,
+    }
+    values.update(kwargs)
+    return ReportFacts(**values)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("persona", sorted(PERSONAS))
+def test_every_role_may_report_and_see_only_its_own_reports(persona: str) -> None:
+    actor = PERSONAS[persona]
+    access = Access(actor)
+    assert can(access, Act.SUBMIT_REPORT, None)
+    assert can(access, Act.VIEW_OWN_REPORT, _report(reporter_id=actor.user_id))
+    assert not can(access, Act.VIEW_OWN_REPORT, _report(reporter_id=actor.user_id + 1000))
+
+
+@pytest.mark.parametrize("persona", sorted(PERSONAS))
+def test_only_a_team_covering_the_school_triages_a_report(persona: str) -> None:
+    actor = PERSONAS[persona]
+    on_team = NORTH in actor.team_ids and (actor.district_wide or NHS in actor.school_ids)
+    team_role = actor.role in {Role.TEAM_LEAD, Role.TEAM_MEMBER}
+    assert bool(can(Access(actor), Act.TRIAGE, _report())) == (on_team and team_role)
+    assert not can(Access(actor), Act.TRIAGE, _report(covering_team_ids=frozenset({SOUTH})))
+
+
+@pytest.mark.parametrize("persona", sorted(PERSONAS))
+def test_a_confidential_reporter_is_known_to_the_team_lead_alone(persona: str) -> None:
+    actor = PERSONAS[persona]
+    access = Access(actor)
+    shown = can(access, Act.VIEW_REPORTER, _report(reporter_id=4242))
+    hidden = can(access, Act.VIEW_REPORTER, _report(reporter_id=4242, reporter_confidential=True))
+    assert bool(hidden) == (bool(shown) and actor.role is Role.TEAM_LEAD)

@@ -198,6 +198,9 @@ def view_case(ctx: ServiceContext, number: str) -> dto.CaseView:
         can_assign=policy.can(access, Act.ASSIGN_WORK, facts).allowed,
         by_emergency_grant=by_grant,
         grant_expires_at=own_grant,
+        reports=[
+            (r.id, r.channel, r.received_at) for r in repository.reports_of_case(ctx.db, case.id)
+        ],
     )
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from btam.audit.actions import AuditAction
+from btam.audit.actions import AuditAction, Outcome
 from btam.cases import dto, repository
 from btam.cases.intake_models import Report, ReportAction
 from btam.cases.models import CaseParty, Person
@@ -282,6 +282,15 @@ def decide(ctx: ServiceContext, report_id: int, decision: Decision) -> str | Non
             if CASE_NUMBER.fullmatch(number)
             else None
         )
+        if found is None and CASE_NUMBER.fullmatch(number):
+            # A well-formed number the actor may not see: a probe is recorded like any other.
+            ctx.record(
+                AuditAction.ACCESS_RECORD_DENIED,
+                outcome=Outcome.DENIED,
+                object_type="case",
+                object_id=number,
+                purpose="triage into a case not visible",
+            )
         if found is None or not policy.can(access, Act.EDIT_CASE, repository.facts(ctx.db, found)):
             raise ValidationFailed("Choose one of your team's open cases.", field="case_number")
         case = found
