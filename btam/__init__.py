@@ -19,7 +19,7 @@ __all__ = ["ConfigError", "create_app"]
 # One megabyte is far above any form of the skeleton; attachments get their own limit.
 MAX_REQUEST_BYTES = 1024 * 1024
 # Endpoints that take a file: the body may be as large as the file limit allows.
-UPLOAD_ENDPOINTS = frozenset({"cases.add_attachment"})
+UPLOAD_ENDPOINTS = frozenset({"cases.add_attachment", "intake.new", "tips.tip"})
 MAX_UPLOAD_REQUEST_BYTES = 11 * 1024 * 1024
 
 

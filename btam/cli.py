@@ -138,6 +138,11 @@ def demo(password: str | None, reset_passwords: bool) -> None:
         )
     if result.cases:
         click.echo(f"Demo cases loaded: {', '.join(result.cases)}")
+    if result.tip_code:
+        click.echo(
+            f"Follow-up code of the demo tip with a conversation (at /tip/follow-up): "
+            f"{result.tip_code}"
+        )
     click.echo(
         "Every role but staff sets up two-step sign-in (an authenticator app) at first sign-in."
     )

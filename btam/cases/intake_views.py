@@ -36,7 +36,8 @@ def _people(form: ReportForm) -> list[PersonEntry]:
     entries = []
     for entry in form.people.entries:
         sub = entry.form
-        if not (sub.given_name.data or "").strip() and not (sub.family_name.data or "").strip():
+        named = (sub.given_name.data or "").strip() or (sub.family_name.data or "").strip()
+        if not named and not (sub.student_number.data or "").strip():
             continue
         entries.append(
             PersonEntry(
@@ -63,8 +64,10 @@ def make_blueprint() -> Blueprint:
         form = ReportForm()
         form.school_id.choices = [SelectChoice(s.id, s.name) for s in intake.schools(ctx)]
         if form.validate_on_submit():
+            # Unnamed, the actions were the reporter's, who may have asked not to be named.
+            by_default = "The reporter" if form.confidential.data else actor.display_name
             actions = [
-                (action, form.actions_by.data or actor.display_name, ctx.now)
+                (action, form.actions_by.data or by_default, ctx.now)
                 for name, action in ACTION_FIELDS.items()
                 if getattr(form, name).data
             ]

@@ -203,7 +203,7 @@ def grants(db: Session, case_id: int) -> Sequence[EmergencyGrant]:
 
 
 def grant(db: Session, grant_id: int) -> EmergencyGrant | None:
-    return db.get(EmergencyGrant, grant_id)
+    return db.get(EmergencyGrant, grant_id) if _id_ok(grant_id) else None
 
 
 def person(
@@ -287,12 +287,20 @@ def district_of(db: Session, school_id: int) -> int:
     return db.execute(select(School.district_id).where(School.id == school_id)).scalar_one()
 
 
+# Every id column is a 32-bit integer: a larger number typed into a form finds nothing.
+_MAX_ID = 2**31 - 1
+
+
+def _id_ok(value: int | None) -> bool:
+    return isinstance(value, int) and 0 < value <= _MAX_ID
+
+
 def team(db: Session, team_id: int) -> Team | None:
-    return db.get(Team, team_id)
+    return db.get(Team, team_id) if _id_ok(team_id) else None
 
 
 def school(db: Session, school_id: int | None) -> School | None:
-    return db.get(School, school_id) if school_id is not None else None
+    return db.get(School, school_id) if _id_ok(school_id) else None
 
 
 def case_numbers(db: Session, case_ids: Iterable[int]) -> dict[int, str]:
@@ -304,7 +312,7 @@ def case_numbers(db: Session, case_ids: Iterable[int]) -> dict[int, str]:
 
 
 def user(db: Session, user_id: int) -> User | None:
-    return db.get(User, user_id)
+    return db.get(User, user_id) if _id_ok(user_id) else None
 
 
 def users_with_roles(db: Session, roles: Iterable[Role]) -> Sequence[User]:
@@ -323,7 +331,7 @@ def users_with_roles(db: Session, roles: Iterable[Role]) -> Sequence[User]:
 
 
 def report(db: Session, report_id: int) -> Report | None:
-    return db.get(Report, report_id)
+    return db.get(Report, report_id) if _id_ok(report_id) else None
 
 
 def visible_report(db: Session, access: Access, report_id: int, act: Act) -> Report | None:

@@ -11,6 +11,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from btam.audit.models import AuditEntry
 from btam.cases.intake_models import ReportAction, ReportAttachment
 from btam.cases.models import Person
 from btam.cases.services.intake import STAFF_CHANNELS
@@ -49,9 +50,7 @@ def test_a_report_can_come_through_every_staff_channel_and_reaches_the_team(
 ) -> None:
     ids = []
     for channel in STAFF_CHANNELS:
-        response = submit(
-            app, world, "teacher_cam", report_form(world, channel=channel.value)
-        )
+        response = submit(app, world, "teacher_cam", report_form(world, channel=channel.value))
         assert response.status_code == 200, response.get_data(as_text=True)
         html = response.get_data(as_text=True)
         assert "Report sent" in html and "Call 911 now" not in html
@@ -72,9 +71,7 @@ def test_a_report_can_come_through_every_staff_channel_and_reaches_the_team(
     assert row_counts(app) == before
 
 
-def test_people_are_matched_by_blind_index_to_those_already_known(
-    app: Flask, world: World
-) -> None:
+def test_people_are_matched_by_blind_index_to_those_already_known(app: Flask, world: World) -> None:
     first = report_form(
         world,
         **person_fields(
@@ -97,7 +94,8 @@ def test_people_are_matched_by_blind_index_to_those_already_known(
         **person_fields(0, given_name="jordan", family_name="RIVERA", date_of_birth="2010-03-14"),
     )
     other = report_form(
-        world, **person_fields(0, given_name="Jordan", family_name="Rivera", student_number="S-1002")
+        world,
+        **person_fields(0, given_name="Jordan", family_name="Rivera", student_number="S-1002"),
     )
     for data in (by_number, by_name, other):
         assert submit(app, world, "member_gus", data).status_code == 200
@@ -117,20 +115,12 @@ def test_people_are_matched_by_blind_index_to_those_already_known(
     assert "Report #1" not in unrelated and "None found." in unrelated
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "intake_views._people skips every person row without a given or family name: a row "
-        "with only a student id (and birth date) is dropped without a word, the report is "
-        "accepted naming nobody, though the form says a known person is recognised by "
-        "student id"
-    ),
-)
 def test_a_person_given_by_student_id_only_is_matched_or_refused_never_dropped(
     app: Flask, world: World
 ) -> None:
     known = report_form(
-        world, **person_fields(0, given_name="Jordan", family_name="Rivera", student_number="S-1001")
+        world,
+        **person_fields(0, given_name="Jordan", family_name="Rivera", student_number="S-1001"),
     )
     assert submit(app, world, "teacher_cam", known).status_code == 200
     before = row_counts(app)
@@ -151,7 +141,12 @@ def test_a_person_given_by_student_id_only_is_matched_or_refused_never_dropped(
 @pytest.mark.parametrize(
     ("filename", "content_type", "data", "message"),
     [
-        ("run.exe", "application/x-msdownload", b"MZ\x90\x00", "Attach a PDF, PNG, JPEG or plain text"),
+        (
+            "run.exe",
+            "application/x-msdownload",
+            b"MZ\x90\x00",
+            "Attach a PDF, PNG, JPEG or plain text",
+        ),
         ("photo.png", "image/png", b"<script>alert(1)</script>", "does not match its type"),
         ("note.pdf", "application/pdf", b"GIF89a not a pdf", "does not match its type"),
         ("note.txt", "text/plain", "caf\xe9".encode("latin-1"), "must be UTF-8"),
@@ -198,14 +193,6 @@ def test_a_file_over_ten_mib_is_refused_and_nothing_is_stored(app: Flask, world:
     assert row_counts(app) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "UPLOAD_ENDPOINTS in btam/__init__.py lists only cases.add_attachment, so /reports/new "
-        "(and /tip) keep the 1 MiB request limit: a 2 MiB PDF is answered 413 and the whole "
-        "report is lost, though the form says files of up to 10 MiB are accepted"
-    ),
-)
 def test_a_two_mib_photo_is_accepted_as_the_form_promises(app: Flask, world: World) -> None:
     photo = PDF + b"0" * (2 * MIB)
     response = submit(
@@ -242,14 +229,20 @@ def test_a_good_file_is_stored_encrypted_and_downloads_for_the_team_only(
     assert browser_of(app, world, "outsider_dee").get(url).status_code == 404
     # The file belongs to its report: under another report's id it is not found.
     other = seed_report(app, world)
-    assert browser_of(app, world, "member_gus").get(f"/triage/{other}/files/{row.id}").status_code == 404
+    assert (
+        browser_of(app, world, "member_gus").get(f"/triage/{other}/files/{row.id}").status_code
+        == 404
+    )
 
 
 def test_the_reporter_sees_only_the_status_and_other_staff_see_nothing(
     app: Flask, world: World
 ) -> None:
     narrative = "Told Maya he would bring his father's gun."
-    assert submit(app, world, "teacher_cam", report_form(world, narrative=narrative)).status_code == 200
+    assert (
+        submit(app, world, "teacher_cam", report_form(world, narrative=narrative)).status_code
+        == 200
+    )
     report_id = latest_report(app).id
     status, mine = page(app, world, "teacher_cam", "/reports/mine")
     assert status == 200 and f"#{report_id}" in mine and "Waiting for triage" in mine
@@ -298,23 +291,13 @@ def test_a_confidential_reporter_is_known_to_the_team_lead_only(app: Flask, worl
     for who in TEAM:
         _, html = page(app, world, who, f"/triage/{open_id}")
         assert "Cam Teacher" in html and "Confidential" not in html
-    # The reporter's name or user name is in no audit entry.
+    # The reporter's name or user name is in no audit entry (its columns hold ids only).
     with app.extensions["btam"].stores.audit_sessions() as db:
-        from btam.audit.models import AuditEntry
-
         for entry in db.execute(select(AuditEntry)).scalars():
-            row = " ".join(str(v) for v in vars(entry).values() if not str(v).startswith("<"))
+            row = " ".join(str(getattr(entry, c.key)) for c in AuditEntry.__table__.columns)
             assert "Cam Teacher" not in row and "teacher_cam" not in row
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "intake_views.new records the immediate actions with taken_by = form.actions_by or "
-        "actor.display_name: a confidential reporter who ticks '911 called' without naming "
-        "who did it is named on /triage/<id> ('911 called — Cam Teacher') to every triager"
-    ),
-)
 def test_a_confidential_reporters_name_does_not_leak_through_the_immediate_actions(
     app: Flask, world: World
 ) -> None:
@@ -327,18 +310,10 @@ def test_a_confidential_reporters_name_does_not_leak_through_the_immediate_actio
         assert "Cam Teacher" not in html
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "DOMAIN.md: a confidential reporter is seen by the team lead only and 'no export "
-        "carries it'; but the intake:report:submitted entry keeps the reporter as actor_id, "
-        "so the auditor's /audit/ page and /audit/export.csv name 'Cam Teacher (teacher_cam)' "
-        "as the one who submitted the confidential report (needs a decision: e.g. record the "
-        "submission without the actor, or withhold the actor of that entry)"
-    ),
-)
 def test_a_confidential_reporter_is_named_by_no_audit_export(app: Flask, world: World) -> None:
-    assert submit(app, world, "teacher_cam", report_form(world, confidential="y")).status_code == 200
+    assert (
+        submit(app, world, "teacher_cam", report_form(world, confidential="y")).status_code == 200
+    )
     auditor = browser_of(app, world, "auditor_eve")
     export = auditor.get("/audit/export.csv?action=intake:report:submitted")
     assert export.status_code == 200
@@ -475,8 +450,8 @@ def test_the_submitted_page_of_an_ordinary_report_shows_no_emergency(
         assert ALERT not in page(app, world, who, "/dashboard")[1]
 
 
-def test_a_service_seeded_report_helper_matches_the_form(app: Flask, world: World) -> None:
-    """The seeding helper of the triage tests stores what the form would (sanity check)."""
+def test_a_friday_report_is_due_on_monday(app: Flask, world: World) -> None:
+    """Also checks the seeding helper of the triage tests against what the pages show."""
     report_id = seed_report(
         app,
         world,

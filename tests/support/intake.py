@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import MetaData, func, select, text
+from sqlalchemy import MetaData, func, select, table
 from sqlalchemy.engine import Engine
 
 from btam.cases.intake_models import Report
@@ -110,8 +110,8 @@ def send_tip(browser: Browser, world: World, **values: object) -> str:
 def row_counts(app: Flask) -> dict[str, int]:
     with app.extensions["btam"].stores.case_sessions() as db:
         return {
-            t: int(db.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one())
-            for t in INTAKE_TABLES
+            name: int(db.execute(select(func.count()).select_from(table(name))).scalar_one())
+            for name in INTAKE_TABLES
         }
 
 

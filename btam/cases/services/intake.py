@@ -186,6 +186,10 @@ def submit_report(ctx: ServiceContext, data: ReportData) -> Submitted:
             )
         )
     _attach(ctx, report, data.attachment)
+    if data.confidential:
+        # The lead alone may know who reported, and the audit trail is read and exported by
+        # others: the entry names no one (the report row keeps the reporter for the lead).
+        ctx = _anonymous(ctx)
     ctx.commit_with_audit(
         AuditAction.INTAKE_REPORT_SUBMITTED,
         object_type="report",
@@ -324,18 +328,21 @@ def _tip_by_code(ctx: ServiceContext, code: str, client: str | None) -> Report:
     """
     by_client, by_lookup = _code_limits(ctx)
     parts = _split_code(code)
-    lookup = parts[0] if parts else "-"
-    if (client and by_client.exceeded(ctx.db, client, now=ctx.now)) or by_lookup.exceeded(
-        ctx.db, lookup, now=ctx.now
+    # A malformed code has no lookup part: it counts against the client only, so that
+    # anyone's typos do not lock out everyone else's.
+    lookup = parts[0] if parts else None
+    if (client and by_client.exceeded(ctx.db, client, now=ctx.now)) or (
+        lookup is not None and by_lookup.exceeded(ctx.db, lookup, now=ctx.now)
     ):
         raise RateLimited
-    access = repository.tip_access(ctx.db, lookup) if parts else None
+    access = repository.tip_access(ctx.db, lookup) if lookup is not None else None
     # Verify even when nothing matched, so a wrong lookup part costs the same time.
     stored = access.secret_hash if access is not None else None
     if parts is None or not ctx.hashing.verify(stored, parts[1]) or access is None:
         if client:
             by_client.count(ctx.db, client, now=ctx.now)
-        by_lookup.count(ctx.db, lookup, now=ctx.now)
+        if lookup is not None:
+            by_lookup.count(ctx.db, lookup, now=ctx.now)
         ctx.commit_with_audit(
             AuditAction.INTAKE_TIP_CODE_REFUSED, outcome=Outcome.DENIED, object_type="tip_code"
         )

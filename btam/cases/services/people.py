@@ -42,7 +42,7 @@ def _checked(data: PersonData) -> PersonData:
     given = data.given_name.strip()
     family = data.family_name.strip()
     number = data.student_number.strip()
-    if not given and not family:
+    if not given and not family and not number:
         raise ValidationFailed("Give at least one name.", field="family_name")
     if len(given) > NAME_MAX or len(family) > NAME_MAX:
         raise ValidationFailed(f"Names are at most {NAME_MAX} characters.", field="family_name")
@@ -110,6 +110,12 @@ def find_or_create_person(ctx: ServiceContext, data: PersonData, *, district_id:
     ):
         if _same_person(candidate, clean):
             return candidate
+    if not clean.given_name and not clean.family_name:
+        # A student id alone finds a known student; a new person needs a name.
+        raise ValidationFailed(
+            "No student with that id is known yet: give the person's name too.",
+            field="family_name",
+        )
     person = Person(
         district_id=district_id,
         kind=clean.kind,
