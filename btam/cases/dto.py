@@ -187,6 +187,7 @@ class QueueItem:
     imminent: bool
     acknowledged: bool
     subjects: list[str]
+    age: str  # "40 min", "3 h", "2 d"
     earlier: int  # earlier reports and cases of its people the actor may see
 
 

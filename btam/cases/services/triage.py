@@ -5,7 +5,7 @@ questions, the outcome (a case, an existing case, the suicide-risk protocol, or 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from btam.audit.actions import AuditAction, Outcome
 from btam.cases import dto, repository
@@ -86,10 +86,18 @@ def queue(ctx: ServiceContext) -> list[dto.QueueItem]:
                 imminent=r.imminent,
                 acknowledged=r.imminent_acknowledged_at is not None,
                 subjects=[p.full_name for link, p in people if link.part is Part.SUBJECT],
+                age=_age(ctx.now - r.received_at),
                 earlier=len(_history(ctx, access, r)),
             )
         )
     return items
+
+
+def _age(delta: timedelta) -> str:
+    hours = int(delta.total_seconds() // 3600)
+    if hours < 1:
+        return f"{max(int(delta.total_seconds() // 60), 0)} min"
+    return f"{hours} h" if hours < 48 else f"{hours // 24} d"
 
 
 def _history(ctx: ServiceContext, access: Access, report: Report) -> list[dto.HistoryItem]:
