@@ -115,7 +115,8 @@ class TipForm(BaseForm):
     class Meta:
         csrf = False
 
-    school_id = SelectField("School", coerce=int)
+    # No school chosen in advance: a tip sent to the wrong school would reach the wrong team.
+    school_id = SelectField("School", validators=[DataRequired(message="Choose the school.")])
     category = RadioField("What is it about?", choices=CATEGORY_CHOICES)
     what = TextAreaField(
         "What happened, or what do you know?",

@@ -34,13 +34,15 @@ def make_blueprint() -> Blueprint:
     def tip() -> ResponseReturnValue:
         ctx = web.service_context()
         form = TipForm()
-        form.school_id.choices = [SelectChoice(s.id, s.name) for s in intake.schools(ctx)]
+        form.school_id.choices = [SelectChoice("", "Choose the school")] + [
+            SelectChoice(str(s.id), s.name) for s in intake.schools(ctx)
+        ]
         if form.validate_on_submit():
             try:
                 receipt = intake.submit_tip(
                     ctx,
                     TipData(
-                        school_id=form.school_id.data,
+                        school_id=int(form.school_id.data or 0),
                         category=TipCategory(form.category.data),
                         what=form.what.data or "",
                         who=form.who.data or "",
