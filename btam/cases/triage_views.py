@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, Response, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from wtforms import SelectChoice
 
@@ -167,9 +167,8 @@ def make_blueprint() -> Blueprint:
     @requires(Permission.TRIAGE_WORK)
     def file(actor: Actor, report_id: int, attachment_id: int) -> ResponseReturnValue:
         found = triage.download(web.service_context(actor), report_id, attachment_id)
-        response = Response(found.data, mimetype=found.content_type)
-        safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in found.filename)[:100]
-        response.headers["Content-Disposition"] = f'attachment; filename="{safe or "file"}"'
-        return response
+        return web.file_download(
+            found.data, content_type=found.content_type, filename=found.filename
+        )
 
     return bp

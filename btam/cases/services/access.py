@@ -8,7 +8,7 @@ from typing import NoReturn
 from btam.audit.actions import AuditAction, Outcome
 from btam.audit.models import OBJECT_ID_MAX, PURPOSE_MAX
 from btam.cases import repository
-from btam.errors import AccessDenied, NotFound
+from btam.errors import AccessDenied, NotFound, ValidationFailed
 from btam.security.actor import Actor
 from btam.security.policy import Access
 from btam.services import ServiceContext
@@ -60,3 +60,18 @@ def refuse(
     if hide:
         raise NotFound(object_type)
     raise AccessDenied(reason)
+
+
+def clean_text(value: str | None, *, field: str, limit: int, required: bool = False) -> str | None:
+    """The typed text without surrounding space, or None when empty.
+
+    :raises ValidationFailed: empty but required, or longer than ``limit``.
+    """
+    text = (value or "").strip()
+    if not text:
+        if required:
+            raise ValidationFailed("This field is required.", field=field)
+        return None
+    if len(text) > limit:
+        raise ValidationFailed(f"At most {limit:,} characters.", field=field)
+    return text

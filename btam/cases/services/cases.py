@@ -24,7 +24,7 @@ from btam.cases.models import (
     Note,
     Person,
 )
-from btam.cases.services.access import access_for, refuse
+from btam.cases.services.access import access_for, clean_text, refuse
 from btam.cases.services.people import PersonData, find_or_create_person, party_views
 from btam.cases.terms import Part, PersonKind, RecordClass
 from btam.errors import NotFound, ValidationFailed
@@ -258,17 +258,6 @@ def _member_view(user: User, via: str) -> dto.MemberView:
 # --------------------------------------------------------------------------- changes
 
 
-def _clean(text: str | None, *, limit: int, field: str, required: bool = True) -> str | None:
-    value = (text or "").strip()
-    if not value:
-        if required:
-            raise ValidationFailed("This field is required.", field=field)
-        return None
-    if len(value) > limit:
-        raise ValidationFailed(f"At most {limit:,} characters.", field=field)
-    return value
-
-
 def open_case(
     ctx: ServiceContext,
     *,
@@ -313,7 +302,7 @@ def new_case(
             school_id=school_id,
             hide=False,
         )
-    text = _clean(summary, limit=SUMMARY_MAX, field="summary")
+    text = clean_text(summary, limit=SUMMARY_MAX, field="summary", required=True)
     district_id = repository.district_of(ctx.db, school_id)
     number = repository.next_case_number(ctx.db, district_id, ctx.now.year)
     actor = access.actor
@@ -343,7 +332,7 @@ def update_summary(ctx: ServiceContext, number: str, *, summary: str) -> None:
     access = access_for(ctx)
     case = _case(ctx, access, number, Act.VIEW_HEADER)
     _require(ctx, access, Act.EDIT_CASE, case)
-    case.summary = _clean(summary, limit=SUMMARY_MAX, field="summary")
+    case.summary = clean_text(summary, limit=SUMMARY_MAX, field="summary", required=True)
     ctx.commit_with_audit(
         AuditAction.CASE_RECORD_UPDATED,
         object_type="case",
@@ -397,10 +386,10 @@ def add_note(
     case = _case(ctx, access, number, Act.VIEW_HEADER)
     _require(ctx, access, Act.EDIT_CASE, case)
     _check_may_file(access, record_class)
-    text = _clean(body, limit=NOTE_MAX, field="body")
+    text = clean_text(body, limit=NOTE_MAX, field="body", required=True)
     shared = None
     if record_class is not RecordClass.EDUCATION:
-        shared = _clean(
+        shared = clean_text(
             team_summary, limit=SUMMARY_FOR_TEAM_MAX, field="team_summary", required=False
         )
     note = Note(
@@ -437,7 +426,9 @@ def add_attachment(
     case = _case(ctx, access, number, Act.VIEW_HEADER)
     _require(ctx, access, Act.EDIT_CASE, case)
     _check_may_file(access, record_class)
-    name = _clean(filename.replace("\\", "/").rsplit("/", 1)[-1], limit=200, field="file")
+    name = clean_text(
+        filename.replace("\\", "/").rsplit("/", 1)[-1], limit=200, field="file", required=True
+    )
     check_file(content_type, data)
     attachment = Attachment(
         case_id=case.id,
@@ -565,7 +556,7 @@ def assign_work(
     user = repository.user(ctx.db, user_id)
     if user is None or not user.is_active or user.role not in WORKER_ROLES:
         raise ValidationFailed("Choose an active counselor or team member.", field="user_id")
-    text = _clean(task, limit=TASK_MAX, field="task")
+    text = clean_text(task, limit=TASK_MAX, field="task", required=True)
     row = Assignment(
         case_id=case.id,
         user_id=user_id,

@@ -25,7 +25,7 @@ from btam.cases.intake_models import (
     TipAccess,
     TipMessage,
 )
-from btam.cases.services.access import access_for, refuse
+from btam.cases.services.access import access_for, clean_text, refuse
 from btam.cases.services.cases import check_file
 from btam.cases.services.people import PersonData, find_or_create_person
 from btam.cases.terms import (
@@ -107,17 +107,6 @@ def one_school_day_after(moment: datetime) -> datetime:
     return due
 
 
-def _text(value: str, *, field: str, limit: int, required: bool = False) -> str | None:
-    text = (value or "").strip()
-    if not text:
-        if required:
-            raise ValidationFailed("This field is required.", field=field)
-        return None
-    if len(text) > limit:
-        raise ValidationFailed(f"At most {limit:,} characters.", field=field)
-    return text
-
-
 def schools(ctx: ServiceContext) -> list[dto.SchoolChoice]:
     """The district's active schools, for the report and tip forms."""
     return [dto.SchoolChoice(s.id, s.name) for s in repository.active_schools(ctx.db)]
@@ -152,7 +141,7 @@ def submit_report(ctx: ServiceContext, data: ReportData) -> Submitted:
     if data.channel not in STAFF_CHANNELS:
         raise ValidationFailed("Choose how this came to you.", field="channel")
     district_id = _school(ctx, data.school_id)
-    narrative = _text(data.narrative, field="narrative", limit=NARRATIVE_MAX, required=True)
+    narrative = clean_text(data.narrative, field="narrative", limit=NARRATIVE_MAX, required=True)
     report = Report(
         district_id=district_id,
         school_id=data.school_id,
@@ -161,8 +150,8 @@ def submit_report(ctx: ServiceContext, data: ReportData) -> Submitted:
         due_at=one_school_day_after(ctx.now),
         reporter_id=access.actor.user_id,
         reporter_confidential=data.confidential,
-        occurred=_text(data.occurred, field="occurred", limit=SHORT_MAX),
-        location=_text(data.location, field="location", limit=SHORT_MAX),
+        occurred=clean_text(data.occurred, field="occurred", limit=SHORT_MAX),
+        location=clean_text(data.location, field="location", limit=SHORT_MAX),
         narrative=narrative,
         imminent=data.imminent,
     )
@@ -179,7 +168,7 @@ def submit_report(ctx: ServiceContext, data: ReportData) -> Submitted:
             ReportAction(
                 report_id=report.id,
                 action=action,
-                taken_by=_text(by_whom, field="actions", limit=SHORT_MAX) or "",
+                taken_by=clean_text(by_whom, field="actions", limit=SHORT_MAX) or "",
                 taken_at=at,
                 recorded_by=access.actor.user_id,
                 recorded_at=ctx.now,
@@ -289,7 +278,7 @@ def submit_tip(ctx: ServiceContext, data: TipData, *, client: str | None) -> Tip
     ):
         raise RateLimited
     district_id = _school(ctx, data.school_id)
-    narrative = _text(data.what, field="what", limit=NARRATIVE_MAX, required=True)
+    narrative = clean_text(data.what, field="what", limit=NARRATIVE_MAX, required=True)
     report = Report(
         district_id=district_id,
         school_id=data.school_id,
@@ -298,9 +287,9 @@ def submit_tip(ctx: ServiceContext, data: TipData, *, client: str | None) -> Tip
         received_at=ctx.now,
         due_at=one_school_day_after(ctx.now),
         narrative=narrative,
-        who=_text(data.who, field="who", limit=SHORT_MAX * 4),
-        location=_text(data.where, field="where", limit=SHORT_MAX),
-        occurred=_text(data.when, field="when", limit=SHORT_MAX),
+        who=clean_text(data.who, field="who", limit=SHORT_MAX * 4),
+        location=clean_text(data.where, field="where", limit=SHORT_MAX),
+        occurred=clean_text(data.when, field="when", limit=SHORT_MAX),
     )
     ctx.db.add(report)
     ctx.db.flush()
@@ -366,7 +355,7 @@ def tipster_message(
 ) -> dto.TipThread:
     ctx = _anonymous(ctx)
     report = _tip_by_code(ctx, code, client)
-    text = _text(body, field="message", limit=MESSAGE_MAX, required=True)
+    text = clean_text(body, field="message", limit=MESSAGE_MAX, required=True)
     ctx.db.add(TipMessage(report_id=report.id, from_tipster=True, body=text, created_at=ctx.now))
     ctx.commit_with_audit(
         AuditAction.INTAKE_TIP_MESSAGE_ADDED,
@@ -398,7 +387,7 @@ def team_message(ctx: ServiceContext, report_id: int, body: str) -> None:
     decision = policy.can(access, Act.TRIAGE, repository.report_facts(ctx.db, report))
     if not decision:
         refuse(ctx, object_type="report", object_id=report_id, reason=decision.reason)
-    text = _text(body, field="message", limit=MESSAGE_MAX, required=True)
+    text = clean_text(body, field="message", limit=MESSAGE_MAX, required=True)
     ctx.db.add(
         TipMessage(
             report_id=report.id,
