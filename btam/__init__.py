@@ -126,11 +126,15 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         # Every team page shows an unacknowledged imminent danger until someone takes it.
         if actor is None or not role_has(actor.role, Permission.TRIAGE_WORK):
             return []
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from btam.audit.writer import AuditUnavailable
         from btam.cases.services import triage
 
         try:
             return triage.imminent_alerts(web.service_context(actor))
-        except Exception:  # an error page must render even when the store is down
+        except (SQLAlchemyError, AuditUnavailable):
+            # An error page (the 503 of a store that is down) must still render.
             return []
 
     @app.context_processor

@@ -65,7 +65,7 @@ def _school_name(ctx: ServiceContext, school_id: int) -> str:
 def queue(ctx: ServiceContext) -> list[dto.QueueItem]:
     """Reports and tips waiting for triage in the actor's schools, oldest first."""
     access = access_for(ctx)
-    if not policy.can(access, Act.LIST_CASES, None) or not access.actor.team_ids:
+    if not policy.CASE_RULES[Act.TRIAGE].get(access.actor.role) or not access.actor.team_ids:
         refuse(ctx, object_type="triage_queue", object_id="queue", reason="role", hide=False)
     rows = repository.triage_queue(ctx.db, access)
     ctx.record(
