@@ -27,10 +27,10 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from btam.access.actor import Role
 from btam.accounts.models import User
 from btam.db import make_engine
 from btam.schema import upgrade
-from btam.security.actor import Role
 from btam.security.crypto import FieldCipher, generate_key_file, new_data_key, reencrypt
 from btam.security.fields import reencrypt_fields
 from btam.security.keys import KekSource, session_info, start_data_key_rotation

@@ -37,17 +37,18 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     :raises ConfigError: with a one-line reason when the configuration cannot be used.
     """
-    from btam import errors, web
-    from btam.accounts import account_views, admin_views, auth_views, signin
+    from btam import error_pages, health, web
+    from btam.access.permissions import Permission, role_has
+    from btam.accounts import signin
+    from btam.accounts.views import account, admin
+    from btam.accounts.views import signin as signin_views
     from btam.audit import views as audit_views
-    from btam.cases import intake_views, people_views, triage_views
     from btam.cases import views as case_views
-    from btam.health import make_blueprint as health_blueprint
-    from btam.reports.views import make_blueprint as main_blueprint
+    from btam.intake.views import reports, tips, triage
+    from btam.people import views as people_views
+    from btam.reports import views as main_views
     from btam.runtime import build_runtime
     from btam.security import headers
-    from btam.security.permissions import Permission, role_has
-    from btam.tips import views as tip_views
 
     settings = load_settings(overrides=overrides)
     if not settings.secret_key:
@@ -103,24 +104,23 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         return actor
 
     web.init_app(app)
-    errors.init_app(app)
-    for make in (
-        auth_views.make_blueprint,
-        account_views.make_blueprint,
-        admin_views.make_blueprint,
-        audit_views.make_blueprint,
-        case_views.make_blueprint,
-        people_views.make_blueprint,
-        intake_views.make_blueprint,
-        triage_views.make_blueprint,
-        main_blueprint,
-        health_blueprint,
+    error_pages.init_app(app)
+    for module in (
+        signin_views,
+        account,
+        admin,
+        audit_views,
+        case_views,
+        people_views,
+        reports,
+        triage,
+        tips,
+        main_views,
+        health,
     ):
-        app.register_blueprint(make())
-    # The anonymous tip line sets no cookie, so its forms carry no CSRF token (btam/tips).
-    tips = tip_views.make_blueprint()
-    csrf.exempt(tips)
-    app.register_blueprint(tips)
+        app.register_blueprint(module.bp)
+    # The anonymous tip line sets no cookie, so its forms carry no CSRF token (intake/views/tips).
+    csrf.exempt(tips.bp)
 
     def _alerts(actor: Any) -> list[tuple[int, str, Any]]:
         # Every team page shows an unacknowledged imminent danger until someone takes it.
@@ -129,10 +129,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         from sqlalchemy.exc import SQLAlchemyError
 
         from btam.audit.writer import AuditUnavailable
-        from btam.cases.services import triage
+        from btam.intake.services import triage as triage_services
 
         try:
-            return triage.imminent_alerts(web.service_context(actor))
+            return triage_services.imminent_alerts(web.service_context(actor))
         except (SQLAlchemyError, AuditUnavailable):
             # An error page (the 503 of a store that is down) must still render.
             return []

@@ -86,7 +86,11 @@ def make_engine(url: str, *, immediate: bool = False) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys, a busy timeout and real transactions.
 
     ``immediate`` makes every SQLite transaction take the write lock at BEGIN, which is how
-    appends to the audit chain are serialised across processes.
+    appends to the audit chain are serialised across processes. An engine made with
+    ``execution_options(btam_begin="IMMEDIATE")`` (:func:`writing`) does the same for the
+    transactions of one unit of work that will write: a deferred transaction that reads and
+    then writes fails at once with "database is locked" when another writer got in between
+    (the busy timeout does not apply), while ``BEGIN IMMEDIATE`` waits its turn.
     """
     url = normalize_url(url)
     parsed = make_url(url)
@@ -108,9 +112,12 @@ def make_engine(url: str, *, immediate: bool = False) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
+    default_mode = "IMMEDIATE" if immediate else "DEFERRED"
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        mode = conn.get_execution_options().get("btam_begin", default_mode)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if mode == "IMMEDIATE" else "BEGIN")
 
     return engine
 
@@ -123,13 +130,23 @@ def _create_private_file(path: Path) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
+def writing(engine: Engine) -> Engine:
+    """The same engine whose transactions take the write lock at BEGIN (SQLite)."""
+    return engine.execution_options(btam_begin="IMMEDIATE")
+
+
 @dataclass(frozen=True)
 class Stores:
-    """The engines and session factories of both stores, opened once per process."""
+    """The engines and session factories of both stores, opened once per process.
+
+    ``case_write_sessions`` are for units of work that will write (every POST): on SQLite
+    their transactions begin IMMEDIATE; ``case_sessions`` are for reading.
+    """
 
     case_engine: Engine
     audit_engine: Engine
     case_sessions: sessionmaker[Session]
+    case_write_sessions: sessionmaker[Session]
     audit_sessions: sessionmaker[Session]
 
     def dispose(self) -> None:
@@ -147,11 +164,13 @@ def open_stores(
     """
     case_engine = make_engine(case_url)
     audit_engine = make_engine(audit_url, immediate=True)
+    info = dict(case_session_info or {})
     return Stores(
         case_engine=case_engine,
         audit_engine=audit_engine,
-        case_sessions=sessionmaker(
-            case_engine, expire_on_commit=False, info=dict(case_session_info or {})
+        case_sessions=sessionmaker(case_engine, expire_on_commit=False, info=info),
+        case_write_sessions=sessionmaker(
+            writing(case_engine), expire_on_commit=False, info=dict(info)
         ),
         audit_sessions=sessionmaker(audit_engine, expire_on_commit=False),
     )

@@ -6,12 +6,21 @@ from sqlalchemy import MetaData
 
 from btam.accounts import models as accounts_models
 from btam.audit import models as audit_models
-from btam.cases import intake_models
 from btam.cases import models as case_models
 from btam.db import AuditBase, CaseBase
+from btam.intake import models as intake_models
+from btam.people import models as people_models
+from btam.security import keys as key_models
 
 # Importing a model module registers its tables on its store's metadata.
-MODEL_MODULES = (accounts_models, case_models, intake_models, audit_models)
+MODEL_MODULES = (
+    accounts_models,
+    key_models,
+    people_models,
+    case_models,
+    intake_models,
+    audit_models,
+)
 
 
 def metadata_for(store: str) -> MetaData:

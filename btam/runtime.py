@@ -10,16 +10,16 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
+from btam.access.actor import Actor
+from btam.accounts.authn import SessionRules, Throttle
 from btam.audit.context import AuditContext
 from btam.audit.signing import SigningKeyError
 from btam.audit.writer import AuditWriter, writer_from_settings
+from btam.context import ServiceContext
 from btam.db import Stores, open_stores, utcnow
-from btam.security.actor import Actor
-from btam.security.authn import SessionRules, Throttle
 from btam.security.crypto import KeyFileError
 from btam.security.keys import KekMismatch, KekSource, check_kek_matches, session_info
 from btam.security.passwords import PasswordHashing, PasswordRules
-from btam.services import ServiceContext
 from btam.settings import ConfigError, Settings
 
 

@@ -6,19 +6,26 @@ Views get everything they hand to services from here, so no service ever reads F
 from __future__ import annotations
 
 import secrets
-from typing import cast
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TypeVar, cast
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, flash, g, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from sqlalchemy.orm import Session
+from werkzeug.datastructures import FileStorage
 
+from btam.access.actor import Actor
 from btam.audit.context import AuditContext
+from btam.context import ServiceContext, Staged, carry_out
 from btam.errors import ValidationFailed
+from btam.files import ATTACHMENT_MAX_BYTES, Upload
 from btam.runtime import Runtime
-from btam.security.actor import Actor
-from btam.services import ServiceContext
+
+T = TypeVar("T")
 
 # Endpoints reachable without signing in; everything else is refused by default.
 PUBLIC_ENDPOINTS = frozenset(
@@ -41,10 +48,20 @@ def runtime() -> Runtime:
     return cast(Runtime, current_app.extensions["btam"])
 
 
+# Requests that may change something: their transactions take SQLite's write lock at BEGIN.
+WRITING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
 def case_db() -> Session:
-    """The request's case-store session, opened on first use and closed at teardown."""
+    """The request's case-store session, opened on first use and closed at teardown.
+
+    A POST's session begins its transactions for writing, so that concurrent writers wait
+    for each other instead of failing (see ``btam.db.writing``).
+    """
     if "case_db" not in g:
-        g.case_db = runtime().stores.case_sessions()
+        stores = runtime().stores
+        writes = request.method in WRITING_METHODS
+        g.case_db = (stores.case_write_sessions if writes else stores.case_sessions)()
     return cast(Session, g.case_db)
 
 
@@ -85,6 +102,48 @@ def loaded_actor() -> Actor | None:
     return user if isinstance(user, Actor) else None
 
 
+def submit(
+    ctx: ServiceContext,
+    form: FlaskForm,
+    use_case: Callable[[], Staged[T]],
+    *,
+    then: Callable[[T], ResponseReturnValue],
+    done: str | None = None,
+) -> ResponseReturnValue | None:
+    """Validate ``form``, run the use case and commit it once; the answer when it succeeded.
+
+    A refusal by the service (``ValidationFailed``) rolls back whatever the use case staged
+    and is put beside the field it names (or flashed); ``None`` then means: show the form
+    again, with its errors, and answer 400.
+    """
+    if not form.validate_on_submit():
+        return None
+    try:
+        value = carry_out(ctx, use_case())
+    except ValidationFailed as exc:
+        ctx.db.rollback()
+        form_error(form, exc)
+        return None
+    if done:
+        flash(done, "success")
+    return then(value)
+
+
+def press(
+    ctx: ServiceContext, use_case: Callable[[], Staged[T]], *, done: str, to: str
+) -> ResponseReturnValue:
+    """A button that changes one thing (its CSRF token is checked before the view runs):
+    run the use case, commit it once, flash what happened or why not, and go to ``to``."""
+    try:
+        carry_out(ctx, use_case())
+    except ValidationFailed as exc:
+        ctx.db.rollback()
+        flash(str(exc), "error")
+    else:
+        flash(done, "success")
+    return redirect(to)
+
+
 def form_error(form: object, exc: ValidationFailed) -> None:
     """Put a service's refusal beside the field it names, or at the top of the page."""
     field = getattr(form, exc.field or "", None)
@@ -94,6 +153,18 @@ def form_error(form: object, exc: ValidationFailed) -> None:
         flash(str(exc), "error")
 
 
+def upload_of(field: object) -> Upload | None:
+    """The uploaded file of a FileField, read up to one byte over the limit."""
+    storage = getattr(field, "data", None)
+    if not isinstance(storage, FileStorage) or not storage.filename:
+        return None
+    return Upload(
+        filename=storage.filename or "",
+        content_type=(storage.mimetype or "").lower(),
+        data=storage.read(ATTACHMENT_MAX_BYTES + 1),
+    )
+
+
 def file_download(data: bytes, *, content_type: str, filename: str) -> Response:
     """A stored file as a download: never rendered in the app's origin, an ASCII-safe name."""
     response = Response(data, mimetype=content_type)
@@ -101,6 +172,11 @@ def file_download(data: bytes, *, content_type: str, filename: str) -> Response:
     response.headers["Content-Disposition"] = f'attachment; filename="{safe or "file"}"'
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def local_time(moment: datetime) -> str:
+    """A stored UTC moment as people read it, with its zone."""
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
 
 def is_post() -> bool:

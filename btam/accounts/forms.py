@@ -14,8 +14,8 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from btam.access.actor import DISCIPLINE_LABELS, ROLE_LABELS
 from btam.forms import BaseForm
-from btam.security.actor import DISCIPLINE_LABELS, ROLE_LABELS
 
 # Longer than any accepted password, so the check happens in the rules with a clear message,
 # but short enough that a hostile megabyte never reaches the hash function.

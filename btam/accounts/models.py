@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from btam.access.actor import Discipline, Role
 from btam.db import CaseBase, UTCDateTime, utcnow, vocabulary
-from btam.security.actor import Discipline, Role
 from btam.security.fields import encrypted_text
 from btam.security.keys import ACCOUNTS_SCOPE
 

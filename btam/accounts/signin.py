@@ -1,4 +1,9 @@
-"""Signing in and out: password, second factor, enrolment, sessions, throttling."""
+"""Signing in and out: password, second factor, enrolment, sessions, throttling.
+
+Each step of signing in is a use case of its own and commits its own transactions: a failed
+attempt must be counted even when the answer is a refusal, and a password is checked outside
+any write transaction (argon2 takes tens of milliseconds, a write lock must not wait on it).
+"""
 
 from __future__ import annotations
 
@@ -6,16 +11,16 @@ import logging
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from sqlalchemy import select
-
+from btam.access.actor import ROLES_REQUIRING_MFA, Actor
+from btam.accounts import authn, repository
 from btam.accounts.models import RecoveryCode, User
 from btam.audit.actions import AuditAction, Outcome
 from btam.audit.context import ANONYMOUS_ROLE
+from btam.audit.events import AuditEvent
 from btam.audit.writer import AuditUnavailable
+from btam.context import ServiceContext
 from btam.errors import ValidationFailed
-from btam.security import authn, mfa
-from btam.security.actor import ROLES_REQUIRING_MFA, Actor
-from btam.services import ServiceContext
+from btam.security import mfa
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +55,7 @@ def _mfa_required(ctx: ServiceContext, user: User) -> bool:
 
 
 def _load_user(ctx: ServiceContext, user_id: int) -> User | None:
-    user = ctx.db.get(User, user_id)
+    user = repository.user(ctx.db, user_id)
     return user if user is not None and user.is_active else None
 
 
@@ -66,9 +71,7 @@ def check_password(
     if ctx.throttle.is_locked(ctx.db, username=username, address=address, now=ctx.now):
         ctx.record(AuditAction.AUTH_LOGIN_LOCKED, outcome=Outcome.DENIED)
         return PasswordResult(Step.LOCKED)
-    user = ctx.db.execute(
-        select(User).where(User.username == username.strip().casefold())
-    ).scalar_one_or_none()
+    user = repository.user_by_username(ctx.db, username.strip().casefold())
     matched = ctx.hashing.verify(user.password_hash if user else None, password)
     if not matched or user is None or not user.is_active:
         # The count is committed on its own first: an audit outage must never make guesses
@@ -118,19 +121,15 @@ def check_second_factor(ctx: ServiceContext, *, user_id: int, code: str, address
     step = mfa.accept_totp(user.mfa_secret, code, last_step=user.mfa_last_step)
     if step is not None:
         user.mfa_last_step = step
-        ctx.commit_with_audit(AuditAction.AUTH_MFA_SUCCESS, object_type="user", object_id=user.id)
-        return True
-    recovery = ctx.db.execute(
-        select(RecoveryCode).where(
-            RecoveryCode.user_id == user.id,
-            RecoveryCode.code_hash == mfa.recovery_code_digest(code),
-            RecoveryCode.used_at.is_(None),
+        ctx.commit_with_audit(
+            AuditEvent(AuditAction.AUTH_MFA_SUCCESS, object_type="user", object_id=user.id)
         )
-    ).scalar_one_or_none()
+        return True
+    recovery = repository.unused_recovery_code(ctx.db, user.id, mfa.recovery_code_digest(code))
     if recovery is not None and len(code) >= 16:
         recovery.used_at = ctx.now
         ctx.commit_with_audit(
-            AuditAction.AUTH_RECOVERY_CODE_USED, object_type="user", object_id=user.id
+            AuditEvent(AuditAction.AUTH_RECOVERY_CODE_USED, object_type="user", object_id=user.id)
         )
         return True
     ctx.throttle.record_failure(ctx.db, username=user.username, address=address, now=ctx.now)
@@ -193,14 +192,14 @@ def confirm_pending_enrolment(ctx: ServiceContext, *, user_id: int, code: str) -
     user.mfa_enrolled_at = ctx.now
     user.mfa_last_step = step
     codes = _replace_recovery_codes(ctx, user)
-    ctx.commit_with_audit(AuditAction.AUTH_MFA_ENROLLED, object_type="user", object_id=user.id)
+    ctx.commit_with_audit(
+        AuditEvent(AuditAction.AUTH_MFA_ENROLLED, object_type="user", object_id=user.id)
+    )
     return codes
 
 
 def _replace_recovery_codes(ctx: ServiceContext, user: User) -> list[str]:
-    for old in ctx.db.execute(
-        select(RecoveryCode).where(RecoveryCode.user_id == user.id)
-    ).scalars():
+    for old in repository.recovery_codes_of(ctx.db, user.id):
         ctx.db.delete(old)
     codes = mfa.new_recovery_codes()
     for code in codes:
@@ -230,23 +229,19 @@ def regenerate_recovery_codes(ctx: ServiceContext, *, actor: Actor, password: st
         raise ValidationFailed("Set up an authenticator app first.")
     codes = _replace_recovery_codes(ctx, user)
     ctx.commit_with_audit(
-        AuditAction.AUTH_MFA_ENROLLED,
-        object_type="user",
-        object_id=user.id,
-        purpose="recovery codes replaced",
+        AuditEvent(
+            AuditAction.AUTH_MFA_ENROLLED,
+            object_type="user",
+            object_id=user.id,
+            purpose="recovery codes replaced",
+        )
     )
     return codes
 
 
 def remaining_recovery_codes(ctx: ServiceContext, *, user_id: int) -> int:
     """How many unused recovery codes the user has."""
-    return len(
-        ctx.db.execute(
-            select(RecoveryCode.id).where(
-                RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None)
-            )
-        ).all()
-    )
+    return repository.unused_recovery_code_count(ctx.db, user_id)
 
 
 def complete_signin(ctx: ServiceContext, *, user_id: int, username_typed: str) -> str:
@@ -261,7 +256,9 @@ def complete_signin(ctx: ServiceContext, *, user_id: int, username_typed: str) -
     ctx = _as_user(ctx, user)
     token = authn.start_session(ctx.db, user_id=user.id, now=ctx.now)
     ctx.throttle.clear_account(ctx.db, username=username_typed)
-    ctx.commit_with_audit(AuditAction.AUTH_LOGIN_SUCCESS, object_type="user", object_id=user.id)
+    ctx.commit_with_audit(
+        AuditEvent(AuditAction.AUTH_LOGIN_SUCCESS, object_type="user", object_id=user.id)
+    )
     return token
 
 
@@ -295,11 +292,13 @@ def resume(ctx: ServiceContext, *, token: str) -> tuple[Actor | None, str | None
     if ended is not None:
         ctx = _as_user(ctx, user)
         ctx.commit_with_audit(
-            AuditAction.AUTH_SESSION_EXPIRED,
-            outcome=Outcome.DENIED,
-            object_type="user",
-            object_id=user.id,
-            purpose=ended,
+            AuditEvent(
+                AuditAction.AUTH_SESSION_EXPIRED,
+                outcome=Outcome.DENIED,
+                object_type="user",
+                object_id=user.id,
+                purpose=ended,
+            )
         )
         return None, ended
     actor = actor_for(user, token)
@@ -317,7 +316,9 @@ def sign_out(ctx: ServiceContext, *, actor: Actor) -> None:
     authn.end_session(ctx.db, token=actor.session_token, reason="signed_out", now=ctx.now)
     try:
         ctx.commit_with_audit(
-            AuditAction.AUTH_SESSION_SIGNED_OUT, object_type="user", object_id=actor.user_id
+            AuditEvent(
+                AuditAction.AUTH_SESSION_SIGNED_OUT, object_type="user", object_id=actor.user_id
+            )
         )
     except AuditUnavailable:
         authn.end_session(ctx.db, token=actor.session_token, reason="signed_out", now=ctx.now)
@@ -338,7 +339,7 @@ def end_other_sessions(ctx: ServiceContext, *, actor: Actor) -> int:
         keep_token=actor.session_token,
     )
     ctx.commit_with_audit(
-        AuditAction.ACCOUNT_SESSIONS_ENDED, object_type="user", object_id=actor.user_id
+        AuditEvent(AuditAction.ACCOUNT_SESSIONS_ENDED, object_type="user", object_id=actor.user_id)
     )
     return count
 
@@ -368,7 +369,7 @@ def change_password(ctx: ServiceContext, *, actor: Actor, current: str, new: str
         keep_token=actor.session_token,
     )
     ctx.commit_with_audit(
-        AuditAction.ACCOUNT_PASSWORD_CHANGED, object_type="user", object_id=user.id
+        AuditEvent(AuditAction.ACCOUNT_PASSWORD_CHANGED, object_type="user", object_id=user.id)
     )
 
 

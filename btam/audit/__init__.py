@@ -1,0 +1,1 @@
+"""The tamper-evident audit trail, kept in a store of its own, and the auditor's pages."""

@@ -56,6 +56,7 @@ class AuditAction(StrEnum):
     CASE_NOTE_ADDED = "case:note:added"
     CASE_ATTACHMENT_ADDED = "case:attachment:added"
     CASE_ATTACHMENT_DOWNLOADED = "case:attachment:downloaded"
+    CASE_STATUS_CHANGED = "case:status:changed"
 
     INTAKE_REPORT_SUBMITTED = "intake:report:submitted"
     INTAKE_TIP_RECEIVED = "intake:tip:received"

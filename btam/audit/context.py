@@ -6,8 +6,8 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
+from btam.access.actor import Actor, Role, SystemActor
 from btam.audit.models import CLIENT_ADDRESS_MAX, REQUEST_ID_MAX
-from btam.security.actor import Actor, Role, SystemActor
 
 SYSTEM_ROLE = "system"
 ANONYMOUS_ROLE = "anonymous"

@@ -16,17 +16,23 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from btam.audit.events import OBJECT_ID_MAX, OBJECT_TYPE_MAX, PURPOSE_MAX
 from btam.audit.signing import SignedCheckpoint
 from btam.db import AuditBase, UTCDateTime
+
+__all__ = [
+    "OBJECT_ID_MAX",
+    "OBJECT_TYPE_MAX",
+    "PURPOSE_MAX",
+    "AuditCheckpoint",
+    "AuditEntry",
+]
 
 # Column sizes; the writer refuses longer values instead of letting a database truncate them
 # (SQLite would store them whole, PostgreSQL would fail, and the hash must match on both).
 ROLE_MAX = 32
 ACTION_MAX = 64
 OUTCOME_MAX = 16
-OBJECT_TYPE_MAX = 40
-OBJECT_ID_MAX = 64
-PURPOSE_MAX = 120
 REQUEST_ID_MAX = 64
 CLIENT_ADDRESS_MAX = 45  # the longest textual IPv6 address (IPv4-mapped form)
 HASH_HEX = 64

@@ -18,8 +18,8 @@ from btam.audit.actions import AuditAction, Outcome
 from btam.audit.models import AuditEntry
 from btam.audit.signing import load_signing_key
 from btam.audit.verify import verify_chain
+from btam.context import ServiceContext
 from btam.errors import NotFound, ValidationFailed
-from btam.services import ServiceContext
 
 CSV_COLUMNS = (
     "seq",

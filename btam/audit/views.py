@@ -9,15 +9,15 @@ from flask.typing import ResponseReturnValue
 from wtforms import SelectChoice
 
 from btam import web
+from btam.access.actor import Actor
+from btam.access.decorators import requires
+from btam.access.permissions import Permission, role_has
 from btam.accounts import services as accounts
 from btam.audit import trail
 from btam.audit.forms import ReviewForm, TrailFilterForm
 from btam.audit.reader import TrailFilter
+from btam.context import ServiceContext
 from btam.errors import ValidationFailed
-from btam.security.actor import Actor
-from btam.security.decorators import requires
-from btam.security.permissions import Permission, role_has
-from btam.services import ServiceContext
 
 
 def _filter_form(ctx: ServiceContext) -> tuple[TrailFilterForm, TrailFilter | None]:
@@ -47,65 +47,66 @@ def _filter_form(ctx: ServiceContext) -> tuple[TrailFilterForm, TrailFilter | No
     )
 
 
-def make_blueprint() -> Blueprint:
-    bp = Blueprint("audit", __name__, url_prefix="/audit")
+bp = Blueprint("audit", __name__, url_prefix="/audit")
 
-    @bp.get("/")
-    @requires(Permission.AUDIT_TRAIL_READ)
-    def index(actor: Actor) -> ResponseReturnValue:
-        ctx = web.service_context(actor)
-        form, flt = _filter_form(ctx)
-        page = request.args.get("page", "1")
-        view = (
-            trail.search(ctx, flt=flt, page=int(page) if page.isdigit() else 1)
-            if flt is not None
-            else None
-        )
-        args = {k: v for k, v in request.args.items() if k != "page" and v}
-        return render_template(
-            "audit/index.html",
-            form=form,
-            view=view,
-            args=args,
-            chain=trail.chain_state(ctx),
-            can_export=role_has(actor.role, Permission.AUDIT_TRAIL_EXPORT),
-        )
 
-    @bp.get("/export.csv")
-    @requires(Permission.AUDIT_TRAIL_EXPORT)
-    def export(actor: Actor) -> ResponseReturnValue:
-        ctx = web.service_context(actor)
-        _form, flt = _filter_form(ctx)
-        if flt is None:
-            flash("Correct the filter before exporting.", "error")
-            query: dict[str, Any] = dict(request.args.to_dict())
-            return redirect(url_for("audit.index", **query))
-        lines = trail.export_csv(ctx, flt=flt)
-        return Response(
-            lines,
-            mimetype="text/csv",
-            headers={"Content-Disposition": 'attachment; filename="btam-audit-trail.csv"'},
-        )
+@bp.get("/")
+@requires(Permission.AUDIT_TRAIL_READ)
+def index(actor: Actor) -> ResponseReturnValue:
+    ctx = web.service_context(actor)
+    form, flt = _filter_form(ctx)
+    page = request.args.get("page", "1")
+    view = (
+        trail.search(ctx, flt=flt, page=int(page) if page.isdigit() else 1)
+        if flt is not None
+        else None
+    )
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template(
+        "audit/index.html",
+        form=form,
+        view=view,
+        args=args,
+        chain=trail.chain_state(ctx),
+        can_export=role_has(actor.role, Permission.AUDIT_TRAIL_EXPORT),
+    )
 
-    @bp.get("/grants")
-    @requires(Permission.AUDIT_GRANTS_REVIEW)
-    def grants(actor: Actor) -> ResponseReturnValue:
-        ctx = web.service_context(actor)
-        return render_template("audit/grants.html", items=trail.grant_queue(ctx), form=ReviewForm())
 
-    @bp.post("/grants/<int:seq>/review")
-    @requires(Permission.AUDIT_GRANTS_REVIEW)
-    def review(actor: Actor, seq: int) -> ResponseReturnValue:
-        form = ReviewForm()
-        if form.validate_on_submit():
-            try:
-                trail.review_grant(
-                    web.service_context(actor), seq=seq, verdict=trail.Verdict(form.verdict.data)
-                )
-            except ValidationFailed as exc:
-                flash(str(exc), "error")
-            else:
-                flash("Review recorded.", "success")
-        return redirect(url_for("audit.grants"))
+@bp.get("/export.csv")
+@requires(Permission.AUDIT_TRAIL_EXPORT)
+def export(actor: Actor) -> ResponseReturnValue:
+    ctx = web.service_context(actor)
+    _form, flt = _filter_form(ctx)
+    if flt is None:
+        flash("Correct the filter before exporting.", "error")
+        query: dict[str, Any] = dict(request.args.to_dict())
+        return redirect(url_for("audit.index", **query))
+    lines = trail.export_csv(ctx, flt=flt)
+    return Response(
+        lines,
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="btam-audit-trail.csv"'},
+    )
 
-    return bp
+
+@bp.get("/grants")
+@requires(Permission.AUDIT_GRANTS_REVIEW)
+def grants(actor: Actor) -> ResponseReturnValue:
+    ctx = web.service_context(actor)
+    return render_template("audit/grants.html", items=trail.grant_queue(ctx), form=ReviewForm())
+
+
+@bp.post("/grants/<int:seq>/review")
+@requires(Permission.AUDIT_GRANTS_REVIEW)
+def review(actor: Actor, seq: int) -> ResponseReturnValue:
+    form = ReviewForm()
+    if form.validate_on_submit():
+        try:
+            trail.review_grant(
+                web.service_context(actor), seq=seq, verdict=trail.Verdict(form.verdict.data)
+            )
+        except ValidationFailed as exc:
+            flash(str(exc), "error")
+        else:
+            flash("Review recorded.", "success")
+    return redirect(url_for("audit.grants"))

@@ -19,7 +19,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from btam.audit.actions import AuditAction, Outcome
 from btam.audit.context import AuditContext, InvalidAuditEntry
+from btam.audit.events import AuditEvent
 from btam.audit.models import (
     OBJECT_ID_MAX,
     OBJECT_TYPE_MAX,
@@ -265,9 +266,8 @@ class AuditWriter:
         :raises AuditUnavailable: when the audit store (or the witness file, at a checkpoint)
             cannot take the entry; nothing is recorded and the caller must refuse the action.
         """
-        fields = _validated(
-            ctx,
-            action=action,
+        event = AuditEvent(
+            action,
             outcome=outcome,
             object_type=object_type,
             object_id=object_id,
@@ -275,16 +275,44 @@ class AuditWriter:
             school_id=school_id,
             purpose=purpose,
         )
+        return self.append_all(ctx, [event])[0]
+
+    def append_all(self, ctx: AuditContext, events: Sequence[AuditEvent]) -> list[int]:
+        """Record ``events`` in order, in one transaction (all or none); return their seqs.
+
+        :raises InvalidAuditEntry: when a value is unknown, too long or not an id (nothing is
+            written).
+        :raises AuditUnavailable: when the audit store (or the witness file, at a checkpoint)
+            cannot take the entries; nothing is recorded and the caller must refuse the action.
+        """
+        rows = [
+            _validated(
+                AuditContext.anonymous(ctx.request_id) if e.anonymous else ctx,
+                action=e.action,
+                outcome=e.outcome,
+                object_type=e.object_type,
+                object_id=e.object_id,
+                case_id=e.case_id,
+                school_id=e.school_id,
+                purpose=e.purpose,
+            )
+            for e in events
+        ]
+        if not rows:
+            return []
+        seqs: list[int] = []
         try:
             with self._sessions() as session, session.begin():
                 take_append_lock(session)
-                seq, entry_hash = self._insert_entry(session, fields)
-                if self._checkpoint_every and seq % self._checkpoint_every == 0:
-                    self._seal(session, seq, entry_hash)
+                for fields in rows:
+                    seq, entry_hash = self._insert_entry(session, fields)
+                    seqs.append(seq)
+                    if self._checkpoint_every and seq % self._checkpoint_every == 0:
+                        self._seal(session, seq, entry_hash)
         except (SQLAlchemyError, OSError) as exc:
             log.error("audit store refused an append (%s)", _describe(exc))
             raise AuditUnavailable("the audit store cannot record this action") from None
-        return seq
+        return seqs
 
     def checkpoint(self, ctx: AuditContext | None = None) -> SignedCheckpoint | None:
         """Sign the head of the chain now, store the checkpoint and append it to the witness.

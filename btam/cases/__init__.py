@@ -1,1 +1,1 @@
-"""The case domain: people, cases, notes, attachments, emergency grants and disclosures."""
+"""The case core: cases, parties, notes, attachments, members, work, emergency grants, lifecycle."""

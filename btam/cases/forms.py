@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     DateField,
-    HiddenField,
     IntegerField,
     SelectChoice,
     SelectField,
@@ -14,28 +13,11 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from btam.cases.terms import DisclosureBasis, Part, PersonKind, RecordClass
+from btam.access.record_classes import RecordClass
 from btam.forms import BaseForm
+from btam.people.forms import PART_CHOICES, PersonFields
 
-KIND_CHOICES = [SelectChoice(k.value, k.label) for k in PersonKind]
-PART_CHOICES = [SelectChoice(p.value, p.label) for p in Part if p is not Part.SUBJECT] + [
-    SelectChoice(Part.SUBJECT.value, Part.SUBJECT.label)
-]
 CLASS_CHOICES = [SelectChoice(c.value, c.label) for c in RecordClass]
-BASIS_CHOICES = [SelectChoice(b.value, b.label) for b in DisclosureBasis]
-
-
-class PersonFields(BaseForm):
-    kind = SelectField("Kind of person", choices=KIND_CHOICES, default=PersonKind.STUDENT.value)
-    given_name = StringField("Given name", validators=[Length(max=100)])
-    family_name = StringField("Family name", validators=[Length(max=100)])
-    date_of_birth = DateField(
-        "Date of birth", validators=[Optional()], description="Finds earlier records of the person."
-    )
-    student_number = StringField(
-        "Student id", validators=[Length(max=32)], description="Students only."
-    )
-    person_id = HiddenField()
 
 
 class OpenCaseForm(PersonFields):
@@ -93,26 +75,6 @@ class RemoveMemberForm(BaseForm):
     user_id = IntegerField(validators=[DataRequired()])
 
 
-class SearchForm(PersonFields):
-    pass
-
-
-class DisclosureForm(BaseForm):
-    basis = SelectField("Legal basis", choices=BASIS_CHOICES)
-    recipient = StringField(
-        "Recipient",
-        validators=[DataRequired(), Length(max=2_000)],
-        description="Who received the information: person, agency, address.",
-    )
-    interest = TextAreaField(
-        "Legitimate interest or legal basis",
-        validators=[DataRequired(), Length(max=2_000)],
-        description="Why they received it; for an emergency, the threat and the parties.",
-    )
-    disclosed_on = DateField("Date of the disclosure", validators=[DataRequired()])
-    case_number = SelectField("Case", validators=[Optional()])
-
-
 class EmergencyForm(BaseForm):
     number = StringField(
         "Case number", validators=[DataRequired(), Length(max=16)], description="Like 2026-0042."
@@ -127,4 +89,13 @@ class EmergencyForm(BaseForm):
         "Who needs the information",
         validators=[DataRequired(), Length(max=1_000)],
         description="The people or agencies it goes to, and why they can act on it.",
+    )
+
+
+class StatusForm(BaseForm):
+    """The lead closes or reopens the case, with the reason kept in its history."""
+
+    move = SelectField("Change", choices=[])
+    reason = TextAreaField(
+        "Reason", validators=[DataRequired(message="Give the reason."), Length(max=5000)]
     )

@@ -1,10 +1,8 @@
-"""The core case records: people, cases and their parties, members, work assignments, notes,
-attachments, emergency grants and the record of disclosures.
+"""The core case records: cases and their parties, members, work assignments, notes,
+attachments, emergency grants and the history of their status.
 
-Every name, identifier, narrative and note is an encrypted field. A person's fields are under
-the person's own data key and a case's under the case's, so that one case or one person can
-be destroyed alone (crypto-shredding). Disclosures live under the person's key: they last as
-long as the student's record.
+Every narrative and note is an encrypted field under the case's own data key, so that one
+case can be destroyed alone (crypto-shredding).
 """
 
 from __future__ import annotations
@@ -12,60 +10,19 @@ from __future__ import annotations
 import base64
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from btam.cases.terms import (
-    CaseStatus,
-    DisclosureBasis,
-    Level,
-    Part,
-    PersonKind,
-    RecordClass,
-)
+from btam.access.record_classes import RecordClass
+from btam.cases.lifecycle import Transition
+from btam.cases.terms import CaseStatus, Level
 from btam.db import CaseBase, UTCDateTime, utcnow, vocabulary
+from btam.people.terms import Part
 from btam.security.fields import encrypted_text
 
 
 def case_scope(row: object) -> str:
     return f"case:{row.case_id}"  # type: ignore[attr-defined]
-
-
-def person_scope(row: object) -> str:
-    return f"person:{row.person_id}"  # type: ignore[attr-defined]
-
-
-class Person(CaseBase):
-    """A subject, target, witness, reporter or parent; one row per human, across cases."""
-
-    __tablename__ = "people"
-    __table_args__ = (
-        Index("ix_people_student_id_index", "student_id_index"),
-        Index("ix_people_name_dob_index", "name_dob_index"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"))
-    kind: Mapped[PersonKind] = mapped_column(vocabulary(PersonKind))
-    # The school a student attends or a staff member works at; None for other people.
-    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"), nullable=True)
-    given_name = encrypted_text("given_name", scope=lambda p: f"person:{p.id}")
-    family_name = encrypted_text("family_name", scope=lambda p: f"person:{p.id}")
-    date_of_birth_text = encrypted_text("date_of_birth_text", scope=lambda p: f"person:{p.id}")
-    student_number = encrypted_text("student_number", scope=lambda p: f"person:{p.id}")
-    # Truncated keyed hashes (btam.security.blind_index): candidates, never proof.
-    student_id_index: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    name_dob_index: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-    @property
-    def date_of_birth(self) -> date | None:
-        text = self.date_of_birth_text
-        return date.fromisoformat(text) if text else None
-
-    @property
-    def full_name(self) -> str:
-        return " ".join(n for n in (self.given_name, self.family_name) if n)
 
 
 class CaseCounter(CaseBase):
@@ -196,22 +153,18 @@ class EmergencyGrant(CaseBase):
     audit_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
-class Disclosure(CaseBase):
-    """One entry of a student's record of disclosures (34 CFR 99.32)."""
+class CaseStatusChange(CaseBase):
+    """One transition of a case's status or level of concern, kept as its history."""
 
-    __tablename__ = "disclosures"
+    __tablename__ = "case_status_changes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
-    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), nullable=True)
-    disclosed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    basis: Mapped[DisclosureBasis] = mapped_column(vocabulary(DisclosureBasis))
-    recipient = encrypted_text("recipient", scope=person_scope)
-    interest = encrypted_text("interest", scope=person_scope)
-    threat = encrypted_text("threat", scope=person_scope)
-    parties = encrypted_text("parties", scope=person_scope)
-    emergency_grant_id: Mapped[int | None] = mapped_column(
-        ForeignKey("emergency_grants.id"), nullable=True
-    )
-    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
-    is_emergency: Mapped[bool] = mapped_column(Boolean, default=False)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    transition: Mapped[Transition] = mapped_column(vocabulary(Transition))
+    from_status: Mapped[CaseStatus] = mapped_column(vocabulary(CaseStatus))
+    to_status: Mapped[CaseStatus] = mapped_column(vocabulary(CaseStatus))
+    from_level: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    to_level: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    reason = encrypted_text("reason", scope=case_scope)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    changed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)

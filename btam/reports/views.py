@@ -5,26 +5,24 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 
-from btam.security.actor import Actor
-from btam.security.decorators import requires
-from btam.security.permissions import Permission, role_has
+from btam.access.actor import Actor
+from btam.access.decorators import requires
+from btam.access.permissions import Permission, role_has
+
+bp = Blueprint("main", __name__)
 
 
-def make_blueprint() -> Blueprint:
-    bp = Blueprint("main", __name__)
+@bp.get("/")
+@requires(Permission.DASHBOARD_VIEW)
+def home(actor: Actor) -> ResponseReturnValue:
+    return redirect(url_for("main.dashboard"))
 
-    @bp.get("/")
-    @requires(Permission.DASHBOARD_VIEW)
-    def home(actor: Actor) -> ResponseReturnValue:
-        return redirect(url_for("main.dashboard"))
 
-    @bp.get("/dashboard")
-    @requires(Permission.DASHBOARD_VIEW)
-    def dashboard(actor: Actor) -> ResponseReturnValue:
-        return render_template(
-            "main/dashboard.html",
-            can_admin=role_has(actor.role, Permission.ADMIN_USERS_MANAGE),
-            can_audit=role_has(actor.role, Permission.AUDIT_TRAIL_READ),
-        )
-
-    return bp
+@bp.get("/dashboard")
+@requires(Permission.DASHBOARD_VIEW)
+def dashboard(actor: Actor) -> ResponseReturnValue:
+    return render_template(
+        "main/dashboard.html",
+        can_admin=role_has(actor.role, Permission.ADMIN_USERS_MANAGE),
+        can_audit=role_has(actor.role, Permission.AUDIT_TRAIL_READ),
+    )

@@ -1,0 +1,1 @@
+"""Cryptography and credentials: field encryption, keys, blind indexes, passwords, MFA, headers."""

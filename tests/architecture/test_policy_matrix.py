@@ -42,12 +42,13 @@ from sqlalchemy import select
 from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
+from btam.access.record_classes import RecordClass
 from btam.audit.actions import AuditAction, Outcome
 from btam.audit.models import AuditEntry
 from btam.cases.models import EmergencyGrant
-from btam.cases.services import cases, emergency
-from btam.cases.services.intake import LOOKUP_CHARS
-from btam.cases.terms import RecordClass
+from btam.cases.services import emergency, page
+from btam.context import carry_out
+from btam.intake.services.tips import LOOKUP_CHARS
 from tests.support.cases import acting_as, grant_emergency, seed_cases, seed_reports
 from tests.support.personas import World
 from tests.support.stores import audit_entries
@@ -300,6 +301,8 @@ POST cases.add_member             north                      -           403 ok 
 POST cases.add_member             south                      -           403 404 404 404 404 403 ok  403 login
 POST cases.remove_member          north                      -           403 ok  403 403 403 403 404 403 login
 POST cases.remove_member          north                      REMOVE_ANA  403 404 403 403 403 403 404 403 login
+POST cases.change_status          north                      -           403 ok  403 403 403 403 404 403 login
+POST cases.change_status          south                      -           403 404 404 404 404 403 ok  403 login
 POST cases.assign                 north                      -           403 ok  ok  ok  403 403 404 403 login
 POST cases.assign                 north                      WORK        403 ok  ok  ok  403 403 404 403 login
 POST cases.assign                 south                      WORK        403 404 404 404 404 403 ok  403 login
@@ -476,9 +479,9 @@ def seed_world(app: Flask, world: World) -> Refs:
     grant_emergency(app, world, "counselor_ana", seeded.south)
     with acting_as(app, world, "counselor_ana") as ctx:
         grant_id = ctx.db.execute(select(EmergencyGrant.id)).scalar_one()
-        emergency.end_grant(ctx, seeded.south, grant_id)
+        carry_out(ctx, emergency.end_grant(ctx, seeded.south, grant_id))
     with acting_as(app, world, "outsider_dee") as ctx:
-        south_subject = cases.view_case(ctx, seeded.south).parties[0].person_id
+        south_subject = page.view_case(ctx, seeded.south).parties[0].person_id
     grant_entry = audit_entries(app, str(AuditAction.ACCESS_EMERGENCY_GRANTED))[0].seq
     reports = seed_reports(app, world)
     files = seeded.attachment_ids

@@ -66,7 +66,7 @@ def test_a_visitor_reaches_only_the_public_pages(app: Flask, world: World) -> No
 
 def test_signed_in_roles_get_403_outside_their_permissions(app: Flask, world: World) -> None:
     """Every guarded GET route, for every persona: allowed roles get a page, others 403."""
-    from btam.security.permissions import role_has
+    from btam.access.permissions import role_has
 
     guarded = []
     for rule in app.url_map.iter_rules():

@@ -4,7 +4,7 @@ The demo accounts with two-step sign-in must meet the app for the first time in
 test_signin.py, so the people here are newcomers the administrator ``admin.osei`` adds
 through the administration pages, once per worker: a team lead and a school resource
 officer on the demo team (the officer employed by the demo's police department), a counselor
-of Riverbend High School and an auditor. They work on the demo cases of ``btam/demo_cases.py``,
+of Riverbend High School and an auditor. They work on the demo cases of ``btam/demo/cases.py``,
 found on the case list by their school, status and level of concern: their numbers carry
 the year the demo was loaded.
 """
@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, StorageState, expect
 
-from btam.cases.terms import RecordClass
+from btam.access.record_classes import RecordClass
 from btam.demo import OFFICER_AGENCY, SCHOOLS, TEAM
-from btam.demo_cases import BATHROOM_WALL, SOCIAL_MEDIA, TYLER, DemoCase
+from btam.demo.cases import BATHROOM_WALL, SOCIAL_MEDIA, TYLER, DemoCase
 from tests.browser.live import Browsing, LiveServer, expect_clean
 from tests.support.pages import (
     NOT_DETERMINED,

@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
+from btam.access.actor import ROLES_REQUIRING_MFA
 from btam.demo import ACCOUNTS, DemoAccount
-from btam.security.actor import ROLES_REQUIRING_MFA
 from tests.browser.live import Browsing, LiveServer
 from tests.support.pages import (
     DashboardPage,

@@ -11,10 +11,10 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from sqlalchemy import text
 
 from btam.audit.actions import AuditAction, Outcome
-from btam.audit.cli import audit
 from btam.audit.context import AuditContext
 from btam.audit.signing import generate_signing_key_file, key_fingerprint, public_key_pem
 from btam.audit.writer import writer_from_settings
+from btam.cli.audit import audit
 from btam.db import make_engine, open_stores
 from btam.schema import upgrade
 from btam.settings import Settings, load_settings

@@ -10,11 +10,15 @@ import pytest
 from flask import Flask
 from sqlalchemy import select, update
 
+from btam.access.record_classes import RecordClass
 from btam.accounts.models import User
-from btam.cases.models import Case, Disclosure, EmergencyGrant, Person
-from btam.cases.services import cases
-from btam.cases.terms import RecordClass
+from btam.cases.models import Case, EmergencyGrant
+from btam.cases.services import emergency, opening, records
+from btam.cases.services import page as case_page
+from btam.context import carry_out
 from btam.errors import AccessDenied, NotFound, ValidationFailed
+from btam.people.models import Disclosure, Person
+from btam.people.services import disclosures
 from tests.support.cases import PDF, Part, acting_as, grant_emergency, seed_cases, student
 from tests.support.personas import World
 from tests.support.stores import audit_entries
@@ -80,12 +84,15 @@ def test_a_case_cannot_be_opened_for_another_school_or_team(app: Flask, world: W
     assert response.status_code == 200
     assert "Not a valid choice" in response.get_data(as_text=True)
     with acting_as(app, world, "lead_ben") as ctx, pytest.raises(AccessDenied):
-        cases.open_case(
+        carry_out(
             ctx,
-            school_id=world.school_ids["SMS"],
-            team_id=world.team_ids["south"],
-            summary="Anything",
-            subject=student("Sam", "Lee", born=date(2012, 1, 20), number="S-9"),
+            opening.open_case(
+                ctx,
+                school_id=world.school_ids["SMS"],
+                team_id=world.team_ids["south"],
+                summary="Anything",
+                subject=student("Sam", "Lee", born=date(2012, 1, 20), number="S-9"),
+            ),
         )
     with app.extensions["btam"].stores.case_sessions() as db:
         assert db.execute(select(Case)).first() is None
@@ -223,9 +230,12 @@ def test_a_grant_is_refused_to_whoever_already_reads_the_case_and_to_other_roles
 ) -> None:
     seeded = seed_cases(app, world)
     with acting_as(app, world, "lead_ben") as ctx, pytest.raises(ValidationFailed):
-        from btam.cases.services import emergency
-
-        emergency.request_grant(ctx, number=seeded.north, threat="x" * 30, parties="the principal")
+        carry_out(
+            ctx,
+            emergency.request_grant(
+                ctx, number=seeded.north, threat="x" * 30, parties="the principal"
+            ),
+        )
     assert page(app, world, "teacher_cam", "/cases/emergency-access")[0] == 403
     assert page(app, world, "auditor_eve", "/cases/emergency-access")[0] == 403
 
@@ -272,12 +282,15 @@ def test_person_search_finds_earlier_records_within_what_the_actor_may_see(
     seeded = seed_cases(app, world)
     # A second case for the same student (typed differently) links the same person.
     with acting_as(app, world, "lead_ben") as ctx:
-        second = cases.open_case(
+        second = carry_out(
             ctx,
-            school_id=world.school_ids["NHS"],
-            team_id=world.team_ids["north"],
-            summary="Again in a fight.",
-            subject=student("  JORDAN ", "rivera", born=date(2010, 3, 14), number="s-1001"),
+            opening.open_case(
+                ctx,
+                school_id=world.school_ids["NHS"],
+                team_id=world.team_ids["north"],
+                summary="Again in a fight.",
+                subject=student("  JORDAN ", "rivera", born=date(2010, 3, 14), number="s-1001"),
+            ),
         ).number
     browser = browser_of(app, world, "member_gus")
     found = browser.submit(
@@ -333,7 +346,7 @@ def test_bad_attachments_are_refused_and_nothing_is_stored(
     html = response.get_data(as_text=True)
     assert message in html or (not data and "This field is required" in html)
     with acting_as(app, world, "lead_ben") as ctx:
-        assert [a.filename for a in cases.view_case(ctx, seeded.north).attachments] == [
+        assert [a.filename for a in case_page.view_case(ctx, seeded.north).attachments] == [
             "statement.pdf"
         ]
 
@@ -355,7 +368,9 @@ def test_an_attachment_downloads_as_a_file_and_the_download_is_audited(
 def test_html_in_case_fields_is_shown_as_text(app: Flask, world: World) -> None:
     seeded = seed_cases(app, world)
     with acting_as(app, world, "lead_ben") as ctx:
-        cases.update_summary(ctx, seeded.north, summary='<script>alert("x")</script>')
+        carry_out(
+            ctx, records.update_summary(ctx, seeded.north, summary='<script>alert("x")</script>')
+        )
     html = page(app, world, "lead_ben", f"/cases/{seeded.north}")[1]
     assert '<script>alert("x")</script>' not in html
     assert "&lt;script&gt;" in html
@@ -364,7 +379,7 @@ def test_html_in_case_fields_is_shown_as_text(app: Flask, world: World) -> None:
 def test_a_malformed_or_unknown_case_number_is_a_recorded_404(app: Flask, world: World) -> None:
     for number in ("../etc", "2026-9999", "<b>"):
         with acting_as(app, world, "lead_ben") as ctx, pytest.raises(NotFound):
-            cases.view_case(ctx, number)
+            case_page.view_case(ctx, number)
     ids = [e.object_id for e in audit_entries(app, "access:record:denied")]
     assert ids == ["malformed", "2026-9999", "malformed"]
 
@@ -374,25 +389,30 @@ def test_a_disclosure_made_from_another_teams_case_shows_without_its_details(
 ) -> None:
     seeded = seed_cases(app, world)
     with acting_as(app, world, "lead_ben") as ctx:
-        from btam.cases.services import people
-        from btam.cases.terms import DisclosureBasis
+        from btam.people.terms import DisclosureBasis
 
-        people.record_disclosure(
+        carry_out(
             ctx,
-            seeded.subject_id,
-            basis=DisclosureBasis.SUBPOENA_OR_COURT_ORDER,
-            recipient="County juvenile court",
-            interest="Subpoena in the knife incident",
-            disclosed_at=ctx.now,
-            case_number=seeded.north,
+            disclosures.record_disclosure(
+                ctx,
+                seeded.subject_id,
+                basis=DisclosureBasis.SUBPOENA_OR_COURT_ORDER,
+                recipient="County juvenile court",
+                interest="Subpoena in the knife incident",
+                disclosed_at=ctx.now,
+                case_number=seeded.north,
+            ),
         )
     # The same student turns up in the south team's case.
     with acting_as(app, world, "outsider_dee") as ctx:
-        cases.add_party(
+        carry_out(
             ctx,
-            seeded.south,
-            part=Part.WITNESS,
-            person=student("Jordan", "Rivera", born=date(2010, 3, 14), number="S-1001"),
+            records.add_party(
+                ctx,
+                seeded.south,
+                part=Part.WITNESS,
+                person=student("Jordan", "Rivera", born=date(2010, 3, 14), number="S-1001"),
+            ),
         )
     status, html = page(app, world, "outsider_dee", f"/people/{seeded.subject_id}")
     assert status == 200 and "Jordan Rivera" in html

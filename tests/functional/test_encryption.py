@@ -32,25 +32,23 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from btam import ConfigError, create_app
+from btam.access.record_classes import RecordClass
 from btam.accounts import signin
 from btam.accounts.models import User
-from btam.cases.services import cases as case_services
-from btam.cases.services import emergency, intake, triage
-from btam.cases.services import people as person_services
-from btam.cases.services.people import PersonData
-from btam.cases.terms import (
-    Channel,
-    DisclosureBasis,
-    ImmediateAction,
-    NoThreatAction,
-    Part,
-    PersonKind,
-    RecordClass,
-    TipCategory,
-    TriageOutcome,
-)
+from btam.cases.lifecycle import Transition
+from btam.cases.services import emergency, lifecycle, opening, page, records, team
+from btam.cli import keys as keys_cli
+from btam.cli.keys import keys
+from btam.context import carry_out
 from btam.db import make_engine
-from btam.security import keys_cli
+from btam.files import Upload
+from btam.intake.services import reports, tips, triage
+from btam.intake.services.reports import ReportData
+from btam.intake.services.tips import TipData
+from btam.intake.terms import Channel, ImmediateAction, NoThreatAction, TipCategory, TriageOutcome
+from btam.people.services import disclosures
+from btam.people.services.matching import PersonData
+from btam.people.terms import DisclosureBasis, Part, PersonKind
 from btam.security.crypto import DecryptionFailed, generate_key_file
 from btam.security.fields import encrypted_fields, field_usage, reencrypt_fields
 from btam.security.keys import (
@@ -64,7 +62,6 @@ from btam.security.keys import (
     session_info,
     start_data_key_rotation,
 )
-from btam.security.keys_cli import keys
 from tests.conftest import prepare_instance
 from tests.support.cases import acting_as, student
 from tests.support.outage import closed_port
@@ -259,100 +256,135 @@ def test_markers_in_every_case_field_are_in_no_store_dump_or_log(
             "reason",
             "recipient",
             "interest",
+            "closing",
         )
     }
     content = marker("CONTENT").encode()
     try:
         with acting_as(enc_app, people, "lead_ben") as ctx:
-            number = case_services.open_case(
+            number = carry_out(
                 ctx,
-                school_id=people.school_ids["NHS"],
-                team_id=people.team_ids["north"],
-                summary=m["summary"],
-                subject=student(
-                    m["given"], m["family"], born=date(2010, 3, 14), number=m["number"]
+                opening.open_case(
+                    ctx,
+                    school_id=people.school_ids["NHS"],
+                    team_id=people.team_ids["north"],
+                    summary=m["summary"],
+                    subject=student(
+                        m["given"], m["family"], born=date(2010, 3, 14), number=m["number"]
+                    ),
                 ),
             ).number
-            case_services.add_party(
+            carry_out(
                 ctx,
-                number,
-                part=Part.PARENT,
-                person=PersonData(kind=PersonKind.OTHER, family_name=m["parent"]),
+                records.add_party(
+                    ctx,
+                    number,
+                    part=Part.PARENT,
+                    person=PersonData(kind=PersonKind.OTHER, family_name=m["parent"]),
+                ),
             )
-            case_services.add_attachment(
+            carry_out(
                 ctx,
-                number,
-                record_class=RecordClass.EDUCATION,
-                filename=m["file"],
-                content_type="text/plain",
-                data=content,
+                records.add_attachment(
+                    ctx,
+                    number,
+                    record_class=RecordClass.EDUCATION,
+                    filename=m["file"],
+                    content_type="text/plain",
+                    data=content,
+                ),
             )
-            case_services.assign_work(
-                ctx, number, user_id=people.counselor_ana.user_id, task=m["task"], due_on=None
+            carry_out(
+                ctx,
+                team.assign_work(
+                    ctx, number, user_id=people.counselor_ana.user_id, task=m["task"], due_on=None
+                ),
             )
         with acting_as(enc_app, people, "member_gus") as ctx:
-            case_services.add_note(
+            carry_out(
                 ctx,
-                number,
-                record_class=RecordClass.COUNSELING,
-                body=m["note"],
-                team_summary=m["shared"],
+                records.add_note(
+                    ctx,
+                    number,
+                    record_class=RecordClass.COUNSELING,
+                    body=m["note"],
+                    team_summary=m["shared"],
+                ),
             )
         with acting_as(enc_app, people, "outsider_dee") as ctx:
-            emergency.request_grant(
-                ctx, number=number, threat=m["threat"] + " now", parties=m["parties"]
+            carry_out(
+                ctx,
+                emergency.request_grant(
+                    ctx, number=number, threat=m["threat"] + " now", parties=m["parties"]
+                ),
             )
         with acting_as(enc_app, people, "lead_ben") as ctx:
-            subject = case_services.view_case(ctx, number).parties[0].person_id
-            person_services.record_disclosure(
+            subject = page.view_case(ctx, number).parties[0].person_id
+            carry_out(
                 ctx,
-                subject,
-                basis=DisclosureBasis.PARENT_CONSENT,
-                recipient=m["recipient"],
-                interest=m["interest"],
-                disclosed_at=ctx.now,
+                disclosures.record_disclosure(
+                    ctx,
+                    subject,
+                    basis=DisclosureBasis.PARENT_CONSENT,
+                    recipient=m["recipient"],
+                    interest=m["interest"],
+                    disclosed_at=ctx.now,
+                ),
             )
         with acting_as(enc_app, people, "teacher_cam") as ctx:
-            report = intake.submit_report(
+            report = carry_out(
                 ctx,
-                intake.ReportData(
-                    school_id=people.school_ids["NHS"],
-                    channel=Channel.STAFF,
-                    occurred=m["occurred"],
-                    location=m["where"],
-                    narrative=m["narrative"],
-                    attachment=intake.Upload(m["reportfile"], "text/plain", content),
-                    imminent=True,
-                    actions=[(ImmediateAction.CALLED_911, m["takenby"], ctx.now)],
+                reports.submit_report(
+                    ctx,
+                    ReportData(
+                        school_id=people.school_ids["NHS"],
+                        channel=Channel.STAFF,
+                        occurred=m["occurred"],
+                        location=m["where"],
+                        narrative=m["narrative"],
+                        attachment=Upload(m["reportfile"], "text/plain", content),
+                        imminent=True,
+                        actions=[(ImmediateAction.CALLED_911, m["takenby"], ctx.now)],
+                    ),
                 ),
             )
         tip_ctx = system_ctx(enc_app)
         try:
-            code = intake.submit_tip(
+            code = carry_out(
                 tip_ctx,
-                intake.TipData(
-                    school_id=people.school_ids["NHS"],
-                    category=TipCategory.WEAPON,
-                    what=m["tipwhat"],
-                    who=m["tipwho"],
-                    where="",
-                    when="",
+                tips.submit_tip(
+                    tip_ctx,
+                    TipData(
+                        school_id=people.school_ids["NHS"],
+                        category=TipCategory.WEAPON,
+                        what=m["tipwhat"],
+                        who=m["tipwho"],
+                        where="",
+                        when="",
+                    ),
+                    client=None,
                 ),
-                client=None,
             ).code
-            intake.tipster_message(tip_ctx, code, m["tipmsg"], client=None)
+            carry_out(tip_ctx, tips.tipster_message(tip_ctx, code, m["tipmsg"], client=None))
         finally:
             tip_ctx.db.close()
         with acting_as(enc_app, people, "lead_ben") as ctx:
-            triage.decide(
+            carry_out(
                 ctx,
-                report.report_id,
-                triage.Decision(
-                    outcome=TriageOutcome.NO_THREAT,
-                    screening={},
-                    reason=m["reason"],
-                    no_threat_action=NoThreatAction.INFORMATION_ONLY,
+                triage.decide(
+                    ctx,
+                    report.report_id,
+                    triage.Decision(
+                        outcome=TriageOutcome.NO_THREAT,
+                        screening={},
+                        reason=m["reason"],
+                        no_threat_action=NoThreatAction.INFORMATION_ONLY,
+                    ),
                 ),
+            )
+            carry_out(
+                ctx,
+                lifecycle.change_status(ctx, number, move=Transition.CLOSE, reason=m["closing"]),
             )
     finally:
         logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)

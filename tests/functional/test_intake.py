@@ -12,10 +12,11 @@ from flask import Flask
 from sqlalchemy import select
 
 from btam.audit.models import AuditEntry
-from btam.cases.intake_models import ReportAction, ReportAttachment
-from btam.cases.models import Person
-from btam.cases.services.intake import STAFF_CHANNELS
-from btam.cases.terms import Channel, Part
+from btam.intake.models import ReportAction, ReportAttachment
+from btam.intake.services.reports import STAFF_CHANNELS
+from btam.intake.terms import Channel
+from btam.people.models import Person
+from btam.people.terms import Part
 from tests.support.intake import (
     ALERT,
     PDF,

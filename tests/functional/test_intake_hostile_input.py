@@ -20,16 +20,9 @@ from markupsafe import escape
 from werkzeug.test import TestResponse
 
 from btam import MAX_REQUEST_BYTES
-from btam.cases.services import intake
-from btam.cases.terms import (
-    Channel,
-    ImmediateAction,
-    NoThreatAction,
-    Part,
-    PersonKind,
-    TipCategory,
-    TriageOutcome,
-)
+from btam.intake.services import tips
+from btam.intake.terms import Channel, ImmediateAction, NoThreatAction, TipCategory, TriageOutcome
+from btam.people.terms import Part, PersonKind
 from tests.support.cases import seed_cases
 from tests.support.intake import (
     browser_of,
@@ -122,9 +115,9 @@ def check_page(html: str, typed: dict[str, str], kept: tuple[str, ...]) -> None:
 @pytest.fixture
 def loose_limits(monkeypatch: pytest.MonkeyPatch) -> None:
     """Rate limits out of the way: these tests send far more than a tipster would."""
-    monkeypatch.setattr(intake, "TIPS_PER_CLIENT_PER_HOUR", 10**6)
-    monkeypatch.setattr(intake, "TIPS_PER_HOUR", 10**6)
-    monkeypatch.setattr(intake, "FOLLOW_UP_FAILURES", 10**6)
+    monkeypatch.setattr(tips, "TIPS_PER_CLIENT_PER_HOUR", 10**6)
+    monkeypatch.setattr(tips, "TIPS_PER_HOUR", 10**6)
+    monkeypatch.setattr(tips, "FOLLOW_UP_FAILURES", 10**6)
 
 
 # --------------------------------------------------------------------------- /reports/new

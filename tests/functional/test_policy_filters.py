@@ -1,7 +1,7 @@
 """The policy's SQL filters select exactly what ``can`` allows, on a real database.
 
 Every persona of tests/support/personas.py is built into an :class:`Actor` the way a signed-in
-session builds it (``signin.actor_for``), with the grants ``repository.active_grants`` finds.
+session builds it (``signin.actor_for``), with the grants ``case_repo.active_grants`` finds.
 Rows are inserted with the ORM; for each persona, case and act, and each note and attachment of
 every record class, is then decided twice, by the filter and by ``can``, and the two must agree.
 Runs on SQLite, and on PostgreSQL with BTAM_TEST_STORES=postgresql.
@@ -18,33 +18,25 @@ from flask import Flask
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
+from btam.access.policy import Access, Act, CaseFacts, RecordFacts, allowed
+from btam.access.record_classes import RecordClass
 from btam.accounts import signin
 from btam.accounts.models import District, User
-from btam.cases import repository
+from btam.cases import repository as case_repo
 from btam.cases.models import (
     Assignment,
     Attachment,
     Case,
     CaseMember,
     CaseParty,
-    Disclosure,
     EmergencyGrant,
     Note,
-    Person,
 )
-from btam.cases.terms import CaseStatus, DisclosureBasis, Part, PersonKind, RecordClass
-from btam.security.policy import (
-    Access,
-    Act,
-    CaseFacts,
-    RecordFacts,
-    can,
-    visible_attachments,
-    visible_cases,
-    visible_disclosures,
-    visible_notes,
-    visible_people,
-)
+from btam.cases.scope import visible_attachments, visible_cases, visible_notes
+from btam.cases.terms import CaseStatus
+from btam.people.models import Disclosure, Person
+from btam.people.scope import visible_disclosures, visible_people
+from btam.people.terms import DisclosureBasis, Part, PersonKind
 from tests.support.personas import World, system_ctx
 
 ACTS = (Act.VIEW_HEADER, Act.VIEW_CASE, Act.VIEW_DISCLOSURES)
@@ -137,7 +129,7 @@ class Seeded:
         user = self.db.get(User, self.uid(persona))
         assert user is not None
         actor = signin.actor_for(user, "")
-        return Access(actor, repository.active_grants(self.db, actor.user_id, self.now))
+        return Access(actor, case_repo.active_grants(self.db, actor.user_id, self.now))
 
     def ids(
         self, model: type[Case | Person | Disclosure | Note | Attachment], where: object
@@ -312,7 +304,7 @@ def test_the_seed_is_what_the_services_would_see(seeded: Seeded, world: World) -
     for case_id, expected in seeded.facts.items():
         case = seeded.db.get(Case, case_id)
         assert case is not None
-        assert repository.facts(seeded.db, case) == expected
+        assert case_repo.facts(seeded.db, case) == expected
     for persona in PERSONAS:
         assert seeded.access(persona).grants == seeded.grants[persona], persona
     note = seeded.db.execute(select(Note).order_by(Note.id).limit(1)).scalar_one()
@@ -331,18 +323,18 @@ def test_visible_cases_selects_what_can_allows(seeded: Seeded, act: Act) -> None
         if persona == "auditor_eve" and act is Act.VIEW_DISCLOSURES:
             continue  # see test_visible_cases_keeps_every_case_an_auditor_may_act_on
         selected = seeded.ids(Case, visible_cases(access, act))
-        allowed = {cid for cid, facts in seeded.facts.items() if can(access, act, facts)}
-        if selected != allowed:
-            mismatches.append((persona, act.value, sorted(selected), sorted(allowed)))
+        permitted = {cid for cid, facts in seeded.facts.items() if allowed(access, act, facts)}
+        if selected != permitted:
+            mismatches.append((persona, act.value, sorted(selected), sorted(permitted)))
     assert mismatches == []
 
 
 def test_visible_cases_keeps_every_case_an_auditor_may_act_on(seeded: Seeded) -> None:
     access = seeded.access("auditor_eve")
-    allowed = {
-        cid for cid, facts in seeded.facts.items() if can(access, Act.VIEW_DISCLOSURES, facts)
+    permitted = {
+        cid for cid, facts in seeded.facts.items() if allowed(access, Act.VIEW_DISCLOSURES, facts)
     }
-    assert seeded.ids(Case, visible_cases(access, Act.VIEW_DISCLOSURES)) == allowed
+    assert seeded.ids(Case, visible_cases(access, Act.VIEW_DISCLOSURES)) == permitted
 
 
 def test_who_sees_which_case(seeded: Seeded) -> None:
@@ -372,12 +364,12 @@ def test_who_sees_which_case(seeded: Seeded) -> None:
 
 
 def _allowed_people(seeded: Seeded, access: Access, act: Act) -> set[int]:
-    if can(access, act, None):  # the role alone decides (the auditor's record of disclosures)
+    if allowed(access, act, None):  # the role alone decides (the auditor's record of disclosures)
         return set(seeded.parties)
     return {
         pid
         for pid, cases in seeded.parties.items()
-        if any(can(access, act, seeded.facts[cid]) for cid in cases)
+        if any(allowed(access, act, seeded.facts[cid]) for cid in cases)
     }
 
 
@@ -441,8 +433,8 @@ def _record_mismatches(
         hidden = seeded.ids(model, ~filter_of(access))
         assert selected.isdisjoint(hidden) and selected | hidden == set(records), persona
         for rid, record in records.items():
-            allowed = can(access, Act.VIEW_CASE, record).allowed
-            if (rid in selected) != allowed:
+            may = allowed(access, Act.VIEW_CASE, record).allowed
+            if (rid in selected) != may:
                 author = next(p for p in PERSONAS if seeded.uid(p) == record.author_id)
                 mismatches.append(
                     (
@@ -524,13 +516,13 @@ def test_an_expired_or_ended_grant_reads_nothing(seeded: Seeded) -> None:
         access = seeded.access(persona)
         assert case3 not in access.grants
         for act in (Act.VIEW_HEADER, Act.VIEW_CASE):
-            assert not can(access, act, facts)
+            assert not allowed(access, act, facts)
             assert case3 not in seeded.ids(Case, visible_cases(access, act))
         assert _readable(seeded, persona, "2026-0003") == set()
         on_case3 = seeded.ids(Attachment, Attachment.case_id == case3)
         assert not on_case3 & seeded.ids(Attachment, visible_attachments(access))
         # Outside again, so a new grant may be asked for.
-        assert can(access, Act.REQUEST_EMERGENCY, facts)
+        assert allowed(access, Act.REQUEST_EMERGENCY, facts)
 
 
 def test_a_removed_member_has_no_access(seeded: Seeded) -> None:
@@ -544,9 +536,9 @@ def test_a_removed_member_has_no_access(seeded: Seeded) -> None:
         facts = seeded.facts[case_id]
         assert seeded.uid(persona) not in facts.member_ids
         for act in ACTS:
-            assert not can(access, act, facts), (persona, act)
+            assert not allowed(access, act, facts), (persona, act)
             assert case_id not in seeded.ids(Case, visible_cases(access, act)), (persona, act)
-        assert not can(access, Act.EDIT_CASE, facts)
+        assert not allowed(access, Act.EDIT_CASE, facts)
         assert _readable(seeded, persona, number) == set(), persona
         subject = next(p for p, cases in seeded.parties.items() if cases == {case_id})
         assert subject not in seeded.ids(Person, visible_people(access, Act.VIEW_CASE))

@@ -12,9 +12,9 @@ from flask import Flask
 from markupsafe import escape
 from sqlalchemy import select
 
-from btam.cases.intake_models import TipAccess
-from btam.cases.services.intake import WRONG_CODE
-from btam.cases.terms import TipCategory
+from btam.intake.models import TipAccess
+from btam.intake.services.tips import WRONG_CODE
+from btam.intake.terms import TipCategory
 from tests.support.intake import (
     CODE,
     browser_of,

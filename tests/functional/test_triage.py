@@ -11,9 +11,9 @@ from flask import Flask
 from sqlalchemy import select
 
 from btam.cases.models import Case, CaseParty
-from btam.cases.services.intake import one_school_day_after
-from btam.cases.services.people import PersonData
-from btam.cases.terms import Part, PersonKind
+from btam.intake.services.reports import one_school_day_after
+from btam.people.services.matching import PersonData
+from btam.people.terms import Part, PersonKind
 from tests.support.cases import seed_cases
 from tests.support.intake import (
     browser_of,

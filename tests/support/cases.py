@@ -9,15 +9,20 @@ from datetime import date
 
 from flask import Flask
 
+from btam.access.record_classes import RecordClass
 from btam.accounts.models import User
 from btam.accounts.signin import actor_for
 from btam.audit.context import AuditContext
-from btam.cases import repository
-from btam.cases.services import cases, emergency, intake
-from btam.cases.services.intake import PersonEntry, ReportData, TipData, Upload
-from btam.cases.services.people import PersonData
-from btam.cases.terms import Channel, ImmediateAction, Part, PersonKind, RecordClass, TipCategory
-from btam.services import ServiceContext
+from btam.cases.services import emergency, opening, page, records, team
+from btam.context import ServiceContext, carry_out
+from btam.files import Upload
+from btam.intake import repository as intake_repo
+from btam.intake.services import reports, tips
+from btam.intake.services.reports import PersonEntry, ReportData
+from btam.intake.services.tips import TipData
+from btam.intake.terms import Channel, ImmediateAction, TipCategory
+from btam.people.services.matching import PersonData
+from btam.people.terms import Part, PersonKind
 from tests.support.personas import World
 
 PDF = b"%PDF-1.4\n% test file\n"
@@ -65,78 +70,110 @@ def seed_cases(app: Flask, world: World) -> Seeded:
     nhs, sms = world.school_ids["NHS"], world.school_ids["SMS"]
     north_team, south_team = world.team_ids["north"], world.team_ids["south"]
     with acting_as(app, world, "lead_ben") as ctx:
-        north = cases.open_case(
+        north = carry_out(
             ctx,
-            school_id=nhs,
-            team_id=north_team,
-            summary="Student said in class he would bring a knife on Friday.",
-            subject=student("Jordan", "Rivera", born=date(2010, 3, 14), number="S-1001"),
+            opening.open_case(
+                ctx,
+                school_id=nhs,
+                team_id=north_team,
+                summary="Student said in class he would bring a knife on Friday.",
+                subject=student("Jordan", "Rivera", born=date(2010, 3, 14), number="S-1001"),
+            ),
         ).number
-        quiet = cases.open_case(
+        quiet = carry_out(
             ctx,
-            school_id=nhs,
-            team_id=north_team,
-            summary="Threatening note found in a locker.",
-            subject=student("Casey", "Morgan", born=date(2011, 7, 2), number="S-1002"),
+            opening.open_case(
+                ctx,
+                school_id=nhs,
+                team_id=north_team,
+                summary="Threatening note found in a locker.",
+                subject=student("Casey", "Morgan", born=date(2011, 7, 2), number="S-1002"),
+            ),
         ).number
-        cases.add_note(ctx, north, record_class=RecordClass.EDUCATION, body="Met the parents.")
-        cases.add_attachment(
+        carry_out(
             ctx,
-            north,
-            record_class=RecordClass.EDUCATION,
-            filename="statement.pdf",
-            content_type="application/pdf",
-            data=PDF,
+            records.add_note(
+                ctx, north, record_class=RecordClass.EDUCATION, body="Met the parents."
+            ),
         )
-        cases.assign_work(
+        carry_out(
             ctx,
-            north,
-            user_id=world.people["counselor_ana"].user_id,
-            task="Weekly check-in with the student",
-            due_on=None,
+            records.add_attachment(
+                ctx,
+                north,
+                record_class=RecordClass.EDUCATION,
+                filename="statement.pdf",
+                content_type="application/pdf",
+                data=PDF,
+            ),
+        )
+        carry_out(
+            ctx,
+            team.assign_work(
+                ctx,
+                north,
+                user_id=world.people["counselor_ana"].user_id,
+                task="Weekly check-in with the student",
+                due_on=None,
+            ),
         )
     with acting_as(app, world, "member_gus") as ctx:
-        cases.add_note(
+        carry_out(
             ctx,
-            north,
-            record_class=RecordClass.COUNSELING,
-            body="Session notes: talked about home.",
-            team_summary="Engaged; safety plan agreed.",
+            records.add_note(
+                ctx,
+                north,
+                record_class=RecordClass.COUNSELING,
+                body="Session notes: talked about home.",
+                team_summary="Engaged; safety plan agreed.",
+            ),
         )
-        cases.add_attachment(
+        carry_out(
             ctx,
-            north,
-            record_class=RecordClass.COUNSELING,
-            filename="screening.pdf",
-            content_type="application/pdf",
-            data=PDF,
+            records.add_attachment(
+                ctx,
+                north,
+                record_class=RecordClass.COUNSELING,
+                filename="screening.pdf",
+                content_type="application/pdf",
+                data=PDF,
+            ),
         )
     with acting_as(app, world, "officer_hal") as ctx:
-        cases.add_note(
+        carry_out(
             ctx,
-            north,
-            record_class=RecordClass.LAW_ENFORCEMENT,
-            body="Evidence log: photo of the message.",
-            team_summary="No weapon found at home.",
+            records.add_note(
+                ctx,
+                north,
+                record_class=RecordClass.LAW_ENFORCEMENT,
+                body="Evidence log: photo of the message.",
+                team_summary="No weapon found at home.",
+            ),
         )
-        cases.add_attachment(
+        carry_out(
             ctx,
-            north,
-            record_class=RecordClass.LAW_ENFORCEMENT,
-            filename="evidence.txt",
-            content_type="text/plain",
-            data=b"item 1: phone screenshot",
+            records.add_attachment(
+                ctx,
+                north,
+                record_class=RecordClass.LAW_ENFORCEMENT,
+                filename="evidence.txt",
+                content_type="text/plain",
+                data=b"item 1: phone screenshot",
+            ),
         )
     with acting_as(app, world, "outsider_dee") as ctx:
-        south = cases.open_case(
+        south = carry_out(
             ctx,
-            school_id=sms,
-            team_id=south_team,
-            summary="Posted a threat on social media.",
-            subject=student("Sam", "Lee", born=date(2012, 1, 20), number="S-2001"),
+            opening.open_case(
+                ctx,
+                school_id=sms,
+                team_id=south_team,
+                summary="Posted a threat on social media.",
+                subject=student("Sam", "Lee", born=date(2012, 1, 20), number="S-2001"),
+            ),
         ).number
     with acting_as(app, world, "lead_ben") as ctx:
-        view = cases.view_case(ctx, north)
+        view = page.view_case(ctx, north)
         subject_id = view.parties[0].person_id
         note_ids = {n.record_class: n.id for n in view.notes if n.body is not None}
         attachment_ids = {a.record_class: a.id for a in view.attachments}
@@ -145,28 +182,31 @@ def seed_cases(app: Flask, world: World) -> Seeded:
     assert set(note_ids) == {RecordClass.EDUCATION}
     with acting_as(app, world, "member_gus") as ctx:
         note_ids.update(
-            {n.record_class: n.id for n in cases.view_case(ctx, north).notes if n.body is not None}
+            {n.record_class: n.id for n in page.view_case(ctx, north).notes if n.body is not None}
         )
         attachment_ids.update(
-            {a.record_class: a.id for a in cases.view_case(ctx, north).attachments}
+            {a.record_class: a.id for a in page.view_case(ctx, north).attachments}
         )
     with acting_as(app, world, "officer_hal") as ctx:
         note_ids.update(
-            {n.record_class: n.id for n in cases.view_case(ctx, north).notes if n.body is not None}
+            {n.record_class: n.id for n in page.view_case(ctx, north).notes if n.body is not None}
         )
         attachment_ids.update(
-            {a.record_class: a.id for a in cases.view_case(ctx, north).attachments}
+            {a.record_class: a.id for a in page.view_case(ctx, north).attachments}
         )
     return Seeded(north, quiet, south, subject_id, note_ids, attachment_ids, assignment_id)
 
 
 def grant_emergency(app: Flask, world: World, username: str, number: str) -> None:
     with acting_as(app, world, username) as ctx:
-        emergency.request_grant(
+        carry_out(
             ctx,
-            number=number,
-            threat="The student told a friend he has a gun in his car in the south lot now.",
-            parties="School resource officer and the principal of South Middle School",
+            emergency.request_grant(
+                ctx,
+                number=number,
+                threat="The student told a friend he has a gun in his car in the south lot now.",
+                parties="School resource officer and the principal of South Middle School",
+            ),
         )
 
 
@@ -200,8 +240,8 @@ def as_tipster(app: Flask) -> Iterator[ServiceContext]:
 def _tip(app: Flask, data: TipData) -> tuple[int, str]:
     """An anonymous tip sent through the service (no client: the rate limit counts nothing)."""
     with as_tipster(app) as ctx:
-        code = intake.submit_tip(ctx, data, client=None).code
-        access = repository.tip_access(ctx.db, code.replace("-", "")[: intake.LOOKUP_CHARS])
+        code = carry_out(ctx, tips.submit_tip(ctx, data, client=None)).code
+        access = intake_repo.tip_access(ctx.db, code.replace("-", "")[: tips.LOOKUP_CHARS])
         assert access is not None
         return access.report_id, code
 
@@ -216,39 +256,47 @@ def seed_reports(app: Flask, world: World) -> SeededReports:
     """
     nhs, sms = world.school_ids["NHS"], world.school_ids["SMS"]
     with acting_as(app, world, "teacher_cam") as ctx:
-        nhs_report = intake.submit_report(
+        nhs_report = carry_out(
             ctx,
-            ReportData(
-                school_id=nhs,
-                channel=Channel.STAFF,
-                occurred="Tuesday at lunch",
-                location="the cafeteria line",
-                narrative="Taylor Brooks said he would bring his uncle's rifle to the pep rally.",
-                people=(
-                    PersonEntry(
-                        Part.SUBJECT,
-                        student("Taylor", "Brooks", born=date(2009, 11, 2), number="S-1003"),
+            reports.submit_report(
+                ctx,
+                ReportData(
+                    school_id=nhs,
+                    channel=Channel.STAFF,
+                    occurred="Tuesday at lunch",
+                    location="the cafeteria line",
+                    narrative=(
+                        "Taylor Brooks said he would bring his uncle's rifle to the pep rally."
                     ),
+                    people=(
+                        PersonEntry(
+                            Part.SUBJECT,
+                            student("Taylor", "Brooks", born=date(2009, 11, 2), number="S-1003"),
+                        ),
+                    ),
+                    attachment=Upload("rally-message.txt", "text/plain", b"see you at the rally"),
+                    imminent=True,
+                    actions=((ImmediateAction.CALLED_911, "Principal Okonkwo", ctx.now),),
                 ),
-                attachment=Upload("rally-message.txt", "text/plain", b"see you at the rally"),
-                imminent=True,
-                actions=((ImmediateAction.CALLED_911, "Principal Okonkwo", ctx.now),),
             ),
         ).report_id
-        sms_report = intake.submit_report(
+        sms_report = carry_out(
             ctx,
-            ReportData(
-                school_id=sms,
-                channel=Channel.PARENT,
-                occurred="Last Monday",
-                location="the library",
-                narrative="A parent saw a hit list in Avery Quinn's notebook.",
-                attachment=Upload("hit-list-photo.pdf", "application/pdf", PDF),
-                confidential=True,
+            reports.submit_report(
+                ctx,
+                ReportData(
+                    school_id=sms,
+                    channel=Channel.PARENT,
+                    occurred="Last Monday",
+                    location="the library",
+                    narrative="A parent saw a hit list in Avery Quinn's notebook.",
+                    attachment=Upload("hit-list-photo.pdf", "application/pdf", PDF),
+                    confidential=True,
+                ),
             ),
         ).report_id
         nhs_file, sms_file = (
-            repository.report_attachments(ctx.db, r)[0].id for r in (nhs_report, sms_report)
+            intake_repo.report_attachments(ctx.db, r)[0].id for r in (nhs_report, sms_report)
         )
     nhs_tip, tip_code = _tip(
         app,
@@ -273,9 +321,15 @@ def seed_reports(app: Flask, world: World) -> SeededReports:
         ),
     )
     with acting_as(app, world, "lead_ben") as ctx:
-        intake.team_message(ctx, nhs_tip, "Thank you. Have you seen the switchblade yourself?")
+        carry_out(
+            ctx,
+            tips.team_message(ctx, nhs_tip, "Thank you. Have you seen the switchblade yourself?"),
+        )
     with as_tipster(app) as ctx:
-        intake.tipster_message(ctx, tip_code, "Yes, on the bleachers last week.", client=None)
+        carry_out(
+            ctx,
+            tips.tipster_message(ctx, tip_code, "Yes, on the bleachers last week.", client=None),
+        )
     return SeededReports(nhs_report, nhs_file, sms_report, sms_file, nhs_tip, sms_tip, tip_code)
 
 

@@ -15,11 +15,14 @@ from flask import Flask
 from sqlalchemy import MetaData, func, select, table
 from sqlalchemy.engine import Engine
 
-from btam.cases.intake_models import Report
-from btam.cases.services import intake
-from btam.cases.services.intake import PersonEntry, ReportData, TipData
-from btam.cases.services.people import PersonData
-from btam.cases.terms import Channel, Part, PersonKind, TipCategory
+from btam.context import carry_out
+from btam.intake.models import Report
+from btam.intake.services import reports, tips
+from btam.intake.services.reports import PersonEntry, ReportData
+from btam.intake.services.tips import TipData
+from btam.intake.terms import Channel, TipCategory
+from btam.people.services.matching import PersonData
+from btam.people.terms import Part, PersonKind
 from tests.support.cases import acting_as
 from tests.support.personas import World
 from tests.support.web import Browser, signed_in
@@ -161,17 +164,20 @@ def seed_report(
     with acting_as(app, world, by) as ctx:
         if at is not None:
             ctx = replace(ctx, now=at)
-        return intake.submit_report(
+        return carry_out(
             ctx,
-            ReportData(
-                school_id=world.school_ids[school],
-                channel=Channel.STAFF,
-                occurred="",
-                location="",
-                narrative=narrative,
-                people=[PersonEntry(part, person) for part, person in people],
-                imminent=imminent,
-                confidential=confidential,
+            reports.submit_report(
+                ctx,
+                ReportData(
+                    school_id=world.school_ids[school],
+                    channel=Channel.STAFF,
+                    occurred="",
+                    location="",
+                    narrative=narrative,
+                    people=[PersonEntry(part, person) for part, person in people],
+                    imminent=imminent,
+                    confidential=confidential,
+                ),
             ),
         ).report_id
 
@@ -179,17 +185,20 @@ def seed_report(
 def seed_tip(app: Flask, world: World, *, school: str = "NHS", what: str = "") -> tuple[int, str]:
     """A tip sent through the service (no client address); returns its id and code."""
     with acting_as(app, world, "teacher_cam") as ctx:
-        receipt = intake.submit_tip(
+        receipt = carry_out(
             ctx,
-            TipData(
-                school_id=world.school_ids[school],
-                category=TipCategory.VIOLENCE,
-                what=what or "Someone wrote a threat on the bathroom wall.",
-                who="",
-                where="",
-                when="",
+            tips.submit_tip(
+                ctx,
+                TipData(
+                    school_id=world.school_ids[school],
+                    category=TipCategory.VIOLENCE,
+                    what=what or "Someone wrote a threat on the bathroom wall.",
+                    who="",
+                    where="",
+                    when="",
+                ),
+                client=None,
             ),
-            client=None,
         )
     return latest_report(app).id, receipt.code
 

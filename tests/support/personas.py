@@ -18,11 +18,11 @@ from dataclasses import dataclass
 import pyotp
 from flask import Flask
 
+from btam.access.actor import Discipline, Role
 from btam.accounts import services, signin
-from btam.accounts.models import District
 from btam.audit.context import AuditContext
+from btam.context import carry_out
 from btam.errors import ValidationFailed
-from btam.security.actor import Discipline, Role
 
 PASSWORD = "quiet harbor lantern seven"
 
@@ -63,7 +63,7 @@ SPECS = (
 
 def system_ctx(app: Flask):  # type: ignore[no-untyped-def]
     rt = app.extensions["btam"]
-    return rt.context(rt.stores.case_sessions(), AuditContext.system())
+    return rt.context(rt.stores.case_write_sessions(), AuditContext.system())
 
 
 def enrol(app: Flask, user_id: int) -> str:
@@ -94,43 +94,56 @@ def enrol(app: Flask, user_id: int) -> str:
 def build_world(app: Flask) -> World:
     ctx = system_ctx(app)
     try:
-        district = District(name="Test District")
-        ctx.db.add(district)
-        ctx.db.commit()
+        carry_out(ctx, services.create_district(ctx, name="Test District"))
         schools = {
-            "NHS": services.create_school(ctx, name="North High School", code="NHS").id,
-            "SMS": services.create_school(ctx, name="South Middle School", code="SMS").id,
+            "NHS": carry_out(
+                ctx, services.create_school(ctx, name="North High School", code="NHS")
+            ).id,
+            "SMS": carry_out(
+                ctx, services.create_school(ctx, name="South Middle School", code="SMS")
+            ).id,
         }
         ids: dict[str, tuple[int, Role]] = {}
         for username, name, role, discipline, codes in SPECS:
-            created = services.create_user(
+            created = carry_out(
                 ctx,
-                data=services.UserData(
-                    username=username,
-                    display_name=name,
-                    role=role,
-                    discipline=discipline,
-                    district_wide=not codes,
-                    school_ids=tuple(schools[c] for c in codes),
+                services.create_user(
+                    ctx,
+                    data=services.UserData(
+                        username=username,
+                        display_name=name,
+                        role=role,
+                        discipline=discipline,
+                        district_wide=not codes,
+                        school_ids=tuple(schools[c] for c in codes),
+                    ),
+                    password=PASSWORD,
                 ),
-                password=PASSWORD,
             )
             ids[username] = (created.user_id, role)
         teams = {
-            "north": services.create_team(
+            "north": carry_out(
                 ctx,
-                data=services.TeamData(
-                    name="North Team",
-                    school_ids=(schools["NHS"],),
-                    member_ids=tuple(ids[u][0] for u in ("lead_ben", "member_gus", "officer_hal")),
+                services.create_team(
+                    ctx,
+                    data=services.TeamData(
+                        name="North Team",
+                        school_ids=(schools["NHS"],),
+                        member_ids=tuple(
+                            ids[u][0] for u in ("lead_ben", "member_gus", "officer_hal")
+                        ),
+                    ),
                 ),
             ).id,
-            "south": services.create_team(
+            "south": carry_out(
                 ctx,
-                data=services.TeamData(
-                    name="South Team",
-                    school_ids=(schools["SMS"],),
-                    member_ids=(ids["outsider_dee"][0],),
+                services.create_team(
+                    ctx,
+                    data=services.TeamData(
+                        name="South Team",
+                        school_ids=(schools["SMS"],),
+                        member_ids=(ids["outsider_dee"][0],),
+                    ),
                 ),
             ).id,
         }

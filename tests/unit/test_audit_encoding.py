@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
 
+from btam.access.actor import Actor, Role, SystemActor
 from btam.audit.actions import AuditAction, Outcome
 from btam.audit.context import AuditContext, InvalidAuditEntry
 from btam.audit.signing import (
@@ -33,7 +34,6 @@ from btam.audit.signing import (
 )
 from btam.audit.verify import postgres_role_sql
 from btam.audit.writer import ENTRY_FIELDS, AuditWriter, canonical_entry, compute_entry_hash
-from btam.security.actor import Actor, Role, SystemActor
 
 GOLDEN_ENTRY = {
     "seq": 1,

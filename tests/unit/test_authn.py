@@ -1,4 +1,4 @@
-"""Sign-in throttling and server-side sessions (btam/security/authn.py) on a real SQLite store.
+"""Sign-in throttling and server-side sessions (btam/accounts/authn.py) on a real SQLite store.
 
 Time is passed in explicitly, so every limit is tested at its edge without waiting.
 """
@@ -15,10 +15,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from btam import schema
+from btam.access.actor import Role
+from btam.accounts import authn
 from btam.accounts.models import SigninFailure, User, UserSession
 from btam.db import Stores, open_stores
-from btam.security import authn
-from btam.security.actor import Role
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)

@@ -1,6 +1,6 @@
 """The access policy as a FERPA reviewer reads it: who may do what to which case, and why.
 
-Pure decisions only (``can`` / ``require``); tests/functional/test_policy_filters.py checks
+Pure decisions only (``allowed`` / ``require``); tests/functional/test_policy_filters.py checks
 that the SQL filters agree with them on a real database.
 
 The world here: North High (``NHS``) covered by the North team, South Middle (``SMS``)
@@ -15,10 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from btam.cases.terms import RecordClass
-from btam.errors import AccessDenied
-from btam.security.actor import ROLES_WITH_DISCIPLINE, Actor, Discipline, Role
-from btam.security.policy import (
+from btam.access.actor import ROLES_WITH_DISCIPLINE, Actor, Discipline, Role
+from btam.access.policy import (
     CASE_RULES,
     Access,
     Act,
@@ -27,9 +25,11 @@ from btam.security.policy import (
     RecordFacts,
     ReportFacts,
     TeamFacts,
-    can,
+    allowed,
     require,
 )
+from btam.access.record_classes import RecordClass
+from btam.errors import AccessDenied
 
 NHS, SMS = 1, 2
 NORTH, SOUTH = 10, 20
@@ -206,7 +206,7 @@ def test_every_act_of_every_role_on_a_case(
 ) -> None:
     actor = PERSONAS[persona]
     case, grants = situation(where, actor)
-    decisions = {act: can(Access(actor, grants), act, case) for act in CASE_ACTS}
+    decisions = {act: allowed(Access(actor, grants), act, case) for act in CASE_ACTS}
     assert {act for act, d in decisions.items() if d} == expected
     for act, decision in decisions.items():
         assert decision.reason, act
@@ -229,28 +229,28 @@ def test_the_matrix_covers_every_role_and_discipline() -> None:
 
 
 def test_the_team_reads_on_a_legitimate_educational_interest() -> None:
-    decision = can(Access(LEAD), Act.VIEW_CASE, own_case())
+    decision = allowed(Access(LEAD), Act.VIEW_CASE, own_case())
     assert "legitimate educational interest" in (decision.basis or "")
-    member = can(Access(COUNSELOR), Act.VIEW_CASE, other_case(member_ids=frozenset({5})))
+    member = allowed(Access(COUNSELOR), Act.VIEW_CASE, other_case(member_ids=frozenset({5})))
     assert "legitimate educational interest" in (member.basis or "")
     assert "member" in (member.basis or "")
 
 
 def test_an_emergency_grant_reads_on_99_36() -> None:
-    decision = can(Access(LEAD, frozenset({OTHER_CASE_ID})), Act.VIEW_CASE, other_case())
+    decision = allowed(Access(LEAD, frozenset({OTHER_CASE_ID})), Act.VIEW_CASE, other_case())
     assert decision
     assert "99.36" in (decision.basis or "")
-    ask = can(Access(LEAD), Act.REQUEST_EMERGENCY, other_case())
+    ask = allowed(Access(LEAD), Act.REQUEST_EMERGENCY, other_case())
     assert ask
     assert "99.36" in (ask.basis or "")
 
 
 def test_a_grant_on_another_case_opens_nothing_here() -> None:
-    assert not can(Access(LEAD, frozenset({OWN_CASE_ID})), Act.VIEW_HEADER, other_case())
+    assert not allowed(Access(LEAD, frozenset({OWN_CASE_ID})), Act.VIEW_HEADER, other_case())
 
 
 def test_a_refusal_names_the_rule_not_the_content() -> None:
-    decision = can(Access(STAFF), Act.VIEW_CASE, own_case())
+    decision = allowed(Access(STAFF), Act.VIEW_CASE, own_case())
     assert not decision
     assert decision.reason
     assert decision.basis is None
@@ -278,7 +278,7 @@ def test_require_returns_the_allowing_decision() -> None:
 )
 def test_require_raises_access_denied_with_the_reason(persona: str, act: Act) -> None:
     access = Access(PERSONAS[persona])
-    refusal = can(access, act, own_case())
+    refusal = allowed(access, act, own_case())
     with pytest.raises(AccessDenied) as raised:
         require(access, act, own_case())
     assert raised.value.reason == refusal.reason
@@ -299,14 +299,14 @@ def test_require_refuses_a_grant_holder_any_change() -> None:
 @pytest.mark.parametrize("persona", list(PERSONAS))
 def test_acts_without_a_case(persona: str) -> None:
     actor = PERSONAS[persona]
-    allowed = {act for act in CASE_ACTS if can(Access(actor), act, None)}
+    permitted = {act for act in CASE_ACTS if allowed(Access(actor), act, None)}
     expected = {
         "district_admin": NOTHING,
         "counselor": frozenset({Act.LIST_CASES}),
         "staff": NOTHING,
         "auditor": AUDITOR_ACTS,
     }.get(persona, ROLE_WIDE)
-    assert allowed == expected
+    assert permitted == expected
 
 
 @pytest.mark.parametrize(
@@ -328,15 +328,15 @@ def test_acts_without_a_case(persona: str) -> None:
     ],
 )
 def test_open_case_for_a_team_and_school(persona: str, team: TeamFacts, expected: bool) -> None:
-    decision = can(Access(PERSONAS[persona]), Act.OPEN_CASE, team)
+    decision = allowed(Access(PERSONAS[persona]), Act.OPEN_CASE, team)
     assert decision.allowed is expected
     assert decision.reason
 
 
 def test_a_district_wide_team_member_opens_cases_at_every_school_of_its_team() -> None:
     wide = replace(LEAD, district_wide=True, school_ids=frozenset())
-    assert can(Access(wide), Act.OPEN_CASE, TeamFacts(SMS, NORTH, frozenset({NHS, SMS})))
-    assert can(Access(wide), Act.VIEW_CASE, CaseFacts(400, SMS, NORTH, None))
+    assert allowed(Access(wide), Act.OPEN_CASE, TeamFacts(SMS, NORTH, frozenset({NHS, SMS})))
+    assert allowed(Access(wide), Act.VIEW_CASE, CaseFacts(400, SMS, NORTH, None))
 
 
 # --------------------------------------------------------------------------- record classes
@@ -397,7 +397,7 @@ def test_who_reads_a_record_of_each_class(
     actor = PERSONAS[persona]
     case, grants = situation(where, actor)
     record = RecordFacts(case, klass, actor.user_id if own else SOMEONE)
-    decision = can(Access(actor, grants), Act.VIEW_CASE, record)
+    decision = allowed(Access(actor, grants), Act.VIEW_CASE, record)
     assert decision.allowed is expected
     assert decision.reason
     assert bool(decision.basis) is expected
@@ -410,13 +410,13 @@ def test_no_content_roles_read_no_record_even_their_own(persona: str, klass: Rec
     me = frozenset({actor.user_id})
     case = own_case(member_ids=me, assignee_ids=me)
     access = Access(actor, frozenset({OWN_CASE_ID}))
-    assert not can(access, Act.VIEW_CASE, RecordFacts(case, klass, actor.user_id))
+    assert not allowed(access, Act.VIEW_CASE, RecordFacts(case, klass, actor.user_id))
 
 
 @pytest.mark.parametrize("act", sorted(CASE_ACTS - {Act.VIEW_CASE}))
 def test_records_are_read_through_view_case_only(act: Act) -> None:
     record = RecordFacts(own_case(), RecordClass.EDUCATION, LEAD.user_id)
-    assert not can(Access(LEAD), act, record)
+    assert not allowed(Access(LEAD), act, record)
 
 
 # --------------------------------------------------------------------------- leads who left
@@ -431,20 +431,20 @@ LEFT_THE_SCHOOL = replace(LEAD, school_ids=frozenset({SMS}))
 def test_a_lead_who_left_leads_nothing_and_is_outside_the_case(lead: Actor) -> None:
     access = Access(lead)
     assert own_case().lead_id == lead.user_id
-    allowed = {act for act in CASE_ACTS if can(access, act, own_case())}
-    assert allowed == OUTSIDER
+    permitted = {act for act in CASE_ACTS if allowed(access, act, own_case())}
+    assert permitted == OUTSIDER
 
 
 def test_a_lead_who_left_gains_no_management_from_a_grant() -> None:
     access = Access(LEFT_THE_TEAM, frozenset({OWN_CASE_ID}))
-    assert {act for act in CASE_ACTS if can(access, act, own_case())} == GRANTED
+    assert {act for act in CASE_ACTS if allowed(access, act, own_case())} == GRANTED
 
 
 def test_a_team_member_named_lead_of_a_team_case_does_not_manage_it() -> None:
     member = MEMBER[Discipline.ADMINISTRATOR]
     case = replace(own_case(), lead_id=member.user_id)
-    assert not can(Access(member), Act.MANAGE_CASE, case)
-    assert can(Access(LEAD), Act.MANAGE_CASE, case)
+    assert not allowed(Access(member), Act.MANAGE_CASE, case)
+    assert allowed(Access(LEAD), Act.MANAGE_CASE, case)
 
 
 # --------------------------------------------------------------------------- properties
@@ -498,7 +498,7 @@ def test_viewing_and_changing_are_nested(
     actor: Actor, case: CaseFacts, grants: frozenset[int]
 ) -> None:
     access = Access(actor, grants)
-    ok = {act: can(access, act, case).allowed for act in CASE_ACTS}
+    ok = {act: allowed(access, act, case).allowed for act in CASE_ACTS}
     if ok[Act.VIEW_CASE]:
         assert ok[Act.VIEW_HEADER]
     for act in (Act.EDIT_CASE, Act.ASSIGN_WORK, Act.RECORD_DISCLOSURE):
@@ -508,7 +508,7 @@ def test_viewing_and_changing_are_nested(
         assert ok[Act.VIEW_CASE]
     if ok[Act.MANAGE_CASE]:
         assert ok[Act.EDIT_CASE]
-        assert can(Access(actor), Act.VIEW_CASE, case)  # not by a grant
+        assert allowed(Access(actor), Act.VIEW_CASE, case)  # not by a grant
     if ok[Act.VIEW_ASSIGNMENT]:
         assert ok[Act.VIEW_HEADER]
     # An emergency grant is for exactly those who could not read the case otherwise.
@@ -525,10 +525,10 @@ def test_a_grant_only_ever_adds_reading(
 ) -> None:
     with_grants, without = Access(actor, grants), Access(actor)
     for act in CASE_ACTS - {Act.VIEW_HEADER, Act.VIEW_CASE, Act.REQUEST_EMERGENCY}:
-        assert can(with_grants, act, case).allowed == can(without, act, case).allowed, act
+        assert allowed(with_grants, act, case).allowed == allowed(without, act, case).allowed, act
     if case.case_id in grants and actor.role in (Role.TEAM_LEAD, Role.TEAM_MEMBER, Role.COUNSELOR):
-        assert can(with_grants, Act.VIEW_CASE, case)
-        assert not can(with_grants, Act.REQUEST_EMERGENCY, case)
+        assert allowed(with_grants, Act.VIEW_CASE, case)
+        assert not allowed(with_grants, Act.REQUEST_EMERGENCY, case)
 
 
 @PROPERTY
@@ -538,8 +538,8 @@ def test_roles_without_case_content_never_see_a_case(
 ) -> None:
     access = Access(actor, grants)
     if actor.role in (Role.DISTRICT_ADMIN, Role.STAFF, Role.AUDITOR):
-        allowed = {act for act in CASE_ACTS if can(access, act, case)}
-        assert allowed == (AUDITOR_ACTS if actor.role is Role.AUDITOR else NOTHING)
+        permitted = {act for act in CASE_ACTS if allowed(access, act, case)}
+        assert permitted == (AUDITOR_ACTS if actor.role is Role.AUDITOR else NOTHING)
 
 
 @PROPERTY
@@ -547,7 +547,7 @@ def test_roles_without_case_content_never_see_a_case(
 def test_every_decision_has_a_reason_and_every_permission_a_basis(
     actor: Actor, case: CaseFacts, grants: frozenset[int], act: Act
 ) -> None:
-    decision = can(Access(actor, grants), act, case)
+    decision = allowed(Access(actor, grants), act, case)
     assert isinstance(decision.reason, str)
     assert decision.reason
     if decision:
@@ -568,8 +568,8 @@ def test_record_classes_narrow_what_the_case_shows(
     actor: Actor, case: CaseFacts, grants: frozenset[int], klass: RecordClass, author: int
 ) -> None:
     access = Access(actor, grants)
-    decision = can(access, Act.VIEW_CASE, RecordFacts(case, klass, author))
-    views = can(access, Act.VIEW_CASE, case).allowed
+    decision = allowed(access, Act.VIEW_CASE, RecordFacts(case, klass, author))
+    views = allowed(access, Act.VIEW_CASE, case).allowed
     if klass is RecordClass.EDUCATION:
         assert decision.allowed == views
         return
@@ -585,7 +585,7 @@ def test_record_classes_narrow_what_the_case_shows(
             else Discipline.LAW_ENFORCEMENT
         )
         assert actor.discipline is wanted
-        assert can(Access(actor), Act.VIEW_CASE, case)
+        assert allowed(Access(actor), Act.VIEW_CASE, case)
 
 
 # --------------------------------------------------------------------------- reports
@@ -607,9 +607,9 @@ def _report(**kwargs: object) -> ReportFacts:
 def test_every_role_may_report_and_see_only_its_own_reports(persona: str) -> None:
     actor = PERSONAS[persona]
     access = Access(actor)
-    assert can(access, Act.SUBMIT_REPORT, None)
-    assert can(access, Act.VIEW_OWN_REPORT, _report(reporter_id=actor.user_id))
-    assert not can(access, Act.VIEW_OWN_REPORT, _report(reporter_id=actor.user_id + 1000))
+    assert allowed(access, Act.SUBMIT_REPORT, None)
+    assert allowed(access, Act.VIEW_OWN_REPORT, _report(reporter_id=actor.user_id))
+    assert not allowed(access, Act.VIEW_OWN_REPORT, _report(reporter_id=actor.user_id + 1000))
 
 
 @pytest.mark.parametrize("persona", sorted(PERSONAS))
@@ -617,14 +617,16 @@ def test_only_a_team_covering_the_school_triages_a_report(persona: str) -> None:
     actor = PERSONAS[persona]
     on_team = NORTH in actor.team_ids and (actor.district_wide or NHS in actor.school_ids)
     team_role = actor.role in {Role.TEAM_LEAD, Role.TEAM_MEMBER}
-    assert bool(can(Access(actor), Act.TRIAGE, _report())) == (on_team and team_role)
-    assert not can(Access(actor), Act.TRIAGE, _report(covering_team_ids=frozenset({SOUTH})))
+    assert bool(allowed(Access(actor), Act.TRIAGE, _report())) == (on_team and team_role)
+    assert not allowed(Access(actor), Act.TRIAGE, _report(covering_team_ids=frozenset({SOUTH})))
 
 
 @pytest.mark.parametrize("persona", sorted(PERSONAS))
 def test_a_confidential_reporter_is_known_to_the_team_lead_alone(persona: str) -> None:
     actor = PERSONAS[persona]
     access = Access(actor)
-    shown = can(access, Act.VIEW_REPORTER, _report(reporter_id=4242))
-    hidden = can(access, Act.VIEW_REPORTER, _report(reporter_id=4242, reporter_confidential=True))
+    shown = allowed(access, Act.VIEW_REPORTER, _report(reporter_id=4242))
+    hidden = allowed(
+        access, Act.VIEW_REPORTER, _report(reporter_id=4242, reporter_confidential=True)
+    )
     assert bool(hidden) == (bool(shown) and actor.role is Role.TEAM_LEAD)

@@ -1,1 +1,1 @@
-"""The case services, one module per stage; each takes the acting user explicitly."""
+"""The case services; each takes the acting user explicitly and stages, never commits."""

@@ -10,16 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from btam.access import policy
+from btam.access.policy import Act
+from btam.access.refusal import refuse
 from btam.audit.actions import AuditAction
+from btam.audit.events import AuditEvent
 from btam.cases import repository
-from btam.cases.models import Disclosure, EmergencyGrant
-from btam.cases.services.access import access_for, refuse
-from btam.cases.services.cases import CASE_NUMBER
-from btam.cases.terms import DisclosureBasis
+from btam.cases.models import EmergencyGrant
+from btam.cases.services.guard import CASE_NUMBER, access_for, load_case
+from btam.context import ServiceContext, Staged, staged
 from btam.errors import ValidationFailed
-from btam.security import policy
-from btam.security.policy import Act
-from btam.services import ServiceContext
+from btam.people.services.disclosures import stage_disclosure
+from btam.people.terms import DisclosureBasis
 
 THREAT_MIN = 20
 THREAT_MAX = 4_000
@@ -32,7 +34,9 @@ class Granted:
     expires_at: datetime
 
 
-def request_grant(ctx: ServiceContext, *, number: str, threat: str, parties: str) -> Granted:
+def request_grant(
+    ctx: ServiceContext, *, number: str, threat: str, parties: str
+) -> Staged[Granted]:
     """Open case ``number`` to the actor for reading, for the configured hours.
 
     :raises ValidationFailed: the statement is missing or too short, or the actor already
@@ -44,9 +48,9 @@ def request_grant(ctx: ServiceContext, *, number: str, threat: str, parties: str
     if case is None:
         refuse(ctx, object_type="case", object_id=number, reason="no such case for a grant")
     facts = repository.facts(ctx.db, case)
-    if policy.can(access, Act.VIEW_CASE, facts):
+    if policy.allowed(access, Act.VIEW_CASE, facts):
         raise ValidationFailed("You can already read this case.", field="number")
-    decision = policy.can(access, Act.REQUEST_EMERGENCY, facts)
+    decision = policy.allowed(access, Act.REQUEST_EMERGENCY, facts)
     if not decision:
         refuse(
             ctx,
@@ -88,42 +92,46 @@ def request_grant(ctx: ServiceContext, *, number: str, threat: str, parties: str
     recipient = f"{actor.display_name} ({actor.role.label}" + (
         f", {actor.agency})" if actor.agency else ")"
     )
-    for _party, person in repository.parties(ctx.db, case.id):
-        ctx.db.add(
-            Disclosure(
-                person_id=person.id,
-                case_id=case.id,
-                disclosed_at=ctx.now,
-                basis=DisclosureBasis.HEALTH_SAFETY_EMERGENCY,
-                recipient=recipient,
-                interest=f"Emergency access to case {case.number} until {until}",
-                threat=statement,
-                parties=to_whom,
-                emergency_grant_id=grant.id,
-                recorded_by=actor.user_id,
-                is_emergency=True,
-            )
-        )
-    ctx.commit_with_audit(
-        AuditAction.ACCESS_EMERGENCY_GRANTED,
-        object_type="case",
-        object_id=case.id,
-        case_id=case.id,
-        school_id=case.school_id,
-        purpose=f"health or safety emergency (34 CFR 99.36), {hours} h",
+    result = staged(
+        Granted(case.number, expires),
+        AuditEvent(
+            AuditAction.ACCESS_EMERGENCY_GRANTED,
+            object_type="case",
+            object_id=case.id,
+            case_id=case.id,
+            school_id=case.school_id,
+            purpose=f"health or safety emergency (34 CFR 99.36), {hours} h",
+        ),
     )
-    return Granted(case.number, expires)
+    for _party, person in repository.parties(ctx.db, case.id):
+        result += stage_disclosure(
+            ctx,
+            person_id=person.id,
+            case=case,
+            basis=DisclosureBasis.HEALTH_SAFETY_EMERGENCY,
+            recipient=recipient,
+            interest=f"Emergency access to case {case.number} until {until}",
+            threat=statement,
+            parties=to_whom,
+            emergency_grant_id=grant.id,
+        )
+    return result
 
 
-def end_grant(ctx: ServiceContext, number: str, grant_id: int) -> None:
-    """End a grant early: its holder, or the case's lead."""
-    access = access_for(ctx)
-    case = repository.case_by_number(ctx.db, access, number, Act.VIEW_HEADER)
+def end_grant(ctx: ServiceContext, number: str, grant_id: int) -> Staged[None]:
+    """End a grant early: its holder, or the case's lead.
+
+    :raises NotFound: no such grant on a case the actor may see (recorded).
+    :raises AccessDenied: neither the holder nor the lead (recorded).
+    :raises ValidationFailed: the grant has ended already.
+    """
+    loaded = load_case(ctx, number)
+    case = loaded.case
     grant = repository.grant(ctx.db, grant_id)
-    if case is None or grant is None or grant.case_id != case.id:
+    if grant is None or grant.case_id != case.id:
         refuse(ctx, object_type="emergency_grant", object_id=grant_id, reason="not visible")
-    own = grant.user_id == access.actor.user_id
-    if not own and not policy.can(access, Act.MANAGE_CASE, repository.facts(ctx.db, case)):
+    own = grant.user_id == loaded.access.actor.user_id
+    if not own and not loaded.may(Act.MANAGE_CASE):
         refuse(
             ctx,
             object_type="emergency_grant",
@@ -136,10 +144,9 @@ def end_grant(ctx: ServiceContext, number: str, grant_id: int) -> None:
     if grant.ended_at is not None or grant.expires_at <= ctx.now:
         raise ValidationFailed("This grant has already ended.")
     grant.ended_at = ctx.now
-    ctx.commit_with_audit(
-        AuditAction.ACCESS_EMERGENCY_ENDED,
-        object_type="emergency_grant",
-        object_id=grant.id,
-        case_id=case.id,
-        school_id=case.school_id,
+    return staged(
+        None,
+        loaded.event(
+            AuditAction.ACCESS_EMERGENCY_ENDED, object_type="emergency_grant", object_id=grant.id
+        ),
     )

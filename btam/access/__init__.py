@@ -1,0 +1,1 @@
+"""Who may do what: actors and roles, route permissions, THE policy, refusals, record classes."""

@@ -1,0 +1,137 @@
+"""Queries of users, schools, teams and the district, for the other stages' services."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from btam.access.actor import Role
+from btam.accounts.models import District, RecoveryCode, School, Team, User
+from btam.ids import is_record_id
+
+
+def district_of(db: Session, school_id: int) -> int:
+    return db.execute(select(School.district_id).where(School.id == school_id)).scalar_one()
+
+
+def team(db: Session, team_id: int) -> Team | None:
+    return db.get(Team, team_id) if is_record_id(team_id) else None
+
+
+def school(db: Session, school_id: int | None) -> School | None:
+    return db.get(School, school_id) if is_record_id(school_id) else None
+
+
+def user(db: Session, user_id: int) -> User | None:
+    return db.get(User, user_id) if is_record_id(user_id) else None
+
+
+def display_names(db: Session, user_ids: Iterable[int]) -> dict[int, str]:
+    """The display names of ``user_ids`` in one query (unknown ids are left out)."""
+    wanted = sorted({i for i in user_ids if is_record_id(i)})
+    if not wanted:
+        return {}
+    rows = db.execute(select(User.id, User.display_name).where(User.id.in_(wanted)))
+    return {row.id: row.display_name for row in rows}
+
+
+def users_with_roles(db: Session, roles: Iterable[Role]) -> Sequence[User]:
+    return (
+        db.execute(
+            select(User)
+            .where(User.role.in_(list(roles)), User.is_active.is_(True))
+            .order_by(User.display_name)
+        )
+        .scalars()
+        .all()
+    )
+
+
+def active_schools(db: Session) -> Sequence[School]:
+    query = select(School).where(School.is_active.is_(True)).order_by(School.name)
+    return db.execute(query).scalars().all()
+
+
+def first_district(db: Session) -> District | None:
+    """The deployment's district (one per deployment), or None before one is made."""
+    return db.execute(select(District).order_by(District.id)).scalars().first()
+
+
+def schools_by_ids(db: Session, ids: Iterable[int]) -> Sequence[School]:
+    wanted = sorted({i for i in ids if is_record_id(i)})
+    return db.execute(select(School).where(School.id.in_(wanted))).scalars().all()
+
+
+def all_users(db: Session) -> Sequence[User]:
+    return db.execute(select(User).order_by(User.display_name, User.id)).scalars().all()
+
+
+def users_by_ids(db: Session, ids: Iterable[int]) -> Sequence[User]:
+    wanted = sorted({i for i in ids if is_record_id(i)})
+    return db.execute(select(User).where(User.id.in_(wanted))).scalars().all()
+
+
+def username_taken(db: Session, username: str) -> bool:
+    return db.execute(select(User.id).where(User.username == username)).first() is not None
+
+
+def user_by_username(db: Session, username: str) -> User | None:
+    return db.execute(select(User).where(User.username == username)).scalar_one_or_none()
+
+
+def recovery_codes_of(db: Session, user_id: int) -> Sequence[RecoveryCode]:
+    return db.execute(select(RecoveryCode).where(RecoveryCode.user_id == user_id)).scalars().all()
+
+
+def all_schools(db: Session) -> Sequence[School]:
+    return db.execute(select(School).order_by(School.name)).scalars().all()
+
+
+def school_name_or_code_taken(db: Session, name: str, code: str) -> bool:
+    clash = select(School.id).where(
+        (func.lower(School.name) == name.lower()) | (School.code == code)
+    )
+    return db.execute(clash).first() is not None
+
+
+def all_teams(db: Session) -> Sequence[Team]:
+    return db.execute(select(Team).order_by(Team.name)).scalars().all()
+
+
+def team_name_taken(db: Session, name: str, *, other_than: int | None) -> bool:
+    clash = select(Team.id).where(
+        func.lower(Team.name) == name.lower(), Team.id != (other_than or 0)
+    )
+    return db.execute(clash).first() is not None
+
+
+def team_candidates(db: Session, roles: Iterable[Role], present: Iterable[int]) -> Sequence[User]:
+    """Active users of ``roles``, and the users ``present`` even when disabled."""
+    query = (
+        select(User)
+        .where(User.role.in_(list(roles)), User.is_active.is_(True) | User.id.in_(list(present)))
+        .order_by(User.display_name)
+    )
+    return db.execute(query).scalars().all()
+
+
+def unused_recovery_code(db: Session, user_id: int, digest: str) -> RecoveryCode | None:
+    query = select(RecoveryCode).where(
+        RecoveryCode.user_id == user_id,
+        RecoveryCode.code_hash == digest,
+        RecoveryCode.used_at.is_(None),
+    )
+    return db.execute(query).scalar_one_or_none()
+
+
+def unused_recovery_code_count(db: Session, user_id: int) -> int:
+    query = select(func.count(RecoveryCode.id)).where(
+        RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None)
+    )
+    return int(db.execute(query).scalar_one())
+
+
+def district_named(db: Session, name: str) -> District | None:
+    return db.execute(select(District).where(District.name == name)).scalar_one_or_none()

@@ -1,0 +1,1 @@
+"""The pages of sign-in, the own account and the district administrator."""

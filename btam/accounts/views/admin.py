@@ -1,0 +1,224 @@
+"""``/admin/``: the district administrator's pages for users, teams and schools."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Blueprint, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+from wtforms import SelectChoice
+
+from btam import web
+from btam.access.actor import Actor, Discipline, Role
+from btam.access.decorators import requires
+from btam.access.permissions import Permission
+from btam.accounts import services
+from btam.accounts.dto import TeamRow
+from btam.accounts.forms import ConfirmForm, SchoolForm, TeamForm, UserForm
+from btam.context import ServiceContext, Staged, staged
+
+
+def _user_data(form: UserForm, username: str | None = None) -> services.UserData:
+    return services.UserData(
+        username=username if username is not None else (form.username.data or ""),
+        display_name=form.display_name.data or "",
+        role=Role(form.role.data),
+        discipline=Discipline(form.discipline.data) if form.discipline.data else None,
+        district_wide=bool(form.district_wide.data),
+        school_ids=tuple(form.school_ids.data or ()),
+        agency=form.agency.data,
+    )
+
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def school_choices(ctx: ServiceContext) -> list[tuple[int, str]]:
+    return [SelectChoice(s.id, s.name) for s in services.list_schools(ctx)]
+
+
+@bp.get("/")
+@requires(Permission.ADMIN_USERS_MANAGE)
+def index(actor: Actor) -> ResponseReturnValue:
+    ctx = web.service_context(actor)
+    return render_template(
+        "admin/index.html",
+        users=services.list_users(ctx),
+        teams=services.list_teams(ctx),
+        schools=services.list_schools(ctx),
+    )
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@requires(Permission.ADMIN_USERS_MANAGE)
+def new_user(actor: Actor) -> ResponseReturnValue:
+    ctx = web.service_context(actor)
+    form = UserForm()
+    form.school_ids.choices = school_choices(ctx)
+    done = web.submit(
+        ctx,
+        form,
+        lambda: services.create_user(ctx, data=_user_data(form)),
+        then=lambda created: render_template(
+            "admin/credentials.html", credentials=created, new=True
+        ),
+    )
+    return done or render_template("admin/user_form.html", form=form, user=None)
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@requires(Permission.ADMIN_USERS_MANAGE)
+def edit_user(actor: Actor, user_id: int) -> ResponseReturnValue:
+    ctx = web.service_context(actor)
+    user = services.get_user(ctx, user_id)
+    form = UserForm(obj=None if web.is_post() else user)
+    if not web.is_post():
+        form.school_ids.data = list(user.school_ids)
+        form.discipline.data = user.discipline.value if user.discipline else ""
+        form.role.data = user.role.value
+    # The user name is fixed once created; the edit form neither shows nor takes it.
+    del form["username"]
+    form.school_ids.choices = school_choices(ctx)
+    done = web.submit(
+        ctx,
+        form,
+        lambda: services.update_user(
+            ctx, user_id=user.id, data=_user_data(form, username=user.username)
+        ),
+        done="Saved.",
+        then=lambda _: redirect(url_for("admin.edit_user", user_id=user.id)),
+    )
+    return done or render_template(
+        "admin/user_form.html", form=form, user=user, action_form=ConfirmForm()
+    )
+
+
+def _confirmed(
+    ctx: ServiceContext, use_case: Callable[[], Staged[None]], *, done: str, to: str
+) -> ResponseReturnValue:
+    # Buttons carry a CSRF token in a ConfirmForm; an invalid one changes nothing.
+    if not ConfirmForm().validate_on_submit():
+        return redirect(to)
+    return web.press(ctx, use_case, done=done, to=to)
+
+
+@bp.post("/users/<int:user_id>/<any(disable, enable):change>")
+@requires(Permission.ADMIN_USERS_MANAGE)
+def set_active(actor: Actor, user_id: int, change: str) -> ResponseReturnValue:
+    ctx = web.service_context(actor)
+    return _confirmed(
+        ctx,
+        lambda: services.set_user_active(ctx, user_id=user_id, active=change == "enable"),
+        done=(
+            "The account is disabled and its sessions have ended."
+            if change == "disable"
+            else "The account is enabled."
+        ),
+        to=url_for("admin.edit_user", user_id=user_id),
+    )
+
+
+@bp.post("/users/<int:user_id>/reset-two-step")
+@requires(Permission.ADMIN_USERS_MANAGE)
+def reset_mfa(actor: Actor, user_id: int) -> ResponseReturnValue:
+    ctx = web.service_context(actor)
+    return _confirmed(
+        ctx,
+        lambda: services.reset_mfa(ctx, user_id=user_id),
+        done="Two-step sign-in was reset; the user sets it up at the next sign-in.",
+        to=url_for("admin.edit_user", user_id=user_id),
+    )
+
+
+@bp.post("/users/<int:user_id>/reset-password")
+@requires(Permission.ADMIN_USERS_MANAGE)
+def reset_password(actor: Actor, user_id: int) -> ResponseReturnValue:
+    ctx = web.service_context(actor)
+    done = web.submit(
+        ctx,
+        ConfirmForm(),
+        lambda: services.reset_password(ctx, user_id=user_id),
+        then=lambda created: render_template(
+            "admin/credentials.html", credentials=created, new=False
+        ),
+    )
+    return done or redirect(url_for("admin.edit_user", user_id=user_id))
+
+
+def _team_form(ctx: ServiceContext, existing: TeamRow | None) -> TeamForm:
+    form = TeamForm(obj=None if web.is_post() else existing)
+    form.school_ids.choices = school_choices(ctx)
+    form.member_ids.choices = [
+        SelectChoice(
+            u.id,
+            f"{u.display_name} — {u.role.label}"
+            f"{', ' + u.discipline.label if u.discipline else ''}"
+            f"{'' if u.is_active else ' (disabled)'}",
+        )
+        for u in services.team_candidates(ctx, existing.id if existing else None)
+    ]
+    if existing is not None and not web.is_post():
+        form.school_ids.data = list(existing.school_ids)
+        form.member_ids.data = list(existing.member_ids)
+    return form
+
+
+@bp.route("/teams/new", methods=["GET", "POST"])
+@bp.route("/teams/<int:team_id>", methods=["GET", "POST"])
+@requires(Permission.ADMIN_TEAMS_MANAGE)
+def team(actor: Actor, team_id: int | None = None) -> ResponseReturnValue:
+    ctx = web.service_context(actor)
+    existing = services.get_team(ctx, team_id) if team_id is not None else None
+    form = _team_form(ctx, existing)
+
+    def save() -> Staged[int]:
+        data = services.TeamData(
+            name=form.name.data or "",
+            school_ids=tuple(form.school_ids.data or ()),
+            member_ids=tuple(form.member_ids.data or ()),
+        )
+        if existing is None:
+            created = services.create_team(ctx, data=data)
+            return staged(created.value.id, *created.events)
+        updated = services.update_team(ctx, team_id=existing.id, data=data)
+        return staged(existing.id, *updated.events)
+
+    done = web.submit(
+        ctx,
+        form,
+        save,
+        done="Saved.",
+        then=lambda saved_id: redirect(url_for("admin.team", team_id=saved_id)),
+    )
+    return done or render_template(
+        "admin/team_form.html", form=form, team=existing, action_form=ConfirmForm()
+    )
+
+
+@bp.post("/teams/<int:team_id>/<any(disable, enable):change>")
+@requires(Permission.ADMIN_TEAMS_MANAGE)
+def set_team_active(actor: Actor, team_id: int, change: str) -> ResponseReturnValue:
+    ctx = web.service_context(actor)
+    return _confirmed(
+        ctx,
+        lambda: services.set_team_active(ctx, team_id=team_id, active=change == "enable"),
+        done="The team is disabled." if change == "disable" else "The team is enabled.",
+        to=url_for("admin.team", team_id=team_id),
+    )
+
+
+@bp.route("/schools", methods=["GET", "POST"])
+@requires(Permission.ADMIN_SCHOOLS_MANAGE)
+def schools(actor: Actor) -> ResponseReturnValue:
+    ctx = web.service_context(actor)
+    form = SchoolForm()
+    done = web.submit(
+        ctx,
+        form,
+        lambda: services.create_school(ctx, name=form.name.data or "", code=form.code.data or ""),
+        done="School added.",
+        then=lambda _: redirect(url_for("admin.schools")),
+    )
+    return done or render_template(
+        "admin/schools.html", form=form, schools=services.list_schools(ctx)
+    )

@@ -1,0 +1,1 @@
+"""Intake: staff reports, the anonymous tip line, the imminent-danger alert and triage."""

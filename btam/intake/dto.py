@@ -1,0 +1,112 @@
+"""Plain view objects of reports, the triage queue and the tip line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from btam.cases.dto import AttachmentView
+from btam.intake.terms import (
+    Channel,
+    ImmediateAction,
+    NoThreatAction,
+    ReportStatus,
+    TipCategory,
+    TriageOutcome,
+)
+from btam.people.dto import PartyView
+
+
+@dataclass(frozen=True)
+class OwnReport:
+    """What a reporter sees of its own report: when, where, and whether it was triaged."""
+
+    id: int
+    received_at: datetime
+    school: str
+    status: ReportStatus
+
+
+@dataclass(frozen=True)
+class TipMessageView:
+    from_tipster: bool
+    body: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class TipThread:
+    status: ReportStatus
+    received_at: datetime
+    messages: list[TipMessageView]
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    id: int
+    school: str
+    channel: Channel
+    category: TipCategory | None
+    received_at: datetime
+    due_at: datetime
+    overdue: bool
+    imminent: bool
+    acknowledged: bool
+    subjects: list[str]
+    age: str  # "40 min", "3 h", "2 d"
+    earlier: int  # earlier reports and cases of its people the actor may see
+
+
+@dataclass(frozen=True)
+class HistoryItem:
+    person: str
+    kind: str  # "case" or "report"
+    label: str  # case number, or "report #12"
+    when: datetime
+    status: str
+    case_number: str | None
+
+
+@dataclass(frozen=True)
+class ActionView:
+    action: ImmediateAction
+    taken_by: str
+    taken_at: datetime
+
+
+@dataclass(frozen=True)
+class ReportView:
+    id: int
+    school: str
+    school_id: int
+    channel: Channel
+    category: TipCategory | None
+    received_at: datetime
+    due_at: datetime
+    overdue: bool
+    reporter: str | None  # None: anonymous, or confidential and the actor is not the lead
+    reporter_confidential: bool
+    occurred: str | None
+    location: str | None
+    narrative: str
+    who: str | None
+    imminent: bool
+    acknowledged: bool
+    people: list[PartyView]
+    attachments: list[AttachmentView]
+    actions: list[ActionView]
+    history: list[HistoryItem]
+    status: ReportStatus
+    outcome: TriageOutcome | None
+    no_threat_action: NoThreatAction | None
+    outcome_reason: str | None
+    case_number: str | None
+    screening: dict[str, bool | None]
+    messages: list[TipMessageView]
+    is_tip: bool
+
+
+@dataclass(frozen=True)
+class SchoolChoice:
+    id: int
+    name: str

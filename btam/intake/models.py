@@ -1,0 +1,142 @@
+"""Intake records: reports from every channel (anonymous tips included), the people they
+name, their files, the immediate actions of an imminent danger, and the anonymous
+follow-up conversation of a tip.
+
+A report's narrative, place and files are under the report's own data key; once triaged
+into a case, they stay under it (destroying the case destroys its reports' keys too).
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from btam.db import CaseBase, UTCDateTime, utcnow, vocabulary
+from btam.intake.terms import (
+    Channel,
+    ImmediateAction,
+    NoThreatAction,
+    ReportStatus,
+    TipCategory,
+    TriageOutcome,
+)
+from btam.people.terms import Part
+from btam.security.fields import encrypted_text
+
+
+def report_scope(row: object) -> str:
+    return f"report:{row.report_id}"  # type: ignore[attr-defined]
+
+
+class Report(CaseBase):
+    __tablename__ = "reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"))
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)
+    channel: Mapped[Channel] = mapped_column(vocabulary(Channel))
+    category: Mapped[TipCategory | None] = mapped_column(vocabulary(TipCategory), nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # None for an anonymous tip: nothing links it to anyone.
+    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    reporter_confidential: Mapped[bool] = mapped_column(Boolean, default=False)
+    occurred = encrypted_text("occurred", scope=lambda r: f"report:{r.id}")
+    location = encrypted_text("location", scope=lambda r: f"report:{r.id}")
+    narrative = encrypted_text("narrative", scope=lambda r: f"report:{r.id}")
+    # What a tipster typed about who is involved (names the team turns into people).
+    who = encrypted_text("who", scope=lambda r: f"report:{r.id}")
+    imminent: Mapped[bool] = mapped_column(Boolean, default=False)
+    imminent_acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    imminent_acknowledged_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id"), nullable=True
+    )
+    status: Mapped[ReportStatus] = mapped_column(
+        vocabulary(ReportStatus), default=ReportStatus.RECEIVED
+    )
+    # Screening at triage: None until answered.
+    screen_imminent: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    screen_threat_communicated: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    screen_someone_in_fear: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    screen_has_plan: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    screen_manageable_under_plan: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    outcome: Mapped[TriageOutcome | None] = mapped_column(vocabulary(TriageOutcome), nullable=True)
+    no_threat_action: Mapped[NoThreatAction | None] = mapped_column(
+        vocabulary(NoThreatAction), nullable=True
+    )
+    outcome_reason = encrypted_text("outcome_reason", scope=lambda r: f"report:{r.id}")
+    # A report belongs to one case at most.
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), nullable=True, index=True)
+    triaged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    triaged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+
+
+class ReportPerson(CaseBase):
+    __tablename__ = "report_people"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    part: Mapped[Part] = mapped_column(vocabulary(Part))
+
+
+class ReportAttachment(CaseBase):
+    __tablename__ = "report_attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    filename = encrypted_text("filename", scope=report_scope)
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    content_b64 = encrypted_text("content_b64", scope=report_scope)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    @property
+    def content(self) -> bytes:
+        return base64.b64decode(self.content_b64 or "")
+
+    @content.setter
+    def content(self, data: bytes) -> None:
+        self.content_b64 = base64.b64encode(data).decode("ascii")
+        self.size = len(data)
+
+
+class ReportAction(CaseBase):
+    """An immediate action taken about an imminent danger: what, by whom, when."""
+
+    __tablename__ = "report_actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    action: Mapped[ImmediateAction] = mapped_column(vocabulary(ImmediateAction))
+    taken_by = encrypted_text("taken_by", scope=report_scope)
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class TipAccess(CaseBase):
+    """The tipster's follow-up code: a public lookup part and a slow hash of the secret part."""
+
+    __tablename__ = "tip_access"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), unique=True)
+    lookup: Mapped[str] = mapped_column(String(16), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(255))
+
+
+class TipMessage(CaseBase):
+    """One message of the anonymous conversation between a tipster and the team."""
+
+    __tablename__ = "tip_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    from_tipster: Mapped[bool] = mapped_column(Boolean)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    body = encrypted_text("body", scope=report_scope)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,0 +1,145 @@
+"""Queries of reports, their people, files, actions and the tip line's conversation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from btam.access.policy import Access, Act, ReportFacts
+from btam.accounts.models import Team, team_schools
+from btam.ids import is_record_id
+from btam.intake import scope as intake_scope
+from btam.intake.models import (
+    Report,
+    ReportAction,
+    ReportAttachment,
+    ReportPerson,
+    TipAccess,
+    TipMessage,
+)
+from btam.intake.terms import ReportStatus
+from btam.people.models import Person
+
+
+def report(db: Session, report_id: int) -> Report | None:
+    return db.get(Report, report_id) if is_record_id(report_id) else None
+
+
+def visible_report(db: Session, access: Access, report_id: int, act: Act) -> Report | None:
+    query = select(Report).where(Report.id == report_id, intake_scope.visible_reports(access, act))
+    return db.execute(query).scalar_one_or_none()
+
+
+def report_facts(db: Session, row: Report) -> ReportFacts:
+    covering = db.execute(
+        select(team_schools.c.team_id)
+        .join(Team, Team.id == team_schools.c.team_id)
+        .where(team_schools.c.school_id == row.school_id, Team.is_active.is_(True))
+    ).scalars()
+    return ReportFacts(
+        report_id=row.id,
+        school_id=row.school_id,
+        covering_team_ids=frozenset(covering),
+        reporter_id=row.reporter_id,
+        reporter_confidential=row.reporter_confidential,
+    )
+
+
+def own_reports(db: Session, access: Access) -> Sequence[Report]:
+    query = (
+        select(Report)
+        .where(intake_scope.visible_reports(access, Act.VIEW_OWN_REPORT))
+        .order_by(Report.received_at.desc())
+    )
+    return db.execute(query).scalars().all()
+
+
+def triage_queue(db: Session, access: Access) -> Sequence[Report]:
+    """Reports waiting for triage, oldest first."""
+    query = (
+        select(Report)
+        .where(
+            Report.status == ReportStatus.RECEIVED, intake_scope.visible_reports(access, Act.TRIAGE)
+        )
+        .order_by(Report.received_at, Report.id)
+    )
+    return db.execute(query).scalars().all()
+
+
+def unacknowledged_imminent(db: Session, access: Access) -> Sequence[Report]:
+    query = (
+        select(Report)
+        .where(
+            Report.imminent.is_(True),
+            Report.imminent_acknowledged_at.is_(None),
+            intake_scope.visible_reports(access, Act.TRIAGE),
+        )
+        .order_by(Report.received_at)
+    )
+    return db.execute(query).scalars().all()
+
+
+def report_people(db: Session, report_id: int) -> Sequence[tuple[ReportPerson, Person]]:
+    rows = db.execute(
+        select(ReportPerson, Person)
+        .join(Person, Person.id == ReportPerson.person_id)
+        .where(ReportPerson.report_id == report_id)
+        .order_by(ReportPerson.id)
+    ).all()
+    return [(link, person) for link, person in rows]
+
+
+def report_attachments(db: Session, report_id: int) -> Sequence[ReportAttachment]:
+    query = select(ReportAttachment).where(ReportAttachment.report_id == report_id)
+    return db.execute(query.order_by(ReportAttachment.id)).scalars().all()
+
+
+def report_attachment(db: Session, report_id: int, attachment_id: int) -> ReportAttachment | None:
+    query = select(ReportAttachment).where(
+        ReportAttachment.report_id == report_id, ReportAttachment.id == attachment_id
+    )
+    return db.execute(query).scalar_one_or_none()
+
+
+def report_actions(db: Session, report_id: int) -> Sequence[ReportAction]:
+    query = select(ReportAction).where(ReportAction.report_id == report_id)
+    return db.execute(query.order_by(ReportAction.taken_at, ReportAction.id)).scalars().all()
+
+
+def earlier_reports_of(
+    db: Session, access: Access, person_id: int, *, before: datetime, other_than: int
+) -> Sequence[Report]:
+    """Earlier reports naming the person, among those the actor may triage."""
+    query = (
+        select(Report)
+        .join(ReportPerson, ReportPerson.report_id == Report.id)
+        .where(
+            ReportPerson.person_id == person_id,
+            Report.id != other_than,
+            Report.received_at <= before,
+            intake_scope.visible_reports(access, Act.TRIAGE),
+        )
+        .order_by(Report.received_at.desc())
+    )
+    return db.execute(query).scalars().unique().all()
+
+
+def tip_access(db: Session, lookup: str) -> TipAccess | None:
+    return db.execute(select(TipAccess).where(TipAccess.lookup == lookup)).scalar_one_or_none()
+
+
+def tip_messages(db: Session, report_id: int) -> Sequence[TipMessage]:
+    query = select(TipMessage).where(TipMessage.report_id == report_id)
+    return db.execute(query.order_by(TipMessage.created_at, TipMessage.id)).scalars().all()
+
+
+def count_in_district(db: Session, district_id: int) -> int:
+    """How many reports the district has (the demo loads into a district with none)."""
+    return int(
+        db.execute(
+            select(func.count(Report.id)).where(Report.district_id == district_id)
+        ).scalar_one()
+    )

@@ -1,0 +1,25 @@
+"""What an actor may list of reports: SQL filters built from the policy's rules."""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
+
+from btam.access.policy import CASE_RULES, Access, Act, Rel
+from btam.accounts.models import team_schools
+from btam.intake.models import Report
+
+
+def visible_reports(access: Access, act: Act = Act.TRIAGE) -> ColumnElement[bool]:
+    """A filter on :class:`Report`: what ``can(access, act, report)`` allows (see ReportFacts)."""
+    actor = access.actor
+    allowed_by = CASE_RULES[act].get(actor.role, ())
+    clauses: list[ColumnElement[bool]] = []
+    if Rel.TEAM in allowed_by:
+        covered = select(team_schools.c.school_id).where(
+            team_schools.c.team_id.in_(sorted(actor.team_ids))
+        )
+        scope = true() if actor.district_wide else Report.school_id.in_(sorted(actor.school_ids))
+        clauses.append(and_(Report.school_id.in_(covered), scope))
+    if Rel.REPORTER in allowed_by:
+        clauses.append(Report.reporter_id == actor.user_id)
+    return or_(*clauses) if clauses else false()

@@ -1,0 +1,1 @@
+"""The intake services: reports, tips, triage."""

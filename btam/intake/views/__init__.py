@@ -1,0 +1,1 @@
+"""The intake pages: reporting a concern, the tip line, the triage queue."""

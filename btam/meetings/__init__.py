@@ -1,0 +1,1 @@
+"""Case meetings: the agenda built from the cases, attendance with quorum, minutes, decisions."""

@@ -1,0 +1,1 @@
+"""People across cases: matching by blind index, history, the record of disclosures."""

@@ -1,0 +1,95 @@
+"""Queries of people and their record of disclosures, each through a scope filter."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from btam.access.policy import Access, Act
+from btam.cases import scope as case_scope
+from btam.cases.models import (
+    Case,
+    CaseParty,
+)
+from btam.people import scope as people_scope
+from btam.people.models import Disclosure, Person
+
+
+def person(
+    db: Session, access: Access, person_id: int, *, for_disclosures: bool = False
+) -> Person | None:
+    """A person the actor may view (or, with ``for_disclosures``, whose disclosures it may)."""
+    act = Act.VIEW_DISCLOSURES if for_disclosures else Act.VIEW_CASE
+    allowed = people_scope.visible_people(access, act)
+    return db.execute(select(Person).where(Person.id == person_id, allowed)).scalar_one_or_none()
+
+
+def _index_match(student_id_index: str | None, name_dob_index: str | None) -> Any:
+    clauses = []
+    if student_id_index:
+        clauses.append(Person.student_id_index == student_id_index)
+    if name_dob_index:
+        clauses.append(Person.name_dob_index == name_dob_index)
+    return or_(*clauses) if clauses else None
+
+
+def people_by_index(
+    db: Session, access: Access, *, student_id_index: str | None, name_dob_index: str | None
+) -> Sequence[Person]:
+    """Candidates sharing a blind index value, among the people the actor may view."""
+    match = _index_match(student_id_index, name_dob_index)
+    if match is None:
+        return []
+    query = select(Person).where(match, people_scope.visible_people(access)).order_by(Person.id)
+    return db.execute(query).scalars().all()
+
+
+def candidates(
+    db: Session, *, district_id: int, student_id_index: str | None, name_dob_index: str | None
+) -> Sequence[Person]:
+    """Everyone in the district sharing an index value: to confirm by decrypting, never to show."""
+    match = _index_match(student_id_index, name_dob_index)
+    if match is None:
+        return []
+    query = select(Person).where(Person.district_id == district_id, match).order_by(Person.id)
+    return db.execute(query).scalars().all()
+
+
+def cases_of_person(
+    db: Session, access: Access, person_id: int
+) -> Sequence[tuple[Case, CaseParty]]:
+    rows = db.execute(
+        select(Case, CaseParty)
+        .join(CaseParty, CaseParty.case_id == Case.id)
+        .where(CaseParty.person_id == person_id, case_scope.visible_cases(access, Act.VIEW_CASE))
+        .order_by(Case.opened_at.desc())
+    ).all()
+    return [(c, p) for c, p in rows]
+
+
+def disclosures_of(db: Session, person_id: int) -> Sequence[Disclosure]:
+    return (
+        db.execute(
+            select(Disclosure)
+            .where(Disclosure.person_id == person_id)
+            .order_by(Disclosure.disclosed_at.desc(), Disclosure.id.desc())
+        )
+        .scalars()
+        .all()
+    )
+
+
+def all_disclosures(db: Session, access: Access, *, limit: int = 200) -> Sequence[Disclosure]:
+    return (
+        db.execute(
+            select(Disclosure)
+            .where(people_scope.visible_disclosures(access))
+            .order_by(Disclosure.disclosed_at.desc(), Disclosure.id.desc())
+            .limit(limit)
+        )
+        .scalars()
+        .all()
+    )

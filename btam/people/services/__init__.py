@@ -1,0 +1,1 @@
+"""The people services: matching, a person's record, the record of disclosures."""

@@ -1,0 +1,137 @@
+"""Finding a person again by blind index, or recording a new one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from btam.access.refusal import refuse
+from btam.cases import repository as case_repo
+from btam.cases.services.guard import access_for
+from btam.context import ServiceContext
+from btam.errors import ValidationFailed
+from btam.people import dto, repository
+from btam.people.models import Person
+from btam.people.terms import PersonKind
+from btam.security.blind_index import normalize
+from btam.security.keys import person_indexes
+
+NAME_MAX = 100
+
+
+STUDENT_NUMBER_MAX = 32
+
+
+@dataclass(frozen=True)
+class PersonData:
+    """A person as typed into a form; ``person_id`` picks an existing person instead."""
+
+    kind: PersonKind
+    given_name: str = ""
+    family_name: str = ""
+    date_of_birth: date | None = None
+    student_number: str = ""
+    school_id: int | None = None
+    person_id: int | None = None
+
+
+def _checked(data: PersonData) -> PersonData:
+    given = data.given_name.strip()
+    family = data.family_name.strip()
+    number = data.student_number.strip()
+    if not given and not family and not number:
+        raise ValidationFailed("Give at least one name.", field="family_name")
+    if len(given) > NAME_MAX or len(family) > NAME_MAX:
+        raise ValidationFailed(f"Names are at most {NAME_MAX} characters.", field="family_name")
+    if len(number) > STUDENT_NUMBER_MAX:
+        raise ValidationFailed("That student id is too long.", field="student_number")
+    if number and data.kind is not PersonKind.STUDENT:
+        raise ValidationFailed("Only students have a student id.", field="student_number")
+    if (
+        data.date_of_birth is not None
+        and not date(1900, 1, 1) <= data.date_of_birth <= date.today()
+    ):
+        raise ValidationFailed("Give a real date of birth.", field="date_of_birth")
+    return PersonData(
+        kind=data.kind,
+        given_name=given,
+        family_name=family,
+        date_of_birth=data.date_of_birth,
+        student_number=number,
+        school_id=data.school_id,
+    )
+
+
+def indexes_of(ctx: ServiceContext, data: PersonData) -> tuple[str | None, str | None]:
+    indexes = person_indexes(ctx.db)
+    by_number = indexes.student_id_index(data.student_number) if data.student_number else None
+    by_name = None
+    if data.date_of_birth is not None and (data.given_name or data.family_name):
+        by_name = indexes.name_dob_index(
+            given_name=data.given_name,
+            family_name=data.family_name,
+            date_of_birth=data.date_of_birth,
+        )
+    return by_number, by_name
+
+
+def same_person(person: Person, data: PersonData, *, any_kind: bool = False) -> bool:
+    """Confirm a blind-index candidate by decrypting it: the index alone proves nothing."""
+    if not any_kind and person.kind is not data.kind:
+        return False
+    if data.student_number and person.student_number:
+        return normalize(person.student_number) == normalize(data.student_number)
+    return (
+        data.date_of_birth is not None
+        and person.date_of_birth == data.date_of_birth
+        and normalize(person.given_name or "") == normalize(data.given_name)
+        and normalize(person.family_name or "") == normalize(data.family_name)
+    )
+
+
+def find_or_create_person(ctx: ServiceContext, data: PersonData, *, district_id: int) -> Person:
+    """The person ``data`` names: chosen by id (if visible), found by blind index, or new.
+
+    The caller commits (with its audit entry).
+    """
+    access = access_for(ctx)
+    if data.person_id is not None:
+        found = repository.person(ctx.db, access, data.person_id)
+        if found is None:
+            refuse(ctx, object_type="person", object_id=data.person_id, reason="not visible")
+        return found
+    clean = _checked(data)
+    by_number, by_name = indexes_of(ctx, clean)
+    for candidate in repository.candidates(
+        ctx.db, district_id=district_id, student_id_index=by_number, name_dob_index=by_name
+    ):
+        if same_person(candidate, clean):
+            return candidate
+    if not clean.given_name and not clean.family_name:
+        # A student id alone finds a known student; a new person needs a name.
+        raise ValidationFailed(
+            "No student with that id is known yet: give the person's name too.",
+            field="family_name",
+        )
+    person = Person(
+        district_id=district_id,
+        kind=clean.kind,
+        school_id=clean.school_id,
+        given_name=clean.given_name or None,
+        family_name=clean.family_name or None,
+        date_of_birth_text=clean.date_of_birth.isoformat() if clean.date_of_birth else None,
+        student_number=clean.student_number or None,
+        student_id_index=by_number,
+        name_dob_index=by_name,
+        created_at=ctx.now,
+    )
+    ctx.db.add(person)
+    ctx.db.flush()
+    return person
+
+
+def party_views(ctx: ServiceContext, case_id: int) -> list[dto.PartyView]:
+    return [
+        dto.PartyView(person_id=person.id, name=person.full_name, kind=person.kind, part=party.part)
+        for party, person in case_repo.parties(ctx.db, case_id)
+    ]

@@ -1,0 +1,1 @@
+"""Managing the risk: plan items, the counselors' log, referrals, notifications, reviews."""
