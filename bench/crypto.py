@@ -32,8 +32,9 @@ from btam.accounts.models import User
 from btam.db import make_engine
 from btam.schema import upgrade
 from btam.security.crypto import FieldCipher, generate_key_file, new_data_key, reencrypt
-from btam.security.fields import reencrypt_fields
-from btam.security.keys import KekSource, session_info, start_data_key_rotation
+from btam.security.key_rotation import start_data_key_rotation
+from btam.security.keys import KekSource, session_info
+from btam.security.reencryption import reencrypt_fields
 
 WHERE = {"table": "cases", "column": "narrative_enc", "row_id": 123_456}
 SIZES = {"small (40 B)": 40, "medium (4 KiB)": 4096}

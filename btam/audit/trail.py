@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
-from btam.accounts import services as accounts
+from btam.accounts.services import organisation, users
 from btam.audit import reader
 from btam.audit.actions import AuditAction, Outcome
 from btam.audit.models import AuditEntry
@@ -70,8 +70,8 @@ class TrailView:
 
 
 def _rows(ctx: ServiceContext, entries: list[AuditEntry]) -> list[EntryRow]:
-    names = accounts.user_names(ctx, (e.actor_id for e in entries if e.actor_id))
-    schools = accounts.school_names(ctx)
+    names = users.user_names(ctx, (e.actor_id for e in entries if e.actor_id))
+    schools = organisation.school_names(ctx)
     out = []
     for e in entries:
         if e.actor_id is not None:

@@ -12,7 +12,7 @@ from btam import web
 from btam.access.actor import Actor
 from btam.access.decorators import requires
 from btam.access.permissions import Permission, role_has
-from btam.accounts import services as accounts
+from btam.accounts.services import organisation, users
 from btam.audit import trail
 from btam.audit.forms import ReviewForm, TrailFilterForm
 from btam.audit.reader import TrailFilter
@@ -23,11 +23,10 @@ from btam.errors import ValidationFailed
 def _filter_form(ctx: ServiceContext) -> tuple[TrailFilterForm, TrailFilter | None]:
     form = TrailFilterForm(request.args)
     form.actor_id.choices = [SelectChoice("", "Anyone")] + [
-        SelectChoice(str(u.id), f"{u.display_name} ({u.username})")
-        for u in accounts.list_users(ctx)
+        SelectChoice(str(u.id), f"{u.display_name} ({u.username})") for u in users.list_users(ctx)
     ]
     form.school_id.choices = [SelectChoice("", "Any")] + [
-        SelectChoice(str(s.id), s.name) for s in accounts.list_schools(ctx)
+        SelectChoice(str(s.id), s.name) for s in organisation.list_schools(ctx)
     ]
     if request.args and not form.validate():
         return form, None

@@ -32,21 +32,17 @@ from btam.audit.signing import SigningKeyError
 from btam.audit.writer import AuditUnavailable
 from btam.db import make_engine, open_stores
 from btam.security.crypto import CryptoError, KeyFileError
-from btam.security.keys import (
-    KekMismatch,
-    KekSource,
+from btam.security.key_rotation import (
     KeyFileLock,
     add_kek_version,
-    check_kek_matches,
     data_keys,
     live_keys_behind,
     retire_unused_keys,
     rewrap_data_keys,
     rotation_in_progress,
-    scope_kind,
-    session_info,
     start_data_key_rotation,
 )
+from btam.security.keys import KekMismatch, KekSource, check_kek_matches, scope_kind, session_info
 from btam.settings import ConfigError, Settings, load_settings
 
 

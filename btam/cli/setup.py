@@ -104,18 +104,18 @@ def create_user(
 ) -> None:
     """Create a user; a temporary password is printed once and must be changed at sign-in."""
     from btam.access.actor import Discipline, Role
-    from btam.accounts import services
+    from btam.accounts.services import organisation, users
 
     with system_context() as (_rt, ctx):
-        codes = {s.code: s.id for s in services.list_schools(ctx)}
+        codes = {s.code: s.id for s in organisation.list_schools(ctx)}
         ids = []
         for code in schools:
             if code.upper() not in codes:
                 fail(f"no school with code {code}")
             ids.append(codes[code.upper()])
-        change = services.create_user(
+        change = users.create_user(
             ctx,
-            data=services.UserData(
+            data=users.UserData(
                 username=username,
                 display_name=display_name,
                 role=Role(role),

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from btam.access.actor import Discipline, Role
 from btam.accounts import repository as accounts_repo
-from btam.accounts import services
+from btam.accounts.services import organisation, users
 from btam.context import ServiceContext, carry_out
 from btam.demo.cases import load_cases
 from btam.demo.intake import load_intake
@@ -103,11 +103,11 @@ def load_demo(ctx: ServiceContext, *, password: str, reset_passwords: bool = Fal
     """
     district = accounts_repo.district_named(ctx.db, DISTRICT)
     if district is None:
-        district = carry_out(ctx, services.create_district(ctx, name=DISTRICT))
-    codes: dict[str, int] = {s.code: s.id for s in services.list_schools(ctx)}
+        district = carry_out(ctx, organisation.create_district(ctx, name=DISTRICT))
+    codes: dict[str, int] = {s.code: s.id for s in organisation.list_schools(ctx)}
     for name, code in SCHOOLS:
         if code not in codes:
-            codes[code] = carry_out(ctx, services.create_school(ctx, name=name, code=code)).id
+            codes[code] = carry_out(ctx, organisation.create_school(ctx, name=name, code=code)).id
 
     created, existing = [], []
     for account in ACCOUNTS:
@@ -115,9 +115,9 @@ def load_demo(ctx: ServiceContext, *, password: str, reset_passwords: bool = Fal
         if user is None:
             carry_out(
                 ctx,
-                services.create_user(
+                users.create_user(
                     ctx,
-                    data=services.UserData(
+                    data=users.UserData(
                         username=account.username,
                         display_name=account.display_name,
                         role=account.role,
@@ -132,10 +132,10 @@ def load_demo(ctx: ServiceContext, *, password: str, reset_passwords: bool = Fal
             created.append(account)
         else:
             if reset_passwords:
-                carry_out(ctx, services.set_password(ctx, user_id=user.id, password=password))
+                carry_out(ctx, users.set_password(ctx, user_id=user.id, password=password))
             existing.append(account)
 
-    team_id = next((t.id for t in services.list_teams(ctx) if t.name == TEAM), None)
+    team_id = next((t.id for t in organisation.list_teams(ctx) if t.name == TEAM), None)
     if team_id is None:
         members = [
             u.id
@@ -144,9 +144,9 @@ def load_demo(ctx: ServiceContext, *, password: str, reset_passwords: bool = Fal
         ]
         team_id = carry_out(
             ctx,
-            services.create_team(
+            organisation.create_team(
                 ctx,
-                data=services.TeamData(
+                data=organisation.TeamData(
                     name=TEAM, school_ids=tuple(codes.values()), member_ids=tuple(members)
                 ),
             ),

@@ -33,24 +33,18 @@ protects and ``btam keys rotate --reencrypt`` can move every field to new keys.
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Final, Self, overload
 
 from sqlalchemy import (
-    Column,
     LargeBinary,
     MetaData,
     Table,
     event,
-    func,
     inspect,
-    or_,
-    select,
     update,
 )
-from sqlalchemy.orm import Mapper, Session, mapped_column, object_session, sessionmaker
+from sqlalchemy.orm import Mapper, mapped_column, object_session
 from sqlalchemy.orm.attributes import flag_dirty, set_committed_value
 
 from btam.db import CaseBase
@@ -58,35 +52,35 @@ from btam.security.crypto import (
     DecryptionFailed,
     UnsupportedFormat,
     peek_key_id,
-    reencrypt,
 )
 from btam.security.keys import (
-    KeyDestroyed,
     KeyRing,
     KeyRingUnavailable,
-    Progress,
     UnknownDataKey,
     keyring_for,
 )
 
 __all__ = [
     "EncryptedText",
-    "FieldUsage",
-    "ReencryptResult",
     "encrypted_fields",
     "encrypted_text",
-    "field_usage",
-    "reencrypt_fields",
 ]
+
 
 log = logging.getLogger(__name__)
 
+
 ENC_SUFFIX: Final = "_enc"
+
+
 # Instance-dict keys: plaintext assigned but not yet flushed, and plaintext already
 # decrypted (with the ciphertext it came from). Neither is a mapped attribute, so
 # SQLAlchemy never writes, logs or compares them.
 _PENDING: Final = "_btam_pending_plaintext"
+
+
 _CLEAR: Final = "_btam_decrypted"
+
 
 Scope = str | Callable[[Any], str]
 
@@ -173,7 +167,7 @@ class EncryptedText:
             raise KeyRingUnavailable(
                 f"cannot decrypt {self.table_name}.{self.column} of a row outside a session"
             )
-        text = self._decrypt(keyring_for(session), ciphertext, _row_id(instance))
+        text = self._decrypt(keyring_for(session), ciphertext, row_id_of(instance))
         instance.__dict__.setdefault(_CLEAR, {})[self.name] = (ciphertext, text)
         return text
 
@@ -233,9 +227,9 @@ def encrypted_text(name: str, *, scope: Scope) -> EncryptedText:
     return EncryptedText(name, scope=scope)
 
 
-# --------------------------------------------------------------------------- registry
-
 _REGISTRY: list[EncryptedText] = []
+
+
 _BY_CLASS: dict[type[Any], list[EncryptedText]] = {}
 
 
@@ -264,7 +258,7 @@ def _fields_of(cls: type[Any]) -> Iterator[EncryptedText]:
         yield from _BY_CLASS.get(klass, ())
 
 
-def _row_id(instance: object) -> int | str:
+def row_id_of(instance: object) -> int | str:
     values = inspect(instance).mapper.primary_key_from_instance(instance)
     if len(values) != 1 or values[0] is None:
         raise TypeError("encrypted fields need a row with a single-column primary key")
@@ -272,15 +266,12 @@ def _row_id(instance: object) -> int | str:
     return row_id
 
 
-# --------------------------------------------------------------------------- flush events
-
-
 def _after_insert(_mapper: Mapper[Any], connection: Any, target: object) -> None:
     pending = target.__dict__.get(_PENDING)
     if not pending:
         return
     session = object_session(target)
-    row_id = _row_id(target)
+    row_id = row_id_of(target)
     ring: KeyRing | None = None
     by_table: dict[Table, dict[str, bytes]] = {}
     for descriptor in _fields_of(type(target)):
@@ -313,7 +304,7 @@ def _before_update(_mapper: Mapper[Any], _connection: Any, target: object) -> No
     if session is None:
         raise KeyRingUnavailable("an encrypted row is flushed outside a session")
     ring = keyring_for(session)
-    row_id = _row_id(target)
+    row_id = row_id_of(target)
     for descriptor in _fields_of(type(target)):
         if descriptor.name not in pending:
             continue
@@ -338,265 +329,4 @@ def _after_expire(target: object, attrs: Any) -> None:
                 target.__dict__.get(slot, {}).pop(descriptor.name, None)
 
 
-# --------------------------------------------------------------------------- status
-
-
-@dataclass(frozen=True)
-class FieldUsage:
-    """How many stored encrypted fields each data key id protects."""
-
-    by_key: Counter[int]
-    unreadable: int
-
-    @property
-    def total(self) -> int:
-        """Every non-NULL encrypted field counted."""
-        return sum(self.by_key.values()) + self.unreadable
-
-
-def _models(metadata: MetaData | None) -> list[tuple[type[Any], list[EncryptedText]]]:
-    grouped: dict[type[Any], list[EncryptedText]] = {}
-    for descriptor in encrypted_fields(metadata):
-        # Registered from __set_name__, so every descriptor here has its owner.
-        grouped.setdefault(descriptor.owner or object, []).append(descriptor)
-    return list(grouped.items())
-
-
-def _primary_key(table: Table) -> Column[Any]:
-    columns = list(table.primary_key.columns)
-    if len(columns) != 1:
-        raise TypeError(f"{table.name}: encrypted fields need a single-column primary key")
-    return columns[0]
-
-
-def field_usage(
-    sessions: sessionmaker[Session], *, metadata: MetaData | None = None, batch_size: int = 1000
-) -> FieldUsage:
-    """Count the encrypted fields under each data key by reading ciphertext headers only.
-
-    Nothing is decrypted and no key is needed, so this runs with any key file.
-    """
-    counts: Counter[int] = Counter()
-    unreadable = 0
-    for _model, descriptors in _models(metadata):
-        table = descriptors[0].table
-        primary_key = _primary_key(table)
-        columns = [table.c[d.column] for d in descriptors]
-        after: Any = None
-        while True:
-            query = (
-                select(primary_key, *columns)
-                .where(or_(*(c.is_not(None) for c in columns)))
-                .order_by(primary_key)
-                .limit(batch_size)
-            )
-            if after is not None:
-                query = query.where(primary_key > after)
-            with sessions() as db:
-                rows = db.execute(query).all()
-            if not rows:
-                break
-            for row in rows:
-                for ciphertext in row[1:]:
-                    if ciphertext is None:
-                        continue
-                    try:
-                        counts[peek_key_id(ciphertext)] += 1
-                    except UnsupportedFormat:
-                        unreadable += 1
-            after = rows[-1][0]
-    return FieldUsage(by_key=counts, unreadable=unreadable)
-
-
-# --------------------------------------------------------------------------- re-encryption
-
-
-@dataclass
-class ReencryptResult:
-    """What a re-encryption run found and did, over all its passes."""
-
-    scanned: int = 0
-    moved: int = 0
-    # Lost a compare-and-swap to a concurrent write by the app; the next pass looks again.
-    conflicts: int = 0
-    destroyed: int = 0
-    failed: int = 0
-    passes: int = 0
-    # Fields seen by the last pass: every encrypted field in the store at that time.
-    checked: int = 0
-    # True when the last pass found every readable field on its scope's current key.
-    complete: bool = False
-    in_use: Counter[int] = field(default_factory=Counter)
-
-
-@dataclass(frozen=True)
-class _Change:
-    table: Table
-    row_id: Any
-    column: str
-    old: bytes
-    new: bytes
-    new_key: int
-
-
 AfterRead = Callable[[str, Sequence[Any]], None]
-
-
-def reencrypt_fields(
-    sessions: sessionmaker[Session],
-    *,
-    metadata: MetaData | None = None,
-    batch_size: int = 200,
-    max_passes: int = 5,
-    progress: Progress | None = None,
-    after_read: AfterRead | None = None,
-) -> ReencryptResult:
-    """Move every encrypted field to its scope's current data key, in batches, while the app runs.
-
-    Each batch is read and re-encrypted in one short transaction and written in another,
-    one compare-and-swap per field (``SET x_enc = :new WHERE id = :id AND x_enc = :old``):
-    a value the app wrote meanwhile is never overwritten, and is looked at again in the next
-    pass. Passes repeat until one changes nothing (then ``complete`` is True and ``in_use``
-    counts every field's key) or ``max_passes`` is reached. Fields already under their
-    scope's current key are skipped, so an interrupted run resumes where it stopped.
-    ``after_read`` is called between a batch's read and its write (table name, row ids).
-
-    Fields that do not authenticate, or whose key was destroyed, are counted and left as
-    they are.
-
-    :raises OperationalError: the case store failed mid-way (committed batches stay done).
-    """
-    result = ReencryptResult()
-    models = _models(metadata)
-    while result.passes < max_passes:
-        result.passes += 1
-        label = "Re-encrypting fields" if result.passes == 1 else f"Checking (pass {result.passes})"
-        total = _count_fields(sessions, models)
-        done = 0
-        scanned_before = result.scanned
-        in_use: Counter[int] = Counter()
-        moved = conflicts = 0
-        for model, descriptors in models:
-            table = descriptors[0].table
-            primary_key = _primary_key(table)
-            key_attribute = getattr(model, inspect(model).get_property_by_column(primary_key).key)
-            any_value = or_(*(table.c[d.column].is_not(None) for d in descriptors))
-            after: Any = None
-            while True:
-                query = select(model).where(any_value).order_by(key_attribute).limit(batch_size)
-                if after is not None:
-                    query = query.where(key_attribute > after)
-                with sessions() as db, db.begin():
-                    rows = db.execute(query).scalars().all()
-                    if not rows:
-                        break
-                    changes, seen = _plan_batch(keyring_for(db), rows, descriptors, result, in_use)
-                    ids = [_row_id(row) for row in rows]
-                after = ids[-1]
-                if after_read is not None:
-                    after_read(table.name, ids)
-                if changes:
-                    swapped, lost = _write_batch(sessions, changes, in_use)
-                    moved += swapped
-                    conflicts += lost
-                done += seen
-                if progress is not None:
-                    progress(label, min(done, total), total)
-        result.moved += moved
-        result.conflicts += conflicts
-        result.in_use = in_use
-        result.checked = result.scanned - scanned_before
-        if moved == 0 and conflicts == 0:
-            result.complete = True
-            break
-    return result
-
-
-def _count_fields(
-    sessions: sessionmaker[Session], models: list[tuple[type[Any], list[EncryptedText]]]
-) -> int:
-    total = 0
-    with sessions() as db:
-        for _model, descriptors in models:
-            table = descriptors[0].table
-            for descriptor in descriptors:
-                column = table.c[descriptor.column]
-                total += db.execute(
-                    select(func.count()).select_from(table).where(column.is_not(None))
-                ).scalar_one()
-    return total
-
-
-def _plan_batch(
-    ring: KeyRing,
-    rows: Sequence[Any],
-    descriptors: list[EncryptedText],
-    result: ReencryptResult,
-    in_use: Counter[int],
-) -> tuple[list[_Change], int]:
-    changes: list[_Change] = []
-    seen = 0
-    for row in rows:
-        row_id = _row_id(row)
-        for descriptor in descriptors:
-            ciphertext = getattr(row, descriptor.column)
-            if ciphertext is None:
-                continue
-            seen += 1
-            result.scanned += 1
-            subject = f"{descriptor.table_name}.{descriptor.column} row {row_id}"
-            try:
-                key_id = peek_key_id(ciphertext)
-            except UnsupportedFormat:
-                log.error("cannot re-encrypt %s: unsupported ciphertext format", subject)
-                result.failed += 1
-                continue
-            try:
-                current = ring.current_cipher(descriptor.scope_of(row))
-                if key_id == current.key_id:
-                    in_use[key_id] += 1
-                    continue
-                new = reencrypt(
-                    ciphertext,
-                    old=ring.cipher_for(key_id),
-                    new=current,
-                    table=descriptor.table_name,
-                    column=descriptor.column,
-                    row_id=row_id,
-                )
-            except KeyDestroyed:
-                result.destroyed += 1
-                continue
-            except (DecryptionFailed, UnknownDataKey) as exc:
-                # Left as it is, and its key kept: an operator may still want to look at it.
-                log.error("cannot re-encrypt %s: %s", subject, type(exc).__name__)
-                result.failed += 1
-                in_use[key_id] += 1
-                continue
-            changes.append(
-                _Change(
-                    descriptor.table, row_id, descriptor.column, ciphertext, new, current.key_id
-                )
-            )
-    return changes, seen
-
-
-def _write_batch(
-    sessions: sessionmaker[Session], changes: list[_Change], in_use: Counter[int]
-) -> tuple[int, int]:
-    swapped = lost = 0
-    with sessions() as db, db.begin():
-        for change in changes:
-            column = change.table.c[change.column]
-            primary_key = _primary_key(change.table)
-            statement = (
-                update(change.table)
-                .where(primary_key == change.row_id, column == change.old)
-                .values({change.column: change.new})
-            )
-            if db.connection().execute(statement).rowcount == 1:
-                swapped += 1
-                in_use[change.new_key] += 1
-            else:
-                lost += 1
-    return swapped, lost

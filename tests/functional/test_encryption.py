@@ -50,18 +50,17 @@ from btam.people.services import disclosures
 from btam.people.services.matching import PersonData
 from btam.people.terms import DisclosureBasis, Part, PersonKind
 from btam.security.crypto import DecryptionFailed, generate_key_file
-from btam.security.fields import encrypted_fields, field_usage, reencrypt_fields
-from btam.security.keys import (
-    DataKey,
-    KekSource,
+from btam.security.fields import encrypted_fields
+from btam.security.key_rotation import (
     KeyFileLock,
     add_kek_version,
     data_keys,
     retire_unused_keys,
     rewrap_data_keys,
-    session_info,
     start_data_key_rotation,
 )
+from btam.security.keys import DataKey, KekSource, session_info
+from btam.security.reencryption import field_usage, reencrypt_fields
 from tests.conftest import prepare_instance
 from tests.support.cases import acting_as, student
 from tests.support.outage import closed_port

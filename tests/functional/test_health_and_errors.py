@@ -10,8 +10,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from btam.accounts import services
 from btam.accounts.models import School, Team, User, UserSession
+from btam.accounts.services import users
 from btam.context import carry_out
 from tests.support.outage import worker_with
 from tests.support.personas import World, system_ctx
@@ -345,7 +345,7 @@ def test_hostile_second_factor_codes_are_refused_not_a_500(
 @pytest.mark.parametrize("code", ["١٢٣٤٥٦", "１２３４５６", "\x00\x00\x00\x00\x00\x00"])
 def test_hostile_enrolment_codes_are_refused_not_a_500(app: Flask, world: World, code: str) -> None:
     ctx = system_ctx(app)
-    carry_out(ctx, services.reset_mfa(ctx, user_id=world.member_gus.user_id))
+    carry_out(ctx, users.reset_mfa(ctx, user_id=world.member_gus.user_id))
     ctx.db.close()
     gus = world.member_gus
     browser = Browser(app.test_client())

@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 
 from btam import create_app
-from btam.accounts import services
+from btam.accounts.services import users
 from btam.context import carry_out
 from tests.support.personas import World, build_world, system_ctx
 from tests.support.stores import (
@@ -54,9 +54,7 @@ def test_every_failed_sign_in_looks_the_same(
 ) -> None:
     if case == "disabled user":
         ctx = system_ctx(app)
-        carry_out(
-            ctx, services.set_user_active(ctx, user_id=world.member_gus.user_id, active=False)
-        )
+        carry_out(ctx, users.set_user_active(ctx, user_id=world.member_gus.user_id, active=False))
         ctx.db.close()
     username, password = {
         "wrong password": ("member_gus", "not the right password at all"),
@@ -160,7 +158,7 @@ def test_a_used_code_cannot_be_replayed(
 
 def test_a_recovery_code_signs_in_once(app: Flask, world: World) -> None:
     ctx = system_ctx(app)
-    carry_out(ctx, services.reset_mfa(ctx, user_id=world.member_gus.user_id))
+    carry_out(ctx, users.reset_mfa(ctx, user_id=world.member_gus.user_id))
     ctx.db.close()
     gus = world.member_gus
     browser = Browser(app.test_client())
@@ -184,7 +182,7 @@ def test_a_recovery_code_signs_in_once(app: Flask, world: World) -> None:
 
 def test_a_role_that_sees_cases_must_enrol_at_first_sign_in(app: Flask, world: World) -> None:
     ctx = system_ctx(app)
-    carry_out(ctx, services.reset_mfa(ctx, user_id=world.officer_hal.user_id))
+    carry_out(ctx, users.reset_mfa(ctx, user_id=world.officer_hal.user_id))
     ctx.db.close()
     hal = world.officer_hal
     browser = Browser(app.test_client())
@@ -217,7 +215,7 @@ def test_a_setting_can_relax_mfa_outside_production(overrides: dict[str, object]
     try:
         world = build_world(relaxed)
         ctx = system_ctx(relaxed)
-        carry_out(ctx, services.reset_mfa(ctx, user_id=world.lead_ben.user_id))
+        carry_out(ctx, users.reset_mfa(ctx, user_id=world.lead_ben.user_id))
         ctx.db.close()
         browser = Browser(relaxed.test_client())
         ben = world.lead_ben

@@ -19,7 +19,8 @@ import pyotp
 from flask import Flask
 
 from btam.access.actor import Discipline, Role
-from btam.accounts import services, signin
+from btam.accounts import signin
+from btam.accounts.services import organisation, users
 from btam.audit.context import AuditContext
 from btam.context import carry_out
 from btam.errors import ValidationFailed
@@ -94,22 +95,22 @@ def enrol(app: Flask, user_id: int) -> str:
 def build_world(app: Flask) -> World:
     ctx = system_ctx(app)
     try:
-        carry_out(ctx, services.create_district(ctx, name="Test District"))
+        carry_out(ctx, organisation.create_district(ctx, name="Test District"))
         schools = {
             "NHS": carry_out(
-                ctx, services.create_school(ctx, name="North High School", code="NHS")
+                ctx, organisation.create_school(ctx, name="North High School", code="NHS")
             ).id,
             "SMS": carry_out(
-                ctx, services.create_school(ctx, name="South Middle School", code="SMS")
+                ctx, organisation.create_school(ctx, name="South Middle School", code="SMS")
             ).id,
         }
         ids: dict[str, tuple[int, Role]] = {}
         for username, name, role, discipline, codes in SPECS:
             created = carry_out(
                 ctx,
-                services.create_user(
+                users.create_user(
                     ctx,
-                    data=services.UserData(
+                    data=users.UserData(
                         username=username,
                         display_name=name,
                         role=role,
@@ -124,9 +125,9 @@ def build_world(app: Flask) -> World:
         teams = {
             "north": carry_out(
                 ctx,
-                services.create_team(
+                organisation.create_team(
                     ctx,
-                    data=services.TeamData(
+                    data=organisation.TeamData(
                         name="North Team",
                         school_ids=(schools["NHS"],),
                         member_ids=tuple(
@@ -137,9 +138,9 @@ def build_world(app: Flask) -> World:
             ).id,
             "south": carry_out(
                 ctx,
-                services.create_team(
+                organisation.create_team(
                     ctx,
-                    data=services.TeamData(
+                    data=organisation.TeamData(
                         name="South Team",
                         school_ids=(schools["SMS"],),
                         member_ids=(ids["outsider_dee"][0],),

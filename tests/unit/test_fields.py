@@ -22,23 +22,17 @@ from btam import schema
 from btam.accounts.models import User
 from btam.db import make_engine
 from btam.security.crypto import DecryptionFailed, generate_key_file, peek_key_id
-from btam.security.fields import (
-    EncryptedText,
-    encrypted_fields,
-    encrypted_text,
-    field_usage,
-    reencrypt_fields,
-)
+from btam.security.fields import EncryptedText, encrypted_fields, encrypted_text
+from btam.security.key_rotation import retire_unused_keys, start_data_key_rotation
 from btam.security.keys import (
     KekSource,
     KeyDestroyed,
     KeyRingUnavailable,
     destroy_scope,
     keyring_for,
-    retire_unused_keys,
     session_info,
-    start_data_key_rotation,
 )
+from btam.security.reencryption import field_usage, reencrypt_fields
 
 SECRET = "Told the counselor he would bring his father's gun on Friday"
 

@@ -27,6 +27,15 @@ from btam.security.crypto import (
     load_kek,
     unwrap_data_key,
 )
+from btam.security.key_rotation import (
+    KeyFileLock,
+    add_kek_version,
+    data_keys,
+    live_keys_behind,
+    rewrap_data_keys,
+    rotation_in_progress,
+    start_data_key_rotation,
+)
 from btam.security.keys import (
     BLIND_INDEX_SCOPE,
     DEFAULT_PLANNING_PEOPLE,
@@ -34,22 +43,15 @@ from btam.security.keys import (
     KekMismatch,
     KekSource,
     KeyDestroyed,
-    KeyFileLock,
     KeyRing,
     KeyRingUnavailable,
     RotationBusy,
     UnknownDataKey,
-    add_kek_version,
     check_kek_matches,
-    data_keys,
     destroy_scope,
     keyring_for,
-    live_keys_behind,
     person_indexes,
-    rewrap_data_keys,
-    rotation_in_progress,
     session_info,
-    start_data_key_rotation,
 )
 from tests.support.postgres import fresh_database
 

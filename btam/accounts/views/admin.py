@@ -12,14 +12,14 @@ from btam import web
 from btam.access.actor import Actor, Discipline, Role
 from btam.access.decorators import requires
 from btam.access.permissions import Permission
-from btam.accounts import services
 from btam.accounts.dto import TeamRow
 from btam.accounts.forms import ConfirmForm, SchoolForm, TeamForm, UserForm
+from btam.accounts.services import organisation, users
 from btam.context import ServiceContext, Staged, staged
 
 
-def _user_data(form: UserForm, username: str | None = None) -> services.UserData:
-    return services.UserData(
+def _user_data(form: UserForm, username: str | None = None) -> users.UserData:
+    return users.UserData(
         username=username if username is not None else (form.username.data or ""),
         display_name=form.display_name.data or "",
         role=Role(form.role.data),
@@ -34,7 +34,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 def school_choices(ctx: ServiceContext) -> list[tuple[int, str]]:
-    return [SelectChoice(s.id, s.name) for s in services.list_schools(ctx)]
+    return [SelectChoice(s.id, s.name) for s in organisation.list_schools(ctx)]
 
 
 @bp.get("/")
@@ -43,9 +43,9 @@ def index(actor: Actor) -> ResponseReturnValue:
     ctx = web.service_context(actor)
     return render_template(
         "admin/index.html",
-        users=services.list_users(ctx),
-        teams=services.list_teams(ctx),
-        schools=services.list_schools(ctx),
+        users=users.list_users(ctx),
+        teams=organisation.list_teams(ctx),
+        schools=organisation.list_schools(ctx),
     )
 
 
@@ -58,7 +58,7 @@ def new_user(actor: Actor) -> ResponseReturnValue:
     done = web.submit(
         ctx,
         form,
-        lambda: services.create_user(ctx, data=_user_data(form)),
+        lambda: users.create_user(ctx, data=_user_data(form)),
         then=lambda created: render_template(
             "admin/credentials.html", credentials=created, new=True
         ),
@@ -70,7 +70,7 @@ def new_user(actor: Actor) -> ResponseReturnValue:
 @requires(Permission.ADMIN_USERS_MANAGE)
 def edit_user(actor: Actor, user_id: int) -> ResponseReturnValue:
     ctx = web.service_context(actor)
-    user = services.get_user(ctx, user_id)
+    user = users.get_user(ctx, user_id)
     form = UserForm(obj=None if web.is_post() else user)
     if not web.is_post():
         form.school_ids.data = list(user.school_ids)
@@ -82,7 +82,7 @@ def edit_user(actor: Actor, user_id: int) -> ResponseReturnValue:
     done = web.submit(
         ctx,
         form,
-        lambda: services.update_user(
+        lambda: users.update_user(
             ctx, user_id=user.id, data=_user_data(form, username=user.username)
         ),
         done="Saved.",
@@ -108,7 +108,7 @@ def set_active(actor: Actor, user_id: int, change: str) -> ResponseReturnValue:
     ctx = web.service_context(actor)
     return _confirmed(
         ctx,
-        lambda: services.set_user_active(ctx, user_id=user_id, active=change == "enable"),
+        lambda: users.set_user_active(ctx, user_id=user_id, active=change == "enable"),
         done=(
             "The account is disabled and its sessions have ended."
             if change == "disable"
@@ -124,7 +124,7 @@ def reset_mfa(actor: Actor, user_id: int) -> ResponseReturnValue:
     ctx = web.service_context(actor)
     return _confirmed(
         ctx,
-        lambda: services.reset_mfa(ctx, user_id=user_id),
+        lambda: users.reset_mfa(ctx, user_id=user_id),
         done="Two-step sign-in was reset; the user sets it up at the next sign-in.",
         to=url_for("admin.edit_user", user_id=user_id),
     )
@@ -137,7 +137,7 @@ def reset_password(actor: Actor, user_id: int) -> ResponseReturnValue:
     done = web.submit(
         ctx,
         ConfirmForm(),
-        lambda: services.reset_password(ctx, user_id=user_id),
+        lambda: users.reset_password(ctx, user_id=user_id),
         then=lambda created: render_template(
             "admin/credentials.html", credentials=created, new=False
         ),
@@ -155,7 +155,7 @@ def _team_form(ctx: ServiceContext, existing: TeamRow | None) -> TeamForm:
             f"{', ' + u.discipline.label if u.discipline else ''}"
             f"{'' if u.is_active else ' (disabled)'}",
         )
-        for u in services.team_candidates(ctx, existing.id if existing else None)
+        for u in organisation.team_candidates(ctx, existing.id if existing else None)
     ]
     if existing is not None and not web.is_post():
         form.school_ids.data = list(existing.school_ids)
@@ -168,19 +168,19 @@ def _team_form(ctx: ServiceContext, existing: TeamRow | None) -> TeamForm:
 @requires(Permission.ADMIN_TEAMS_MANAGE)
 def team(actor: Actor, team_id: int | None = None) -> ResponseReturnValue:
     ctx = web.service_context(actor)
-    existing = services.get_team(ctx, team_id) if team_id is not None else None
+    existing = organisation.get_team(ctx, team_id) if team_id is not None else None
     form = _team_form(ctx, existing)
 
     def save() -> Staged[int]:
-        data = services.TeamData(
+        data = organisation.TeamData(
             name=form.name.data or "",
             school_ids=tuple(form.school_ids.data or ()),
             member_ids=tuple(form.member_ids.data or ()),
         )
         if existing is None:
-            created = services.create_team(ctx, data=data)
+            created = organisation.create_team(ctx, data=data)
             return staged(created.value.id, *created.events)
-        updated = services.update_team(ctx, team_id=existing.id, data=data)
+        updated = organisation.update_team(ctx, team_id=existing.id, data=data)
         return staged(existing.id, *updated.events)
 
     done = web.submit(
@@ -201,7 +201,7 @@ def set_team_active(actor: Actor, team_id: int, change: str) -> ResponseReturnVa
     ctx = web.service_context(actor)
     return _confirmed(
         ctx,
-        lambda: services.set_team_active(ctx, team_id=team_id, active=change == "enable"),
+        lambda: organisation.set_team_active(ctx, team_id=team_id, active=change == "enable"),
         done="The team is disabled." if change == "disable" else "The team is enabled.",
         to=url_for("admin.team", team_id=team_id),
     )
@@ -215,10 +215,12 @@ def schools(actor: Actor) -> ResponseReturnValue:
     done = web.submit(
         ctx,
         form,
-        lambda: services.create_school(ctx, name=form.name.data or "", code=form.code.data or ""),
+        lambda: organisation.create_school(
+            ctx, name=form.name.data or "", code=form.code.data or ""
+        ),
         done="School added.",
         then=lambda _: redirect(url_for("admin.schools")),
     )
     return done or render_template(
-        "admin/schools.html", form=form, schools=services.list_schools(ctx)
+        "admin/schools.html", form=form, schools=organisation.list_schools(ctx)
     )

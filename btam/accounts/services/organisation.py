@@ -1,0 +1,215 @@
+"""The district, its schools and its teams, as the district administrator sets them up."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from btam.access.actor import ROLES_WITH_DISCIPLINE
+from btam.access.permissions import Permission
+from btam.access.refusal import require_permission
+from btam.accounts import authn, repository
+from btam.accounts.dto import SchoolRow, TeamRow, UserRow
+from btam.accounts.models import District, School, Team
+from btam.accounts.services.users import schools_of, user_row
+from btam.audit.actions import AuditAction
+from btam.audit.events import AuditEvent
+from btam.context import ServiceContext, Staged, staged
+from btam.errors import AccessDenied, Conflict, NotFound, ValidationFailed
+
+
+@dataclass(frozen=True)
+class TeamData:
+    name: str
+    school_ids: tuple[int, ...]
+    member_ids: tuple[int, ...]
+
+
+def the_district(ctx: ServiceContext) -> District:
+    """The deployment's district.
+
+    :raises NotFound: before ``btam demo`` or ``btam create-district`` has made one.
+    """
+    district = repository.first_district(ctx.db)
+    if district is None:
+        raise NotFound("no district")
+    return district
+
+
+def create_district(ctx: ServiceContext, *, name: str) -> Staged[District]:
+    """Create the deployment's district (the command line does this once).
+
+    :raises AccessDenied: anyone but the system actor.
+    :raises ValidationFailed: an empty or overlong name.
+    """
+    if ctx.actor is not None:
+        raise AccessDenied("only the command line creates a district")
+    text = name.strip()
+    if not text or len(text) > 200:
+        raise ValidationFailed("Name the district (at most 200 characters).", field="name")
+    district = District(name=text)
+    ctx.db.add(district)
+    ctx.db.flush()
+    return staged(district, _event(AuditAction.SYSTEM_DEMO_LOADED, "district", district.id))
+
+
+def list_schools(ctx: ServiceContext) -> list[SchoolRow]:
+    """Every school, by name, and whether an active team covers it.
+
+    :raises AccessDenied: the actor may neither manage schools nor read the trail.
+    """
+    require_permission(ctx, Permission.ADMIN_SCHOOLS_MANAGE, Permission.AUDIT_TRAIL_READ)
+    covered = {s.id for t in repository.all_teams(ctx.db) if t.is_active for s in t.schools}
+    return [
+        SchoolRow(s.id, s.name, s.code, s.is_active, uncovered=s.is_active and s.id not in covered)
+        for s in repository.all_schools(ctx.db)
+    ]
+
+
+def create_school(ctx: ServiceContext, *, name: str, code: str) -> Staged[SchoolRow]:
+    """Add a school to the district.
+
+    :raises ValidationFailed: on an empty or overlong name or code.
+    :raises Conflict: when the name or code is taken.
+    :raises AuditUnavailable: when the change cannot be recorded.
+    """
+    require_permission(ctx, Permission.ADMIN_SCHOOLS_MANAGE)
+    name, code = name.strip(), code.strip().upper()
+    if not name or len(name) > 200:
+        raise ValidationFailed("Enter the school's name (at most 200 characters).", field="name")
+    if not re.fullmatch(r"[A-Z0-9-]{2,20}", code):
+        raise ValidationFailed("The code is 2 to 20 letters, digits or dashes.", field="code")
+    if repository.school_name_or_code_taken(ctx.db, name, code):
+        raise Conflict("A school with that name or code exists.", field="name")
+    school = School(district_id=the_district(ctx).id, name=name, code=code)
+    ctx.db.add(school)
+    ctx.db.flush()
+    return staged(
+        SchoolRow(school.id, school.name, school.code, True, uncovered=True),
+        _event(AuditAction.ADMIN_SCHOOL_CREATED, "school", school.id),
+    )
+
+
+def team_row(team: Team) -> TeamRow:
+    """A team as the admin pages show it."""
+    schools = sorted(team.schools, key=lambda s: s.code)
+    return TeamRow(
+        id=team.id,
+        name=team.name,
+        is_active=team.is_active,
+        school_ids=tuple(s.id for s in schools),
+        school_codes=tuple(s.code for s in schools),
+        member_ids=tuple(sorted(m.id for m in team.members)),
+    )
+
+
+def list_teams(ctx: ServiceContext) -> list[TeamRow]:
+    """Every team, by name.
+
+    :raises AccessDenied: the actor may not manage teams.
+    """
+    require_permission(ctx, Permission.ADMIN_TEAMS_MANAGE)
+    return [team_row(t) for t in repository.all_teams(ctx.db)]
+
+
+def _get_team(ctx: ServiceContext, team_id: int) -> Team:
+    team = repository.team(ctx.db, team_id)
+    if team is None:
+        raise NotFound("team")
+    return team
+
+
+def get_team(ctx: ServiceContext, team_id: int) -> TeamRow:
+    """One team.
+
+    :raises AccessDenied: the actor may not manage teams.
+    :raises NotFound: when there is no such team.
+    """
+    require_permission(ctx, Permission.ADMIN_TEAMS_MANAGE)
+    return team_row(_get_team(ctx, team_id))
+
+
+def team_candidates(ctx: ServiceContext, team_id: int | None = None) -> list[UserRow]:
+    """Users who can sit on a team: active team leads and members, and the team's present
+    members even when disabled (so editing the team does not drop them unseen).
+
+    :raises AccessDenied: the actor may not manage teams.
+    """
+    require_permission(ctx, Permission.ADMIN_TEAMS_MANAGE)
+    present = _get_team(ctx, team_id).members if team_id is not None else []
+    rows = repository.team_candidates(ctx.db, ROLES_WITH_DISCIPLINE, [m.id for m in present])
+    return [user_row(u) for u in rows]
+
+
+def _apply_team(ctx: ServiceContext, team: Team, data: TeamData) -> None:
+    name = data.name.strip()
+    if not name or len(name) > 200:
+        raise ValidationFailed("Enter the team's name (at most 200 characters).", field="name")
+    if repository.team_name_taken(ctx.db, name, other_than=team.id):
+        raise Conflict("A team with that name exists.", field="name")
+    if not data.school_ids:
+        raise ValidationFailed("A team covers at least one school.", field="school_ids")
+    members = list(repository.users_by_ids(ctx.db, data.member_ids))
+    if len(members) != len(set(data.member_ids)) or any(
+        m.role not in ROLES_WITH_DISCIPLINE for m in members
+    ):
+        raise ValidationFailed("Only team leads and members can sit on a team.", field="member_ids")
+    team.name = name
+    team.schools = schools_of(ctx, data.school_ids)
+    team.members = members
+
+
+def create_team(ctx: ServiceContext, *, data: TeamData) -> Staged[TeamRow]:
+    """Create a team covering schools, with its members.
+
+    :raises ValidationFailed: on a malformed field.
+    :raises Conflict: when the name is taken.
+    :raises AuditUnavailable: when the change cannot be recorded.
+    """
+    require_permission(ctx, Permission.ADMIN_TEAMS_MANAGE)
+    team = Team(district_id=the_district(ctx).id, name="")
+    _apply_team(ctx, team, data)
+    ctx.db.add(team)
+    ctx.db.flush()
+    return staged(team_row(team), _event(AuditAction.ADMIN_TEAM_CREATED, "team", team.id))
+
+
+def update_team(ctx: ServiceContext, *, team_id: int, data: TeamData) -> Staged[None]:
+    """Change a team's name, schools and members; members who leave lose their sessions.
+
+    :raises NotFound: when there is no such team.
+    :raises ValidationFailed: on a malformed field.
+    :raises AuditUnavailable: when the change cannot be recorded.
+    """
+    require_permission(ctx, Permission.ADMIN_TEAMS_MANAGE)
+    team = _get_team(ctx, team_id)
+    before = {m.id for m in team.members}
+    _apply_team(ctx, team, data)
+    for gone in before - {m.id for m in team.members}:
+        authn.end_user_sessions(ctx.db, user_id=gone, reason="rights_changed", now=ctx.now)
+    return staged(None, _event(AuditAction.ADMIN_TEAM_UPDATED, "team", team.id))
+
+
+def set_team_active(ctx: ServiceContext, *, team_id: int, active: bool) -> Staged[None]:
+    """Disable a team (its members lose its cases at their next request) or enable it again.
+
+    :raises NotFound: when there is no such team.
+    :raises AuditUnavailable: when the change cannot be recorded.
+    """
+    require_permission(ctx, Permission.ADMIN_TEAMS_MANAGE)
+    team = _get_team(ctx, team_id)
+    team.is_active = active
+    if not active:
+        for member in team.members:
+            authn.end_user_sessions(ctx.db, user_id=member.id, reason="rights_changed", now=ctx.now)
+    action = AuditAction.ADMIN_TEAM_ENABLED if active else AuditAction.ADMIN_TEAM_DISABLED
+    return staged(None, _event(action, "team", team.id))
+
+
+def school_names(ctx: ServiceContext) -> dict[int, str]:
+    """School names by id."""
+    return {s.id: s.name for s in repository.all_schools(ctx.db)}
+
+
+def _event(action: AuditAction, object_type: str, object_id: int) -> AuditEvent:
+    return AuditEvent(action, object_type=object_type, object_id=object_id)
