@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from btam.accounts.services import organisation, users
+from btam.access.permissions import Permission
+from btam.access.refusal import require_permission
 from btam.audit import reader
 from btam.audit.actions import AuditAction, Outcome
 from btam.audit.models import AuditEntry
@@ -103,8 +105,10 @@ def _rows(ctx: ServiceContext, entries: list[AuditEntry]) -> list[EntryRow]:
 def search(ctx: ServiceContext, *, flt: reader.TrailFilter, page: int) -> TrailView:
     """One page of the trail matching ``flt``, newest first; the look is recorded.
 
+    :raises AccessDenied: the actor may not read the trail (recorded).
     :raises AuditUnavailable: when the view cannot be recorded (nothing is shown).
     """
+    require_permission(ctx, Permission.AUDIT_TRAIL_READ)
     ctx.record(AuditAction.AUDIT_TRAIL_VIEWED, object_type="audit_trail")
     found = reader.read_page(ctx.audit_sessions, flt, page=page)
     return TrailView(_rows(ctx, found.entries), found.page, found.pages, found.total)
@@ -115,6 +119,7 @@ def export_csv(ctx: ServiceContext, *, flt: reader.TrailFilter) -> Iterator[str]
 
     :raises AuditUnavailable: when the export cannot be recorded (nothing is exported).
     """
+    require_permission(ctx, Permission.AUDIT_TRAIL_EXPORT)
     ctx.record(AuditAction.AUDIT_TRAIL_EXPORTED, object_type="audit_trail")
 
     def generate() -> Iterator[str]:
@@ -186,6 +191,7 @@ def chain_state(ctx: ServiceContext) -> ChainState:
 
     :raises AuditUnavailable: when the audit store cannot be read.
     """
+    require_permission(ctx, Permission.AUDIT_TRAIL_READ)
     last = reader.last_checkpoint(ctx.audit_sessions)
     # verify_chain anchors at the newest valid checkpoint *before* from_seq.
     start = last.seq + 1 if last is not None else 1
@@ -222,6 +228,7 @@ def grant_queue(ctx: ServiceContext) -> list[GrantItem]:
 
     :raises AuditUnavailable: when the audit store cannot be read.
     """
+    require_permission(ctx, Permission.AUDIT_GRANTS_REVIEW)
     grants = reader.entries_with_action(ctx.audit_sessions, AuditAction.ACCESS_EMERGENCY_GRANTED)
     reviews = reader.entries_with_action(ctx.audit_sessions, AuditAction.AUDIT_GRANT_REVIEWED)
     verdicts = {r.object_id: (r.purpose or "").removeprefix("review:") for r in reviews}
@@ -239,6 +246,7 @@ def review_grant(ctx: ServiceContext, *, seq: int, verdict: Verdict) -> None:
     :raises ValidationFailed: when it was reviewed already.
     :raises AuditUnavailable: when the review cannot be recorded.
     """
+    require_permission(ctx, Permission.AUDIT_GRANTS_REVIEW)
     entry = reader.entry_by_seq(ctx.audit_sessions, seq)
     if entry is None or entry.action != AuditAction.ACCESS_EMERGENCY_GRANTED:
         raise NotFound("grant")

@@ -317,8 +317,11 @@ def _before_update(_mapper: Mapper[Any], _connection: Any, target: object) -> No
         target.__dict__.setdefault(_CLEAR, {})[descriptor.name] = (ciphertext, value)
 
 
-def _after_expire(target: object, attrs: Any) -> None:
-    # Expiry (a rollback, session.expire, refresh) discards unflushed changes; so do we.
+def _after_expire(target: object | None, attrs: Any) -> None:
+    # Expiry (a rollback, session.expire, refresh) discards unflushed changes; so do we. A
+    # rollback also expires the states of rows already garbage-collected: nothing to discard.
+    if target is None:
+        return
     if attrs is None:
         target.__dict__.pop(_PENDING, None)
         target.__dict__.pop(_CLEAR, None)

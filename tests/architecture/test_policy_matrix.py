@@ -33,11 +33,12 @@ Outcomes, one column per persona:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from urllib.parse import quote, urlsplit
 
 import pytest
-from flask import Flask
+from flask import Flask, template_rendered
+from jinja2 import Template
 from sqlalchemy import select
 from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
@@ -48,6 +49,7 @@ from btam.audit.models import AuditEntry
 from btam.cases.models import EmergencyGrant
 from btam.cases.services import emergency, page
 from btam.context import carry_out
+from btam.db import AuditBase, CaseBase
 from btam.intake.services.tips import LOOKUP_CHARS
 from tests.support.cases import acting_as, grant_emergency, seed_cases, seed_reports
 from tests.support.personas import World
@@ -583,8 +585,33 @@ def test_policy_matrix(app: Flask, world: World, persona: str) -> None:
     assert not missing, "routes with no row in MATRIX_TABLE: " + ", ".join(missing)
     stale = rows_without_a_route(app)
     assert not stale, "MATRIX_TABLE rows that match no route: " + ", ".join(stale)
-    wrong = run_matrix(app, world, persona)
+    rendered: list[str] = []
+
+    def check_context(_sender: Flask, template: Template, context: dict[str, object]) -> None:
+        # Templates get plain view objects: an ORM row would decrypt (or lazy-load) on demand.
+        rendered.extend(
+            f"{template.name}: {name}" for name, value in context.items() if holds_a_row(value)
+        )
+
+    with template_rendered.connected_to(check_context, app):
+        wrong = run_matrix(app, world, persona)
     assert not wrong, f"{len(wrong)} outcome(s) differ from MATRIX_TABLE:\n" + "\n".join(wrong)
+    assert rendered == [], "ORM rows handed to templates: " + ", ".join(sorted(set(rendered)))
+
+
+def holds_a_row(value: object, depth: int = 0) -> bool:
+    """Whether ``value`` is, or holds within a few levels, a row of either store."""
+    if isinstance(value, CaseBase | AuditBase):
+        return True
+    if depth > 3 or isinstance(value, str | bytes | int | float | bool | type(None)):
+        return False
+    if isinstance(value, dict):
+        return any(holds_a_row(v, depth + 1) for v in value.values())
+    if isinstance(value, list | tuple | set | frozenset):
+        return any(holds_a_row(v, depth + 1) for v in value)
+    if is_dataclass(value):
+        return any(holds_a_row(getattr(value, f.name), depth + 1) for f in fields(value))
+    return False
 
 
 # Someone who sees one case changes a number or an id in a URL or a form to reach another:
