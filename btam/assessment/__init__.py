@@ -1,0 +1,1 @@
+"""Fact-based assessment: facts, models as data, answers, determinations with quorum."""
