@@ -12,9 +12,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
-from btam.accounts.services import organisation, users
 from btam.access.permissions import Permission
 from btam.access.refusal import require_permission
+from btam.accounts.services import organisation, users
 from btam.audit import reader
 from btam.audit.actions import AuditAction, Outcome
 from btam.audit.models import AuditEntry
