@@ -143,7 +143,7 @@ def keys() -> None:
 @click.option("--summary", is_flag=True, help="One line per scope kind, KEK version and state.")
 def status(summary: bool) -> None:
     """KEK versions, data keys and how many encrypted fields each protects."""
-    from btam.security.fields import field_usage
+    from btam.security.reencryption import field_usage
 
     _import_models()
     with _case_store() as store:
@@ -241,7 +241,7 @@ def rotate(reencrypt: bool, no_rewrap: bool, batch_size: int) -> None:
 
 
 def _rotate(store: _Store, *, reencrypt: bool, no_rewrap: bool, batch_size: int) -> None:
-    from btam.security.fields import reencrypt_fields
+    from btam.security.reencryption import reencrypt_fields
 
     bars = _Bars()
     try:
