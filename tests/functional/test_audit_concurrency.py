@@ -16,6 +16,7 @@ from sqlalchemy.orm import sessionmaker
 from btam.audit.actions import AuditAction, Outcome
 from btam.audit.context import AuditContext
 from btam.audit.models import AuditCheckpoint, AuditEntry
+from btam.audit.signing import SignedCheckpoint, WitnessHead, parse_witness_line
 from btam.audit.verify import verify_chain
 from btam.audit.writer import AuditWriter
 from btam.db import make_engine
@@ -119,7 +120,11 @@ def test_processes_appending_at_once_leave_one_chain_without_gaps(
     assert seqs == list(range(1, total + 1))
     assert None not in per_actor
     assert checkpoints == list(range(CHECKPOINT_EVERY, total + 1, CHECKPOINT_EVERY))
-    assert len(witness.read_text().splitlines()) == len(checkpoints)
+    records = [parse_witness_line(line) for line in witness.read_text().splitlines()]
+    assert sum(isinstance(r, SignedCheckpoint) for r in records) == len(checkpoints)
+    # One head line per append, in commit order, each following the one before.
+    heads = [r for r in records if isinstance(r, WitnessHead)]
+    assert [h.seq for h in heads] == list(range(1, total + 1))
     result = verify_chain(sessions, public_key=key.public_key(), witness=witness)
     assert result.ok, result
     assert (result.entries, result.checkpoints) == (total, len(checkpoints))
