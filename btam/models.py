@@ -4,14 +4,23 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
+from btam import store_probe
 from btam.accounts import models as accounts_models
+from btam.audit import applied as audit_applied
 from btam.audit import models as audit_models
 from btam.cases import intake_models
 from btam.cases import models as case_models
 from btam.db import AuditBase, CaseBase
 
 # Importing a model module registers its tables on its store's metadata.
-MODEL_MODULES = (accounts_models, case_models, intake_models, audit_models)
+MODEL_MODULES = (
+    accounts_models,
+    case_models,
+    intake_models,
+    audit_applied,
+    store_probe,
+    audit_models,
+)
 
 
 def metadata_for(store: str) -> MetaData:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Integer, String
+from sqlalchemy import BigInteger, Column, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column
 
 from btam.audit.signing import SignedCheckpoint
@@ -91,3 +91,12 @@ class AuditCheckpoint(AuditBase):
             key_id=self.key_id,
             signature=self.signature,
         )
+
+
+# Where /healthz proves the store takes an INSERT: a row goes in and is rolled back, so the
+# table stays empty. The application's role may INSERT and SELECT here, as everywhere.
+store_probe = Table(
+    "audit_store_probe",
+    AuditBase.metadata,
+    Column("probed_at", UTCDateTime(), nullable=False),
+)
