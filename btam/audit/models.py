@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, Integer, String, Table
+from sqlalchemy import BigInteger, Column, Index, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column
 
 from btam.audit.signing import SignedCheckpoint
@@ -47,6 +47,9 @@ class AuditEntry(AuditBase):
     """
 
     __tablename__ = "audit_entries"
+    # Entries that name another entry (a grant's review, a change not applied) are looked up
+    # by action and object under the append lock, which must stay short on a long trail.
+    __table_args__ = (Index("ix_audit_entries_action_object", "action", "object_id"),)
 
     seq: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=False)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -231,6 +231,15 @@ def load_key_ring(ring: Path) -> list[Ed25519PublicKey]:
     return load_public_keys(ring)
 
 
+def verification_keys(signing_key_file: Path, ring: Path | None) -> list[Ed25519PublicKey]:
+    """The keys whose checkpoints verify: the ring's retired keys, then the current one.
+
+    :raises SigningKeyError: when the signing key or the ring cannot be read.
+    """
+    retired = load_key_ring(ring) if ring is not None else []
+    return [*retired, load_signing_key(signing_key_file).public_key()]
+
+
 class SigningKeyFile:
     """The signing key as its file holds it now, read again when the file is replaced.
 

@@ -12,11 +12,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
+from sqlalchemy import and_
+
 from btam.accounts import services as accounts
 from btam.audit import reader
-from btam.audit.actions import AuditAction, Outcome
+from btam.audit.actions import AuditAction
+from btam.audit.events import AuditEvent
 from btam.audit.models import AuditEntry
-from btam.audit.signing import load_signing_key
+from btam.audit.signing import verification_keys
 from btam.audit.verify import verify_chain
 from btam.errors import NotFound, ValidationFailed
 from btam.services import ServiceContext
@@ -191,7 +194,9 @@ def chain_state(ctx: ServiceContext) -> ChainState:
     start = last.seq + 1 if last is not None else 1
     result = verify_chain(
         ctx.audit_sessions,
-        public_key=load_signing_key(ctx.settings.audit_signing_key_file).public_key(),
+        public_key=verification_keys(
+            ctx.settings.audit_signing_key_file, ctx.settings.audit_public_keys_file
+        ),
         witness=ctx.settings.audit_witness,
         from_seq=start,
     )
@@ -233,7 +238,10 @@ def grant_queue(ctx: ServiceContext) -> list[GrantItem]:
 
 
 def review_grant(ctx: ServiceContext, *, seq: int, verdict: Verdict) -> None:
-    """Record an auditor's review of one emergency grant.
+    """Record an auditor's review of one emergency grant; a grant is reviewed once only.
+
+    Whether it was reviewed is decided under the audit store's append lock, in the
+    transaction that records the review, so two auditors at once cannot both review it.
 
     :raises NotFound: when ``seq`` is not an emergency grant.
     :raises ValidationFailed: when it was reviewed already.
@@ -242,13 +250,18 @@ def review_grant(ctx: ServiceContext, *, seq: int, verdict: Verdict) -> None:
     entry = reader.entry_by_seq(ctx.audit_sessions, seq)
     if entry is None or entry.action != AuditAction.ACCESS_EMERGENCY_GRANTED:
         raise NotFound("grant")
-    reviewed = reader.entries_with_action(ctx.audit_sessions, AuditAction.AUDIT_GRANT_REVIEWED)
-    if any(r.object_id == str(seq) for r in reviewed):
-        raise ValidationFailed("This grant has been reviewed already.")
-    ctx.record(
-        AuditAction.AUDIT_GRANT_REVIEWED,
-        outcome=Outcome.ALLOWED,
-        object_type="audit_entry",
-        object_id=seq,
-        purpose=f"review:{verdict}",
+    recorded = ctx.audit.append_unless(
+        ctx.audit_ctx,
+        AuditEvent(
+            action=AuditAction.AUDIT_GRANT_REVIEWED,
+            object_type="audit_entry",
+            object_id=seq,
+            purpose=f"review:{verdict}",
+        ),
+        exists=and_(
+            AuditEntry.action == AuditAction.AUDIT_GRANT_REVIEWED.value,
+            AuditEntry.object_id == str(seq),
+        ),
     )
+    if recorded is None:
+        raise ValidationFailed("This grant has been reviewed already.")
