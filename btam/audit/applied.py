@@ -8,10 +8,11 @@ never happened and changes that have no entry.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 
-from sqlalchemy import BigInteger
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import BigInteger, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from btam.db import CaseBase, UTCDateTime
 
@@ -23,3 +24,23 @@ class AppliedChange(CaseBase):
 
     audit_seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     applied_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+def applied_seqs(sessions: sessionmaker[Session], *, batch: int = 5000) -> Iterator[int]:
+    """The audit seqs of every applied change, ascending, read in batches.
+
+    :raises sqlalchemy.exc.SQLAlchemyError: when the case store cannot be read.
+    """
+    after = 0
+    while True:
+        with sessions() as session:
+            seqs = session.scalars(
+                select(AppliedChange.audit_seq)
+                .where(AppliedChange.audit_seq > after)
+                .order_by(AppliedChange.audit_seq)
+                .limit(batch)
+            ).all()
+        if not seqs:
+            return
+        yield from seqs
+        after = seqs[-1]

@@ -266,6 +266,8 @@ class SigningKeyFile:
         """
         try:
             st = self._path.stat()
+        except FileNotFoundError:
+            raise SigningKeyError(f"audit signing key file {self._path} does not exist") from None
         except OSError as exc:
             raise SigningKeyError(
                 f"audit signing key file {self._path} cannot be read ({exc.strerror})"

@@ -64,6 +64,7 @@ __all__ = [
     "canonical_entry",
     "compute_entry_hash",
     "take_append_lock",
+    "writer_for",
     "writer_from_settings",
 ]
 
@@ -342,7 +343,10 @@ class AuditWriter:
         :raises AuditUnavailable: when the audit store cannot take the markers.
         """
         wanted = sorted(set(seqs))
-        reason = NotAppliedReason(reason)
+        try:
+            reason = NotAppliedReason(reason)
+        except ValueError:
+            raise InvalidAuditEntry("reason is not one of the fixed reasons") from None
         if not wanted:
             return []
 
@@ -570,8 +574,16 @@ def writer_from_settings(settings: Settings, stores: Stores) -> AuditWriter:
 
     :raises SigningKeyError: when the audit signing key cannot be loaded.
     """
+    return writer_for(settings, stores.audit_sessions)
+
+
+def writer_for(settings: Settings, sessions: sessionmaker[Session]) -> AuditWriter:
+    """An audit writer on ``sessions`` with the settings' key, witness and checkpoint bounds.
+
+    :raises SigningKeyError: when the audit signing key cannot be loaded.
+    """
     return AuditWriter(
-        stores.audit_sessions,
+        sessions,
         signing_key=SigningKeyFile(settings.audit_signing_key_file),
         checkpoint_every=settings.audit_checkpoint_every,
         checkpoint_minutes=settings.audit_checkpoint_minutes,

@@ -23,7 +23,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from btam.audit.actions import AuditAction, Outcome
-from btam.audit.context import AuditContext
+from btam.audit.context import AuditContext, InvalidAuditEntry
+from btam.audit.events import AuditEvent, NotAppliedReason
 from btam.audit.models import AuditCheckpoint, AuditEntry
 from btam.audit.signing import SignedCheckpoint, WitnessHead, parse_witness_line
 from btam.audit.verify import VerifyResult, verify_chain
@@ -258,6 +259,118 @@ def test_appends_store_only_ids_and_normalised_context(store: Store) -> None:
         None,
     )
     assert (second["client_address"], second["object_id"]) == ("192.0.2.4", "42")
+
+
+def test_a_unit_of_works_entries_are_appended_together_with_one_head(store: Store) -> None:
+    writer = store.writer(checkpoint_every=0)
+    fill(writer, 2)
+    events = [
+        AuditEvent(AuditAction.CASE_NOTE_ADDED, object_type="note", object_id=9, case_id=3),
+        AuditEvent(AuditAction.CASE_ATTACHMENT_ADDED, object_type="attachment", object_id=4),
+        AuditEvent(AuditAction.ACCESS_RECORD_DENIED, Outcome.DENIED, object_type="case"),
+    ]
+    assert writer.append_all(ctx(1), events) == [3, 4, 5]
+    assert writer.append_all(ctx(1), []) == []
+    rows = sorted(store.rows(), key=lambda r: r["seq"])
+    assert [(r["action"], r["outcome"]) for r in rows[2:]] == [
+        ("case:note:added", "allowed"),
+        ("case:attachment:added", "allowed"),
+        ("access:record:denied", "denied"),
+    ]
+    assert len({r["at"] for r in rows[2:]}) == 1  # one unit of work, one instant
+    heads = [r for r in witness_records(store) if isinstance(r, WitnessHead)]
+    assert [(h.seq, h.after) for h in heads] == [
+        (1, GENESIS_HASH),
+        (2, rows[0]["entry_hash"]),
+        (5, rows[1]["entry_hash"]),  # the committed head only, after the one before
+    ]
+    assert store.verify().ok
+
+
+def test_a_unit_of_works_entries_are_all_refused_when_one_is_not_allowed(store: Store) -> None:
+    writer = store.writer()
+    with pytest.raises(InvalidAuditEntry):
+        writer.append_all(
+            ctx(1),
+            [
+                AuditEvent(AuditAction.CASE_NOTE_ADDED, object_type="note", object_id=1),
+                AuditEvent(AuditAction.CASE_NOTE_ADDED, object_type="note", object_id="Jane Doe"),
+            ],
+        )
+    assert store.rows() == [] and not store.witness.exists()
+
+
+def test_a_unit_of_works_entries_are_all_lost_when_the_commit_fails(store: Store) -> None:
+    writer = store.writer(checkpoint_every=0)
+
+    def refuse(_connection: Any) -> None:
+        raise OperationalError("COMMIT", {}, Exception("disk I/O error"))
+
+    event.listen(store.engine, "commit", refuse)
+    try:
+        with pytest.raises(AuditUnavailable):
+            writer.append_all(ctx(1), [AuditEvent(AuditAction.CASE_NOTE_ADDED)] * 3)
+    finally:
+        event.remove(store.engine, "commit", refuse)
+    assert store.rows() == []
+
+
+def test_changes_that_did_not_happen_are_marked_entry_by_entry(store: Store) -> None:
+    writer = store.writer()
+    seqs = writer.append_all(
+        ctx(1),
+        [
+            AuditEvent(
+                AuditAction.INTAKE_TIP_MESSAGE_ADDED,
+                object_type="report",
+                object_id=5,
+                case_id=8,
+                school_id=2,
+            ),
+            AuditEvent(AuditAction.CASE_NOTE_ADDED, object_type="note", object_id=6, case_id=8),
+        ],
+    )
+    markers = writer.mark_not_applied(ctx(1), seqs, NotAppliedReason.CASE_STORE_COMMIT_FAILED)
+    assert markers == [3, 4]
+    rows = {r["seq"]: r for r in store.rows()}
+    assert [
+        (
+            rows[m]["action"],
+            rows[m]["outcome"],
+            rows[m]["object_type"],
+            rows[m]["object_id"],
+            rows[m]["case_id"],
+            rows[m]["school_id"],
+            rows[m]["purpose"],
+        )
+        for m in markers
+    ] == [
+        ("audit:change:not_applied", "error", "audit_entry", "1", 8, 2, "case store commit failed"),
+        (
+            "audit:change:not_applied",
+            "error",
+            "audit_entry",
+            "2",
+            8,
+            None,
+            "case store commit failed",
+        ),
+    ]
+    with pytest.raises(InvalidAuditEntry, match="does not exist"):
+        writer.mark_not_applied(ctx(1), [2, 99], NotAppliedReason.CASE_STORE_COMMIT_FAILED)
+    with pytest.raises(InvalidAuditEntry, match="fixed reasons"):
+        writer.mark_not_applied(ctx(1), [1], "it broke")  # type: ignore[arg-type]
+    assert len(store.rows()) == 4
+    assert store.verify().ok
+
+
+def test_append_unless_records_a_once_only_event_once(store: Store) -> None:
+    writer = store.writer()
+    review = AuditEvent(AuditAction.AUDIT_GRANT_REVIEWED, object_type="audit_entry", object_id=1)
+    reviewed = AuditEntry.action == "audit:grant:reviewed"
+    assert writer.append_unless(ctx(1), review, exists=reviewed) == 1
+    assert writer.append_unless(ctx(2), review, exists=reviewed) is None
+    assert [r["seq"] for r in store.rows()] == [1]
 
 
 # --- tampering with entries -------------------------------------------------------------
