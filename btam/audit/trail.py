@@ -180,6 +180,8 @@ class ChainState:
     last_checkpoint_seq: int | None
     last_checkpoint_at: str | None
     reason: str
+    unsealed: int = 0  # entries after the last signed checkpoint
+    witnessed: bool = False  # the witness file holds the head of the chain
 
 
 def chain_state(ctx: ServiceContext) -> ChainState:
@@ -207,6 +209,8 @@ def chain_state(ctx: ServiceContext) -> ChainState:
         last_checkpoint_seq=last.seq if last else None,
         last_checkpoint_at=last.signed_at.strftime("%Y-%m-%d %H:%M UTC") if last else None,
         reason=result.reason,
+        unsealed=result.unsealed_entries,
+        witnessed=result.witnessed_seq is not None and result.witnessed_seq >= result.head_seq,
     )
 
 

@@ -89,7 +89,9 @@ def test_a_name_that_looks_like_a_formula_is_defused_in_the_export(
 
 def test_the_page_says_the_chain_is_intact(app: Flask, world: World) -> None:
     eve = signed_in(app, world, "auditor_eve")
-    assert "Intact." in eve.get("/audit/").get_data(as_text=True)
+    html = eve.get("/audit/").get_data(as_text=True)
+    assert "Intact." in html
+    assert "await the next signed checkpoint; the witness file holds the head" in html
 
 
 def test_the_page_reports_tampering(app: Flask, world: World) -> None:
