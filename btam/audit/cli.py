@@ -116,7 +116,10 @@ def _not_checked(result: VerifyResult) -> str | None:
             "so every entry from 1 was re-hashed"
         )
     skipped = "entry 1" if result.anchor_seq == 1 else f"entries 1-{result.anchor_seq}"
-    return f"not checked: {skipped} not re-hashed; anchored at checkpoint #{result.anchor_id}"
+    return (
+        f"not checked: {skipped} not re-hashed, nor their witness lines read; "
+        f"anchored at checkpoint #{result.anchor_id}"
+    )
 
 
 def _sealing(result: VerifyResult, now: datetime) -> str:

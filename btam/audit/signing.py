@@ -70,6 +70,9 @@ _RING_FILE_MAX_BYTES = 1024 * 1024
 _WITNESS_KEYS = frozenset({"id", "seq", "entry_hash", "signed_at", "key_id", "signature"})
 _HEAD_KEYS = frozenset({"seq", "entry_hash", "after"})
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+_HEAD_LINE = re.compile(
+    r'\{"after":"([0-9a-f]{64})","entry_hash":"([0-9a-f]{64})","seq":([1-9][0-9]{0,18})\}\n?'
+)
 _PEM_PUBLIC_BLOCK = re.compile(
     rb"-----BEGIN PUBLIC KEY-----\r?\n[A-Za-z0-9+/=\r\n]+-----END PUBLIC KEY-----"
 )
@@ -503,6 +506,10 @@ def parse_witness_line(line: str) -> SignedCheckpoint | WitnessHead:
 
     :raises ValueError: when the line is neither a head nor a checkpoint record.
     """
+    exact = _HEAD_LINE.fullmatch(line)
+    if exact is not None:
+        # The writer's own spelling, one per commit: read without the JSON parser.
+        return WitnessHead(seq=int(exact[3]), entry_hash=exact[2], after=exact[1])
     try:
         record = json.loads(line)
     except json.JSONDecodeError:

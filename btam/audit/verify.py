@@ -29,6 +29,7 @@ appended while it runs are neither half-seen nor reported as tampering.
 
 from __future__ import annotations
 
+import mmap
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -53,6 +54,10 @@ __all__ = ["VerifyResult", "postgres_role_sql", "verify_chain"]
 
 Progress = Callable[[int, int], None]
 DEFAULT_BATCH = 5000
+_COUNT_CHUNK = 1 << 20
+# Sorted keys make each kind of witness line start the same way (see btam.audit.signing).
+_HEAD_PREFIX = b'{"after":'
+_CHECKPOINT_PREFIX = b'{"entry_hash":'
 
 
 @dataclass(frozen=True)
@@ -116,6 +121,21 @@ class _Line:
 
 
 @dataclass(frozen=True)
+class _WitnessStart:
+    """Where reading the witness starts: after the anchor's own checkpoint line, or at 0.
+
+    ``lines`` lines come before ``offset``; the witness lines of checkpoints up to
+    ``skip_id`` are not compared again; ``previous`` is the head line right before the
+    anchor's, which the next head line must follow.
+    """
+
+    offset: int = 0
+    lines: int = 0
+    skip_id: int = 0
+    previous: _Line | None = None
+
+
+@dataclass(frozen=True)
 class _Bounds:
     head_seq: int
     last_checkpoint_id: int
@@ -125,11 +145,13 @@ class _Bounds:
 class _Heads:
     """The witness's head lines, matched against the entries as the walk reaches them."""
 
-    def __init__(self, lines: Iterator[_Line | _Malformed], start_seq: int) -> None:
+    def __init__(
+        self, lines: Iterator[_Line | _Malformed], start_seq: int, previous: _Line | None
+    ) -> None:
         self._lines = lines
         self._start_seq = start_seq
         self.pending: _Line | None = None
-        self.previous: _Line | None = None
+        self.previous: _Line | None = previous
         self._advance()
 
     @property
@@ -212,6 +234,7 @@ class _Verification:
         self.checkpoints = 0
         self.last_checkpoint: SignedCheckpoint | None = None
         self.witnessed_seq: int | None = None
+        self.start = _WitnessStart()
 
     def valid(self, checkpoint: SignedCheckpoint) -> bool:
         key = self.keys.get(checkpoint.key_id)
@@ -278,21 +301,55 @@ class _Verification:
             yield from rows
             last_id = rows[-1].id
 
+    def locate(self, anchor: SignedCheckpoint, bounds: _Bounds) -> None:
+        """Start reading the witness after the anchor's own line, if it holds that very line.
+
+        A partial walk then reads only the witness's tail instead of a head line per commit
+        since the beginning. Without that line the whole witness is read, and the walk
+        reports what is wrong with it.
+        """
+        if self.witness is None or not bounds.witness_bytes:
+            return
+        needle = anchor.witness_line().encode("ascii")
+        try:
+            with (
+                self.witness.open("rb") as fh,
+                mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as view,
+            ):
+                found = view.rfind(needle, 0, bounds.witness_bytes)
+                if found < 0 or (found > 0 and view[found - 1] != ord("\n")):
+                    return
+                lines = sum(
+                    view[at : min(at + _COUNT_CHUNK, found)].count(b"\n")
+                    for at in range(0, found, _COUNT_CHUNK)
+                )
+                before = view.rfind(b"\n", 0, found - 1) + 1 if found else found
+                record = _parse(view[before:found].decode("ascii", "replace")) if found else None
+        except (OSError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not mappable"
+            raise AuditUnavailable(f"the witness file cannot be read ({reason})") from None
+        previous = _Line(lines, record) if isinstance(record, WitnessHead) else None
+        self.start = _WitnessStart(found + len(needle), lines + 1, anchor.id, previous)
+
     def witness_records(
-        self, bounds: _Bounds
+        self, bounds: _Bounds, *, skip: bytes | None = None
     ) -> Iterator[tuple[int, SignedCheckpoint | WitnessHead | _Malformed]]:
+        """Witness lines in order, each parsed, except those starting with ``skip``."""
         if self.witness is None or not bounds.witness_bytes:
             return
         try:
             with self.witness.open("rb") as fh:
-                remaining = bounds.witness_bytes
-                line_no = 0
+                fh.seek(self.start.offset)
+                remaining = bounds.witness_bytes - self.start.offset
+                line_no = self.start.lines
                 while remaining > 0:
                     raw = fh.readline(remaining)
                     if not raw:
                         return
                     remaining -= len(raw)
                     line_no += 1
+                    if skip is not None and raw.startswith(skip):
+                        continue  # the other reader's kind of line, parsed there
                     try:
                         if not raw.endswith(b"\n"):
                             raise ValueError("torn line")
@@ -303,12 +360,12 @@ class _Verification:
             raise AuditUnavailable(f"the witness file cannot be read ({exc.strerror})") from None
 
     def witness_checkpoints(self, bounds: _Bounds) -> Iterator[SignedCheckpoint | _Malformed]:
-        for _line_no, record in self.witness_records(bounds):
+        for _line_no, record in self.witness_records(bounds, skip=_HEAD_PREFIX):
             if not isinstance(record, WitnessHead):
                 yield record
 
     def witness_heads(self, bounds: _Bounds) -> Iterator[_Line | _Malformed]:
-        for line_no, record in self.witness_records(bounds):
+        for line_no, record in self.witness_records(bounds, skip=_CHECKPOINT_PREFIX):
             if isinstance(record, WitnessHead):
                 yield _Line(line_no, record)
             elif isinstance(record, _Malformed):
@@ -325,10 +382,13 @@ class _Verification:
         current_key: str | None = None
         while True:
             cp = next(db, None)
-            line = next(lines, None) if witness_on else None
+            # Checkpoints up to the anchor's were matched with the witness when `locate`
+            # found the anchor's own line there; their signatures are still checked below.
+            paired = witness_on and (cp is None or cp.id > self.start.skip_id)
+            line = next(lines, None) if paired else None
             if cp is None and line is None:
                 return
-            if witness_on:
+            if paired:
                 if isinstance(line, _Malformed):
                     yield _Claim(
                         cp.seq if cp else None,
@@ -404,7 +464,7 @@ class _Verification:
         start_seq = start.seq + 1 if start else 1
         running = start.entry_hash if start else GENESIS_HASH
         total = max(bounds.head_seq - start_seq + 1, 0)
-        heads = _Heads(self.witness_heads(bounds), start_seq)
+        heads = _Heads(self.witness_heads(bounds), start_seq, self.start.previous)
 
         pending = next(claims, None)
         # Checkpoints the walk does not reach are still checked (signature, witness, order)
@@ -490,6 +550,13 @@ class _Verification:
             return session.scalar(select(AuditEntry.at).where(AuditEntry.seq == after_seq + 1))
 
 
+def _parse(line: str) -> SignedCheckpoint | WitnessHead | None:
+    try:
+        return parse_witness_line(line)
+    except ValueError:
+        return None
+
+
 def verify_chain(
     sessions: sessionmaker[Session],
     *,
@@ -524,6 +591,8 @@ def verify_chain(
         if from_seq > bounds.head_seq + 1:
             raise ValueError(f"--from {from_seq} is beyond the last entry ({bounds.head_seq})")
         anchor = run.anchor(from_seq, bounds)
+        if anchor is not None:
+            run.locate(anchor, bounds)
         try:
             run.walk(bounds, anchor, progress)
             failure = None

@@ -568,6 +568,8 @@ def test_a_witness_written_before_head_lines_still_verifies(store: Store) -> Non
     fill(store.writer(), 3, start=25)  # the upgraded writer starts pinning heads
     result = store.verify()
     assert result.ok and (result.witnessed_seq, result.head_seq) == (28, 28)
+    result = store.verify(from_seq=27)  # anchored at checkpoint #2, written without heads
+    assert result.ok and result.anchor_seq == 20
     store.tamper("DELETE FROM audit_entries WHERE seq = 28")
     assert_caught(store.verify(), 28, "removed")
 
@@ -735,6 +737,30 @@ def test_verify_from_a_seq_does_not_trust_a_forged_anchor(trail: Store) -> None:
         s="00" * 64,
     )
     assert_caught(trail.verify(from_seq=24, witness=False), 3, "altered")
+
+
+def test_verify_from_a_seq_reads_the_witness_only_after_its_anchor(trail: Store) -> None:
+    lines = trail.witness.read_text().splitlines(keepends=True)
+    early = next(n for n, line in enumerate(lines) if '"seq":3}' in line)
+    head = parse_witness_line(lines[early])
+    assert isinstance(head, WitnessHead)
+    lines[early] = WitnessHead(head.seq, "f" * 64, head.after).witness_line()
+    trail.witness.write_text("".join(lines))
+    assert_caught(trail.verify(), 3, "differs from what the witness saw")  # reads every line
+    result = trail.verify(from_seq=23)  # the auditor's page: from the last checkpoint on
+    assert result.ok and (result.anchor_id, result.anchor_seq) == (2, 20)
+    trail.tamper("DELETE FROM audit_entries WHERE seq = 25")
+    assert_caught(trail.verify(from_seq=23), 25, "removed", "witness saw entry 25")
+
+
+def test_verify_from_reads_the_whole_witness_when_the_anchor_line_is_not_there(
+    trail: Store,
+) -> None:
+    lines = trail.witness.read_text().splitlines(keepends=True)
+    second = [n for n, line in enumerate(lines) if '"signature"' in line][1]
+    lines[second] = lines[second].replace('"id":2', '"id":9')
+    trail.witness.write_text("".join(lines))
+    assert_caught(trail.verify(from_seq=23), 20, "disagree about checkpoint #2")
 
 
 def test_verify_from_beyond_the_head_is_refused(trail: Store) -> None:
