@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -10,13 +11,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from btam.access.actor import Actor
 from btam.accounts.authn import SessionRules, Throttle
-from btam.audit.actions import AuditAction, Outcome
-from btam.audit.context import AuditContext
-from btam.audit.events import AuditEvent
-from btam.audit.writer import AuditWriter
+from btam.audit.actions import CHANGE_ACTIONS, AuditAction, Outcome
+from btam.audit.applied import AppliedChange
+from btam.audit.context import SYSTEM_ROLE, AuditContext
+from btam.audit.events import AuditEvent, NotAppliedReason
+from btam.audit.writer import AuditUnavailable, AuditWriter
+from btam.db import utcnow
 from btam.security.passwords import PasswordHashing, PasswordRules
 from btam.settings import Settings
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
@@ -42,16 +46,44 @@ class ServiceContext:
 
         The entries are appended in one audit transaction before the case store commits, so
         no change can exist without its record; if the audit store refuses, the case store is
-        rolled back and nothing changes.
+        rolled back and nothing changes. The case store keeps the seq of every entry of a
+        change in the change's own transaction (``applied_changes``); if its commit fails
+        after the entries were appended, the trail is told the change did not happen
+        (``audit:change:not_applied``), so entries and changes always reconcile.
 
         :raises AuditUnavailable: when the audit store cannot take the entries.
         """
         try:
-            self.audit.append_all(self.audit_ctx, events)
-            self.db.commit()
+            seqs = self.audit.append_all(self.audit_ctx, events)
         except BaseException:
             self.db.rollback()
             raise
+        changed = [seq for seq, e in zip(seqs, events, strict=True) if e.action in CHANGE_ACTIONS]
+        try:
+            for seq in changed:
+                self.db.add(AppliedChange(audit_seq=seq, applied_at=utcnow()))
+            self.db.commit()
+        except BaseException:
+            self.db.rollback()
+            if changed:
+                self._mark_not_applied(changed)
+            raise
+
+    def _mark_not_applied(self, seqs: list[int]) -> None:
+        # Recorded by the system, not the actor: the entry it corrects may be anonymous.
+        marker = AuditContext(
+            actor_id=None,
+            actor_role=SYSTEM_ROLE,
+            request_id=self.audit_ctx.request_id,
+            client_address=None,
+        )
+        try:
+            self.audit.mark_not_applied(marker, seqs, NotAppliedReason.CASE_STORE_COMMIT_FAILED)
+        except AuditUnavailable:
+            # `btam audit reconcile` still finds the entries without their change.
+            log.error(
+                "audit store unavailable: %d entries could not be marked as not applied", len(seqs)
+            )
 
     def anonymous(self) -> ServiceContext:
         """This context recording as the anonymous actor, with no client address.

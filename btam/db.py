@@ -11,7 +11,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event, text
+from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -174,13 +174,3 @@ def open_stores(
         ),
         audit_sessions=sessionmaker(audit_engine, expire_on_commit=False),
     )
-
-
-def store_is_reachable(engine: Engine) -> bool:
-    """Answer whether a trivial query succeeds, for ``/healthz``."""
-    try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception:  # any failure means "not reachable"; details stay in the logs
-        return False
-    return True

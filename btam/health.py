@@ -1,4 +1,4 @@
-"""``/healthz``: whether both stores answer, for load balancers and monitoring."""
+"""``/healthz``: whether both stores take a write, for load balancers and monitoring."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 
 from btam import web
 from btam.access.decorators import public
-from btam.db import store_is_reachable
+from btam.store_probe import audit_store_probe, case_store_probe, takes_writes
 
 bp = Blueprint("health", __name__)
 
@@ -16,9 +16,12 @@ bp = Blueprint("health", __name__)
 @public
 def healthz() -> ResponseReturnValue:
     stores = web.runtime().stores
-    state = {
-        "case_store": "ok" if store_is_reachable(stores.case_engine) else "unavailable",
-        "audit_store": "ok" if store_is_reachable(stores.audit_engine) else "unavailable",
+    # A store that answers reads but refuses writes fails every audited action, so only an
+    # INSERT (rolled back) tells the truth.
+    writable = {
+        "case_store": takes_writes(stores.case_engine, case_store_probe),
+        "audit_store": takes_writes(stores.audit_engine, audit_store_probe),
     }
+    state = {store: "ok" if ok else "unavailable" for store, ok in writable.items()}
     healthy = all(value == "ok" for value in state.values())
     return jsonify(status="ok" if healthy else "degraded", **state), 200 if healthy else 503

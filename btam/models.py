@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
+from btam import store_probe
 from btam.accounts import models as accounts_models
+from btam.audit import applied as audit_applied
 from btam.audit import models as audit_models
 from btam.cases import models as case_models
 from btam.db import AuditBase, CaseBase
@@ -19,6 +21,8 @@ MODEL_MODULES = (
     people_models,
     case_models,
     intake_models,
+    audit_applied,
+    store_probe,
     audit_models,
 )
 

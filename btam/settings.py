@@ -46,7 +46,10 @@ class Settings:
     secret_key_file: Path
     secret_key: str = field(repr=False)
     audit_witness: Path | None = None
+    audit_witness_allow_local: bool = False
+    audit_public_keys_file: Path | None = None
     audit_checkpoint_every: int = 1000
+    audit_checkpoint_minutes: int = 5
     session_idle_minutes: int = 15
     session_absolute_hours: int = 8
     session_secure_cookie: bool = True
@@ -224,6 +227,9 @@ def load_settings(
     values["key_file"] = path_setting("key_file", "kek.key")
     values["audit_signing_key_file"] = path_setting("audit_signing_key_file", "audit-signing.key")
     values["audit_witness"] = path_setting("audit_witness", "audit-witness.log")
+    values["audit_public_keys_file"] = path_setting(
+        "audit_public_keys_file", "audit-public-keys.pem"
+    )
     secret_file_raw = env.get("BTAM_SECRET_KEY_FILE") or values.get("secret_key_file") or ""
     values["secret_key_file"] = (
         Path(secret_file_raw).resolve() if secret_file_raw else instance / "secret_key"
@@ -278,3 +284,37 @@ def _check_consistency(s: Settings) -> None:
         ):
             if not path.is_file():
                 raise ConfigError(f"{what} names {path}, which does not exist")
+        if not s.audit_witness_allow_local:
+            _check_witness_is_elsewhere(s)
+
+
+def _device(path: Path) -> int:
+    """The filesystem device of ``path``, or of its nearest existing parent."""
+    for candidate in (path, *path.parents):
+        try:
+            return candidate.stat().st_dev
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise ConfigError(f"{candidate} cannot be examined ({exc.strerror})") from None
+    raise ConfigError(f"no part of {path} exists")
+
+
+def _check_witness_is_elsewhere(s: Settings) -> None:
+    # The witness is what catches a store edited by whoever can write the store's files; on
+    # the same disk (or in the same folder, backed up and restored with it) it is edited too.
+    witness = s.audit_witness
+    advice = "keep it on other storage, or set BTAM_AUDIT_WITNESS_ALLOW_LOCAL=true"
+    if witness is None:
+        raise ConfigError("production needs BTAM_AUDIT_WITNESS")
+    if witness.is_relative_to(s.instance):
+        raise ConfigError(f"BTAM_AUDIT_WITNESS {witness} is inside the instance folder; {advice}")
+    device = _device(witness)
+    for what, url in (("case store", s.database_url), ("audit store", s.audit_database_url)):
+        backend, _host, _port, database = database_identity(url)
+        if backend != "sqlite" or database in {"", ":memory:"}:
+            continue
+        if _device(Path(database)) == device:
+            raise ConfigError(
+                f"BTAM_AUDIT_WITNESS {witness} is on the same disk as the {what}; {advice}"
+            )

@@ -80,11 +80,65 @@ class AuditAction(StrEnum):
     AUDIT_TRAIL_EXPORTED = "audit:trail:exported"
     AUDIT_CHECKPOINT_SIGNED = "audit:checkpoint:signed"
     AUDIT_GRANT_REVIEWED = "audit:grant:reviewed"
+    AUDIT_CHANGE_NOT_APPLIED = "audit:change:not_applied"
+    AUDIT_SIGNING_KEY_ROTATED = "audit:signing_key:rotated"
 
     SYSTEM_STORE_INITIALISED = "system:store:initialised"
     SYSTEM_DEMO_LOADED = "system:demo:loaded"
     SYSTEM_KEYS_ROTATED = "system:keys:rotated"
     SYSTEM_KEYS_REENCRYPTED = "system:keys:reencrypted"
+
+
+# Actions whose entry says the case store was changed by the unit of work that wrote it: each
+# allowed entry of these has a row in the case store's ``applied_changes`` (or a later
+# ``audit:change:not_applied`` entry naming it), which is what ``btam audit reconcile`` checks.
+# Not changes: views, searches, downloads and exports; refusals and failed sign-ins (their
+# throttle counters are bookkeeping, not a change the entry claims); the audit store's own
+# events; and operator commands that run outside a unit of work (``btam init``, ``btam keys
+# rotate``, which record when they start and when they fail rather than one change).
+CHANGE_ACTIONS: frozenset[AuditAction] = frozenset(
+    {
+        AuditAction.AUTH_LOGIN_SUCCESS,  # opens a session
+        AuditAction.AUTH_MFA_SUCCESS,  # records the code's time step (no replay)
+        AuditAction.AUTH_MFA_ENROLLED,
+        AuditAction.AUTH_RECOVERY_CODE_USED,
+        AuditAction.AUTH_SESSION_SIGNED_OUT,
+        AuditAction.AUTH_SESSION_EXPIRED,  # ends the session, though its outcome is "denied"
+        AuditAction.ACCOUNT_PASSWORD_CHANGED,
+        AuditAction.ACCOUNT_SESSIONS_ENDED,
+        AuditAction.ADMIN_USER_CREATED,
+        AuditAction.ADMIN_USER_UPDATED,
+        AuditAction.ADMIN_USER_DISABLED,
+        AuditAction.ADMIN_USER_ENABLED,
+        AuditAction.ADMIN_USER_MFA_RESET,
+        AuditAction.ADMIN_USER_PASSWORD_RESET,
+        AuditAction.ADMIN_TEAM_CREATED,
+        AuditAction.ADMIN_TEAM_UPDATED,
+        AuditAction.ADMIN_TEAM_DISABLED,
+        AuditAction.ADMIN_TEAM_ENABLED,
+        AuditAction.ADMIN_SCHOOL_CREATED,
+        AuditAction.ACCESS_EMERGENCY_GRANTED,
+        AuditAction.ACCESS_EMERGENCY_ENDED,
+        AuditAction.CASE_RECORD_OPENED,
+        AuditAction.CASE_RECORD_UPDATED,
+        AuditAction.CASE_PARTY_ADDED,
+        AuditAction.CASE_MEMBER_ADDED,
+        AuditAction.CASE_MEMBER_REMOVED,
+        AuditAction.CASE_ASSIGNMENT_ADDED,
+        AuditAction.CASE_ASSIGNMENT_DONE,
+        AuditAction.CASE_NOTE_ADDED,
+        AuditAction.CASE_ATTACHMENT_ADDED,
+        AuditAction.CASE_STATUS_CHANGED,
+        AuditAction.INTAKE_REPORT_SUBMITTED,
+        AuditAction.INTAKE_TIP_RECEIVED,
+        AuditAction.INTAKE_TIP_MESSAGE_ADDED,
+        AuditAction.TRIAGE_REPORT_DECIDED,
+        AuditAction.TRIAGE_IMMINENT_ACKNOWLEDGED,
+        AuditAction.TRIAGE_ACTION_RECORDED,
+        AuditAction.PERSON_DISCLOSURE_RECORDED,
+        AuditAction.SYSTEM_DEMO_LOADED,
+    }
+)
 
 
 class Outcome(StrEnum):

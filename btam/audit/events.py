@@ -1,8 +1,9 @@
-"""An event to record: what was done to which record, by the context's actor, never content."""
+"""One event to record: what a service hands to the audit writer, before it has a seq."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from btam.audit.actions import AuditAction, Outcome
 
@@ -15,12 +16,13 @@ PURPOSE_MAX = 120
 
 @dataclass(frozen=True)
 class AuditEvent:
-    """One audit entry before it is written: the action, its outcome and the record's ids.
+    """An audited event of one unit of work; the writer adds the actor, time, seq and hashes.
 
-    ``object_id`` is an id or a case number, ``purpose`` one short line (a legal basis, a
-    record class, an outcome's name): the writer refuses anything else. ``anonymous`` records
-    the event under the anonymous actor with no address, whoever acts: a tip, or the report of
-    a reporter who asked that only the team lead know who reported.
+    ``object_id`` is an id (a user id, a case number), never a name or any content, and
+    ``purpose`` one short line (a legal basis, a record class, an outcome's name): the writer
+    refuses anything else when it is appended. ``anonymous`` records the event under the
+    anonymous actor with no address, whoever acts: a tip, or the report of a reporter who
+    asked that only the team lead know who reported.
     """
 
     action: AuditAction
@@ -31,3 +33,9 @@ class AuditEvent:
     school_id: int | None = None
     purpose: str | None = None
     anonymous: bool = False
+
+
+class NotAppliedReason(StrEnum):
+    """Why a change recorded in the trail did not reach the case store (fixed texts only)."""
+
+    CASE_STORE_COMMIT_FAILED = "case store commit failed"

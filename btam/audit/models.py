@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Integer, String
+from sqlalchemy import BigInteger, Column, Index, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column
 
 from btam.audit.events import OBJECT_ID_MAX, OBJECT_TYPE_MAX, PURPOSE_MAX
@@ -53,6 +53,9 @@ class AuditEntry(AuditBase):
     """
 
     __tablename__ = "audit_entries"
+    # Entries that name another entry (a grant's review, a change not applied) are looked up
+    # by action and object under the append lock, which must stay short on a long trail.
+    __table_args__ = (Index("ix_audit_entries_action_object", "action", "object_id"),)
 
     seq: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=False)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
@@ -97,3 +100,12 @@ class AuditCheckpoint(AuditBase):
             key_id=self.key_id,
             signature=self.signature,
         )
+
+
+# Where /healthz proves the store takes an INSERT: a row goes in and is rolled back, so the
+# table stays empty. The application's role may INSERT and SELECT here, as everywhere.
+store_probe = Table(
+    "audit_store_probe",
+    AuditBase.metadata,
+    Column("probed_at", UTCDateTime(), nullable=False),
+)

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from btam.audit.actions import AuditAction
 from btam.audit.models import AuditCheckpoint, AuditEntry
 
 PAGE_SIZE = 50
@@ -127,3 +128,8 @@ def entries_with_action(
 def entry_by_seq(sessions: sessionmaker[Session], seq: int) -> AuditEntry | None:
     with sessions() as db:
         return db.get(AuditEntry, seq)
+
+
+def entry_of(action: AuditAction, *, object_id: str) -> ColumnElement[bool]:
+    """A condition matching entries of ``action`` about ``object_id`` (for once-only events)."""
+    return and_(AuditEntry.action == action.value, AuditEntry.object_id == object_id)

@@ -16,9 +16,10 @@ from btam.access.permissions import Permission
 from btam.access.refusal import require_permission
 from btam.accounts.services import organisation, users
 from btam.audit import reader
-from btam.audit.actions import AuditAction, Outcome
+from btam.audit.actions import AuditAction
+from btam.audit.events import AuditEvent
 from btam.audit.models import AuditEntry
-from btam.audit.signing import load_signing_key
+from btam.audit.signing import verification_keys
 from btam.audit.verify import verify_chain
 from btam.context import ServiceContext
 from btam.errors import NotFound, ValidationFailed
@@ -105,7 +106,6 @@ def _rows(ctx: ServiceContext, entries: list[AuditEntry]) -> list[EntryRow]:
 def search(ctx: ServiceContext, *, flt: reader.TrailFilter, page: int) -> TrailView:
     """One page of the trail matching ``flt``, newest first; the look is recorded.
 
-    :raises AccessDenied: the actor may not read the trail (recorded).
     :raises AuditUnavailable: when the view cannot be recorded (nothing is shown).
     """
     require_permission(ctx, Permission.AUDIT_TRAIL_READ)
@@ -182,6 +182,8 @@ class ChainState:
     last_checkpoint_seq: int | None
     last_checkpoint_at: str | None
     reason: str
+    unsealed: int = 0  # entries after the last signed checkpoint
+    witnessed: bool = False  # the witness file holds the head of the chain
 
 
 def chain_state(ctx: ServiceContext) -> ChainState:
@@ -197,7 +199,9 @@ def chain_state(ctx: ServiceContext) -> ChainState:
     start = last.seq + 1 if last is not None else 1
     result = verify_chain(
         ctx.audit_sessions,
-        public_key=load_signing_key(ctx.settings.audit_signing_key_file).public_key(),
+        public_key=verification_keys(
+            ctx.settings.audit_signing_key_file, ctx.settings.audit_public_keys_file
+        ),
         witness=ctx.settings.audit_witness,
         from_seq=start,
     )
@@ -208,6 +212,8 @@ def chain_state(ctx: ServiceContext) -> ChainState:
         last_checkpoint_seq=last.seq if last else None,
         last_checkpoint_at=last.signed_at.strftime("%Y-%m-%d %H:%M UTC") if last else None,
         reason=result.reason,
+        unsealed=result.unsealed_entries,
+        witnessed=result.witnessed_seq is not None and result.witnessed_seq >= result.head_seq,
     )
 
 
@@ -240,7 +246,10 @@ def grant_queue(ctx: ServiceContext) -> list[GrantItem]:
 
 
 def review_grant(ctx: ServiceContext, *, seq: int, verdict: Verdict) -> None:
-    """Record an auditor's review of one emergency grant.
+    """Record an auditor's review of one emergency grant; a grant is reviewed once only.
+
+    Whether it was reviewed is decided under the audit store's append lock, in the
+    transaction that records the review, so two auditors at once cannot both review it.
 
     :raises NotFound: when ``seq`` is not an emergency grant.
     :raises ValidationFailed: when it was reviewed already.
@@ -250,13 +259,15 @@ def review_grant(ctx: ServiceContext, *, seq: int, verdict: Verdict) -> None:
     entry = reader.entry_by_seq(ctx.audit_sessions, seq)
     if entry is None or entry.action != AuditAction.ACCESS_EMERGENCY_GRANTED:
         raise NotFound("grant")
-    reviewed = reader.entries_with_action(ctx.audit_sessions, AuditAction.AUDIT_GRANT_REVIEWED)
-    if any(r.object_id == str(seq) for r in reviewed):
-        raise ValidationFailed("This grant has been reviewed already.")
-    ctx.record(
-        AuditAction.AUDIT_GRANT_REVIEWED,
-        outcome=Outcome.ALLOWED,
-        object_type="audit_entry",
-        object_id=seq,
-        purpose=f"review:{verdict}",
+    recorded = ctx.audit.append_unless(
+        ctx.audit_ctx,
+        AuditEvent(
+            action=AuditAction.AUDIT_GRANT_REVIEWED,
+            object_type="audit_entry",
+            object_id=seq,
+            purpose=f"review:{verdict}",
+        ),
+        exists=reader.entry_of(AuditAction.AUDIT_GRANT_REVIEWED, object_id=str(seq)),
     )
+    if recorded is None:
+        raise ValidationFailed("This grant has been reviewed already.")

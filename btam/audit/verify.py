@@ -1,21 +1,26 @@
-"""Re-walk the audit chain and its signed checkpoints; say where it was tampered with.
+"""Re-walk the audit chain, checkpoints and witness file; say where it was tampered with.
 
 What is detected, and how:
 
 * an edited entry: its recomputed hash differs from the stored one, or (when the editor also
   recomputed hashes) the next entry's ``prev_hash`` no longer links, or (when the editor
-  rewrote every later hash too) the next signed checkpoint no longer matches;
+  rewrote every later hash too) the next witness head line or signed checkpoint no longer
+  matches;
 * a deleted entry: a gap in ``seq``; an inserted or reordered entry: a broken link;
-* truncation after a checkpoint: a checkpoint (in the database or the witness file) seals a
-  seq beyond the last entry, or seals a different hash;
-* a forged, altered or foreign-key checkpoint: a bad signature; a deleted checkpoint: a gap
-  in checkpoint ids, or a witness line the database lacks;
+* truncation, even of the last entry: the witness holds a head line (or a checkpoint, in the
+  database or the witness) for a seq beyond the last entry, or for a different hash;
+* entries added behind the writer's back, at the end or in between: the witness's last head
+  line is older than the last entry, or a head line does not follow the one before it;
+* a forged, altered or foreign-key checkpoint: a bad signature, a key outside the ring, or a
+  key that an earlier checkpoint's key had replaced; a deleted checkpoint: a gap in
+  checkpoint ids, or a witness line the database lacks;
 * a rewritten witness file: a line that disagrees with, or is missing for, a database
-  checkpoint.
+  checkpoint, or head lines that no longer chain.
 
-What cannot be detected: entries appended after the last checkpoint can be removed or
-rewritten by someone with write access to the database without any trace. Checkpoints every
-N entries (``audit_checkpoint_every``) and the witness bound that window.
+With the witness intact nothing committed can be changed unseen. Without it (a witness kept
+beside the store and edited with it), entries after the last signed checkpoint can be
+removed or rewritten by someone with write access to the database: the result says how many
+entries that is and how old the oldest is, and checkpoints every few minutes bound it.
 
 The walk is streamed in batches by keyset pagination, so memory stays flat for millions of
 entries, and it is bounded by the head read under the append lock at the start, so entries
@@ -24,9 +29,11 @@ appended while it runs are neither half-seen nor reported as tampering.
 
 from __future__ import annotations
 
+import mmap
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -35,13 +42,22 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from btam.audit.models import AuditCheckpoint, AuditEntry
-from btam.audit.signing import SignedCheckpoint, key_fingerprint
+from btam.audit.signing import (
+    SignedCheckpoint,
+    WitnessHead,
+    key_fingerprint,
+    parse_witness_line,
+)
 from btam.audit.writer import GENESIS_HASH, AuditUnavailable, compute_entry_hash, take_append_lock
 
 __all__ = ["VerifyResult", "postgres_role_sql", "verify_chain"]
 
 Progress = Callable[[int, int], None]
 DEFAULT_BATCH = 5000
+_COUNT_CHUNK = 1 << 20
+# Sorted keys make each kind of witness line start the same way (see btam.audit.signing).
+_HEAD_PREFIX = b'{"after":'
+_CHECKPOINT_PREFIX = b'{"entry_hash":'
 
 
 @dataclass(frozen=True)
@@ -52,7 +68,13 @@ class VerifyResult:
     ``ok`` is false, ``first_bad_seq`` is the lowest sequence number at which the trail is
     wrong (None only when the witness file itself is unreadable as a record) and ``reason``
     says what is wrong in one line. ``last_checkpoint_seq`` is the newest seq a valid
-    signature vouches for.
+    signature vouches for, signed at ``last_checkpoint_at``.
+
+    ``anchor_id``/``anchor_seq`` name the checkpoint whose signed hash a walk ``from_seq``
+    started from: entries up to ``anchor_seq`` were not re-hashed. ``unsealed_entries`` entries
+    (the oldest written at ``unsealed_since``) are under no signed checkpoint yet;
+    ``witnessed_seq`` is the newest seq the witness file's head lines pin (None when it has
+    none, as witness files written before head lines existed).
     """
 
     ok: bool
@@ -62,6 +84,13 @@ class VerifyResult:
     reason: str
     head_seq: int = 0
     last_checkpoint_seq: int | None = None
+    last_checkpoint_at: datetime | None = None
+    from_seq: int = 1
+    anchor_id: int | None = None
+    anchor_seq: int | None = None
+    unsealed_entries: int = 0
+    unsealed_since: datetime | None = None
+    witnessed_seq: int | None = None
 
 
 class _Tampered(Exception):
@@ -86,28 +115,130 @@ class _Malformed:
 
 
 @dataclass(frozen=True)
+class _Line:
+    line_no: int
+    head: WitnessHead
+
+
+@dataclass(frozen=True)
+class _WitnessStart:
+    """Where reading the witness starts: after the anchor's own checkpoint line, or at 0.
+
+    ``lines`` lines come before ``offset``; the witness lines of checkpoints up to
+    ``skip_id`` are not compared again; ``previous`` is the head line right before the
+    anchor's, which the next head line must follow.
+    """
+
+    offset: int = 0
+    lines: int = 0
+    skip_id: int = 0
+    previous: _Line | None = None
+
+
+@dataclass(frozen=True)
 class _Bounds:
     head_seq: int
     last_checkpoint_id: int
     witness_bytes: int | None  # None: no witness to compare
 
 
+class _Heads:
+    """The witness's head lines, matched against the entries as the walk reaches them."""
+
+    def __init__(
+        self, lines: Iterator[_Line | _Malformed], start_seq: int, previous: _Line | None
+    ) -> None:
+        self._lines = lines
+        self._start_seq = start_seq
+        self.pending: _Line | None = None
+        self.previous: _Line | None = previous
+        self._advance()
+
+    @property
+    def witnessed_seq(self) -> int | None:
+        """The newest seq a head line pins, once every line has been read."""
+        return self.previous.head.seq if self.previous is not None else None
+
+    def _advance(self) -> None:
+        if self.pending is not None:
+            self.previous = self.pending
+        item = next(self._lines, None)
+        if isinstance(item, _Malformed):
+            raise _Tampered(None, f"witness line {item.line_no} is not a witness record")
+        if item is not None and self.previous is not None:
+            before = self.previous
+            if item.head.after != before.head.entry_hash:
+                raise _Tampered(
+                    before.head.seq + 1,
+                    f"witness line {item.line_no} (entry {item.head.seq}) does not follow line "
+                    f"{before.line_no} (entry {before.head.seq}): entries were added behind "
+                    "the witness's back, or a witness line is missing",
+                )
+            if item.head.seq <= before.head.seq and item.head.after == before.head.entry_hash:
+                raise _Tampered(item.head.seq, f"witness line {item.line_no} is out of order")
+        self.pending = item
+
+    def see(self, seq: int, digest: str) -> None:
+        """Check entry ``seq`` against its head line, if the witness holds one."""
+        while self.pending is not None and self.pending.head.seq < seq:
+            if self.pending.head.seq < self._start_seq:
+                self._advance()  # before the anchor: only the lines' own chain is checked
+                continue
+            raise _Tampered(
+                self.pending.head.seq,
+                f"witness line {self.pending.line_no} names entry {self.pending.head.seq} "
+                "out of order",
+            )
+        if self.pending is not None and self.pending.head.seq == seq:
+            if self.pending.head.entry_hash != digest:
+                raise _Tampered(
+                    seq,
+                    f"entry {seq} differs from what the witness saw committed (line "
+                    f"{self.pending.line_no}): it was rewritten, or its commit failed after "
+                    "the line was written (the log then says so)",
+                )
+            self._advance()
+
+    def finish(self, last_seq: int, head_seq: int) -> None:
+        """After the walk: no head line may lie beyond the last entry, none may be missing."""
+        while self.pending is not None and self.pending.head.seq < self._start_seq:
+            self._advance()
+        if self.pending is not None:
+            raise _Tampered(
+                last_seq + 1,
+                f"entries after seq {last_seq} were removed: the witness saw entry "
+                f"{self.pending.head.seq} committed (line {self.pending.line_no})",
+            )
+        witnessed = self.witnessed_seq
+        if witnessed is not None and witnessed < head_seq:
+            raise _Tampered(
+                witnessed + 1,
+                f"entries {witnessed + 1}-{head_seq} were never seen by the witness "
+                "(added behind its back)",
+            )
+
+
 class _Verification:
     def __init__(
         self,
         sessions: sessionmaker[Session],
-        public_key: Ed25519PublicKey,
+        public_keys: Sequence[Ed25519PublicKey],
         witness: Path | None,
         batch_size: int,
     ) -> None:
         self.sessions = sessions
-        self.public_key = public_key
-        self.key_id = key_fingerprint(public_key)
+        self.keys = {key_fingerprint(key): key for key in public_keys}
         self.witness = witness
         self.batch_size = batch_size
         self.entries = 0
         self.checkpoints = 0
-        self.last_checkpoint_seq: int | None = None
+        self.last_checkpoint: SignedCheckpoint | None = None
+        self.witnessed_seq: int | None = None
+        self.start = _WitnessStart()
+
+    def valid(self, checkpoint: SignedCheckpoint) -> bool:
+        key = self.keys.get(checkpoint.key_id)
+        return key is not None and checkpoint.signature_valid(key)
 
     def bounds(self) -> _Bounds:
         # Under the append lock no append is half done: every checkpoint row visible has its
@@ -144,7 +275,7 @@ class _Verification:
                 .limit(1)
             ).first()
             checkpoint = row.signed() if row is not None else None
-        if checkpoint is None or not checkpoint.signature_valid(self.public_key):
+        if checkpoint is None or not self.valid(checkpoint):
             # Not vouched for: start from genesis, and the walk reports the bad signature.
             return None
         return checkpoint
@@ -170,50 +301,103 @@ class _Verification:
             yield from rows
             last_id = rows[-1].id
 
-    def witness_lines(self, bounds: _Bounds) -> Iterator[SignedCheckpoint | _Malformed]:
+    def locate(self, anchor: SignedCheckpoint, bounds: _Bounds) -> None:
+        """Start reading the witness after the anchor's own line, if it holds that very line.
+
+        A partial walk then reads only the witness's tail instead of a head line per commit
+        since the beginning. Without that line the whole witness is read, and the walk
+        reports what is wrong with it.
+        """
+        if self.witness is None or not bounds.witness_bytes:
+            return
+        needle = anchor.witness_line().encode("ascii")
+        try:
+            with (
+                self.witness.open("rb") as fh,
+                mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as view,
+            ):
+                found = view.rfind(needle, 0, bounds.witness_bytes)
+                if found < 0 or (found > 0 and view[found - 1] != ord("\n")):
+                    return
+                lines = sum(
+                    view[at : min(at + _COUNT_CHUNK, found)].count(b"\n")
+                    for at in range(0, found, _COUNT_CHUNK)
+                )
+                before = view.rfind(b"\n", 0, found - 1) + 1 if found else found
+                record = _parse(view[before:found].decode("ascii", "replace")) if found else None
+        except (OSError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not mappable"
+            raise AuditUnavailable(f"the witness file cannot be read ({reason})") from None
+        previous = _Line(lines, record) if isinstance(record, WitnessHead) else None
+        self.start = _WitnessStart(found + len(needle), lines + 1, anchor.id, previous)
+
+    def witness_records(
+        self, bounds: _Bounds, *, skip: bytes | None = None
+    ) -> Iterator[tuple[int, SignedCheckpoint | WitnessHead | _Malformed]]:
+        """Witness lines in order, each parsed, except those starting with ``skip``."""
         if self.witness is None or not bounds.witness_bytes:
             return
         try:
             with self.witness.open("rb") as fh:
-                remaining = bounds.witness_bytes
-                line_no = 0
+                fh.seek(self.start.offset)
+                remaining = bounds.witness_bytes - self.start.offset
+                line_no = self.start.lines
                 while remaining > 0:
                     raw = fh.readline(remaining)
                     if not raw:
                         return
                     remaining -= len(raw)
                     line_no += 1
+                    if skip is not None and raw.startswith(skip):
+                        continue  # the other reader's kind of line, parsed there
                     try:
                         if not raw.endswith(b"\n"):
                             raise ValueError("torn line")
-                        yield SignedCheckpoint.from_witness_line(raw.decode("ascii"))
+                        yield line_no, parse_witness_line(raw.decode("ascii"))
                     except (ValueError, UnicodeDecodeError):
-                        yield _Malformed(line_no)
+                        yield line_no, _Malformed(line_no)
         except OSError as exc:
             raise AuditUnavailable(f"the witness file cannot be read ({exc.strerror})") from None
+
+    def witness_checkpoints(self, bounds: _Bounds) -> Iterator[SignedCheckpoint | _Malformed]:
+        for _line_no, record in self.witness_records(bounds, skip=_HEAD_PREFIX):
+            if not isinstance(record, WitnessHead):
+                yield record
+
+    def witness_heads(self, bounds: _Bounds) -> Iterator[_Line | _Malformed]:
+        for line_no, record in self.witness_records(bounds, skip=_CHECKPOINT_PREFIX):
+            if isinstance(record, WitnessHead):
+                yield _Line(line_no, record)
+            elif isinstance(record, _Malformed):
+                yield record
 
     def claims(self, bounds: _Bounds) -> Iterator[_Claim]:
         """Valid checkpoints in order, ending with the first problem found among them."""
         witness_on = self.witness is not None
         db = self.db_checkpoints(bounds)
-        lines = self.witness_lines(bounds)
+        lines = self.witness_checkpoints(bounds)
         expected_id = 1
         previous_seq = 0
+        replaced: set[str] = set()
+        current_key: str | None = None
         while True:
             cp = next(db, None)
-            line = next(lines, None) if witness_on else None
+            # Checkpoints up to the anchor's were matched with the witness when `locate`
+            # found the anchor's own line there; their signatures are still checked below.
+            paired = witness_on and (cp is None or cp.id > self.start.skip_id)
+            line = next(lines, None) if paired else None
             if cp is None and line is None:
                 return
-            if witness_on:
+            if paired:
                 if isinstance(line, _Malformed):
                     yield _Claim(
                         cp.seq if cp else None,
-                        problem=f"witness line {line.line_no} is not a checkpoint record",
+                        problem=f"witness line {line.line_no} is not a witness record",
                     )
                     return
                 if cp is None:
                     assert line is not None  # noqa: S101  (both None returned above)
-                    signed = "signed " if line.signature_valid(self.public_key) else ""
+                    signed = "signed " if self.valid(line) else ""
                     yield _Claim(
                         line.seq,
                         problem=f"{signed}checkpoint #{line.id} sealing seq {line.seq} is in "
@@ -243,16 +427,29 @@ class _Verification:
             if cp.seq <= previous_seq:
                 yield _Claim(cp.seq, problem=f"checkpoint #{cp.id} is out of order")
                 return
-            if cp.key_id != self.key_id:
+            if cp.key_id not in self.keys:
                 yield _Claim(
                     cp.seq, problem=f"checkpoint #{cp.id} at seq {cp.seq} names another key"
                 )
                 return
-            if not cp.signature_valid(self.public_key):
+            if not self.valid(cp):
                 yield _Claim(
                     cp.seq, problem=f"checkpoint #{cp.id} at seq {cp.seq} has a bad signature"
                 )
                 return
+            if cp.key_id != current_key:
+                # Keys only move forward: a retired key (perhaps the reason it was retired)
+                # cannot sign checkpoints after its successor has.
+                if cp.key_id in replaced:
+                    yield _Claim(
+                        cp.seq,
+                        problem=f"checkpoint #{cp.id} at seq {cp.seq} is signed by a key that "
+                        "an earlier checkpoint's key replaced",
+                    )
+                    return
+                if current_key is not None:
+                    replaced.add(current_key)
+                current_key = cp.key_id
             yield _Claim(cp.seq, checkpoint=cp)
             expected_id += 1
             previous_seq = cp.seq
@@ -267,6 +464,7 @@ class _Verification:
         start_seq = start.seq + 1 if start else 1
         running = start.entry_hash if start else GENESIS_HASH
         total = max(bounds.head_seq - start_seq + 1, 0)
+        heads = _Heads(self.witness_heads(bounds), start_seq, self.start.previous)
 
         pending = next(claims, None)
         # Checkpoints the walk does not reach are still checked (signature, witness, order)
@@ -305,6 +503,7 @@ class _Verification:
                 digest = compute_entry_hash(entry)
                 if digest != entry["entry_hash"]:
                     raise _Tampered(seq, f"entry {seq} was altered (its hash does not match)")
+                heads.see(seq, digest)
                 while pending is not None and (pending.seq is not None and pending.seq <= seq):
                     if pending.problem is not None:
                         raise _Tampered(pending.seq, pending.problem)
@@ -337,16 +536,31 @@ class _Verification:
                     f"entries after seq {last_seq} were removed: {what}",
                 )
             raise _Tampered(pending.seq, pending.problem or "checkpoint not matched")
+        heads.finish(last_seq, bounds.head_seq)
+        self.witnessed_seq = heads.witnessed_seq
 
     def _vouched(self, claim: _Claim) -> None:
         self.checkpoints += 1
-        self.last_checkpoint_seq = claim.seq
+        self.last_checkpoint = claim.checkpoint
+
+    def unsealed_since(self, after_seq: int, head_seq: int) -> datetime | None:
+        if after_seq >= head_seq:
+            return None
+        with self.sessions() as session:
+            return session.scalar(select(AuditEntry.at).where(AuditEntry.seq == after_seq + 1))
+
+
+def _parse(line: str) -> SignedCheckpoint | WitnessHead | None:
+    try:
+        return parse_witness_line(line)
+    except ValueError:
+        return None
 
 
 def verify_chain(
     sessions: sessionmaker[Session],
     *,
-    public_key: Ed25519PublicKey,
+    public_key: Ed25519PublicKey | Sequence[Ed25519PublicKey],
     witness: Path | None,
     from_seq: int = 1,
     progress: Progress | None = None,
@@ -354,44 +568,61 @@ def verify_chain(
 ) -> VerifyResult:
     """Re-walk the chain and checkpoints (and the witness file, when given); report the first fault.
 
-    ``from_seq`` > 1 starts at the newest checkpoint *before* ``from_seq`` whose signature is
-    valid, taking its signed hash as the expected ``prev_hash`` of the next entry: a stored
-    ``prev_hash`` alone proves nothing, since whoever edits entries can edit it too. Without
-    such a checkpoint the walk starts at the genesis. So the walk covers at least
-    ``from_seq`` onwards. Every checkpoint's signature, order and witness line are checked
-    either way. ``progress(done, total)`` is called after each batch.
+    ``public_key`` is the key, or the ring of keys (retired ones and the current one), whose
+    signatures are accepted. ``from_seq`` > 1 starts at the newest checkpoint *before*
+    ``from_seq`` whose signature is valid, taking its signed hash as the expected
+    ``prev_hash`` of the next entry: a stored ``prev_hash`` alone proves nothing, since
+    whoever edits entries can edit it too. Without such a checkpoint the walk starts at the
+    genesis. So the walk covers at least ``from_seq`` onwards, and the result names the
+    anchor. Every checkpoint's signature, order and witness line, and the witness's head
+    lines' own chain, are checked either way. ``progress(done, total)`` is called after each
+    batch.
 
     :raises ValueError: when ``from_seq`` is below 1 or beyond the entry after the head.
     :raises AuditUnavailable: when the store or the witness file cannot be read.
     """
     if from_seq < 1 or batch_size < 1:
         raise ValueError("from_seq and batch_size must be at least 1")
-    run = _Verification(sessions, public_key, witness, batch_size)
+    keys = [public_key] if isinstance(public_key, Ed25519PublicKey) else list(public_key)
+    run = _Verification(sessions, keys, witness, batch_size)
+    anchor: SignedCheckpoint | None = None
     try:
         bounds = run.bounds()
         if from_seq > bounds.head_seq + 1:
             raise ValueError(f"--from {from_seq} is beyond the last entry ({bounds.head_seq})")
-        run.walk(bounds, run.anchor(from_seq, bounds), progress)
-    except _Tampered as bad:
-        return VerifyResult(
-            ok=False,
-            entries=run.entries,
-            checkpoints=run.checkpoints,
-            first_bad_seq=bad.seq,
-            reason=bad.reason,
-            head_seq=bounds.head_seq,
-            last_checkpoint_seq=run.last_checkpoint_seq,
-        )
+        anchor = run.anchor(from_seq, bounds)
+        if anchor is not None:
+            run.locate(anchor, bounds)
+        try:
+            run.walk(bounds, anchor, progress)
+            failure = None
+        except _Tampered as bad:
+            failure = bad
+        last = run.last_checkpoint
+        sealed_seq = last.seq if last is not None else 0
+        since = run.unsealed_since(sealed_seq, bounds.head_seq) if failure is None else None
     except SQLAlchemyError:
         raise AuditUnavailable("the audit store cannot be read") from None
-    return VerifyResult(
-        ok=True,
+    result = VerifyResult(
+        ok=failure is None,
         entries=run.entries,
         checkpoints=run.checkpoints,
         first_bad_seq=None,
         reason=f"{run.entries} entries and {run.checkpoints} checkpoints verified",
         head_seq=bounds.head_seq,
-        last_checkpoint_seq=run.last_checkpoint_seq,
+        last_checkpoint_seq=last.seq if last is not None else None,
+        last_checkpoint_at=last.signed_at if last is not None else None,
+        from_seq=from_seq,
+        anchor_id=anchor.id if anchor is not None else None,
+        anchor_seq=anchor.seq if anchor is not None else None,
+    )
+    if failure is not None:
+        return replace(result, first_bad_seq=failure.seq, reason=failure.reason)
+    return replace(
+        result,
+        unsealed_entries=bounds.head_seq - sealed_seq,
+        unsealed_since=since,
+        witnessed_seq=run.witnessed_seq,
     )
 
 

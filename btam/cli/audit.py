@@ -1,31 +1,45 @@
-"""``btam audit``: verify the trail, sign a checkpoint, print the verification key.
+"""``btam audit``: verify, seal and reconcile the trail, rotate and publish the signing key.
 
 The lead registers the group with ``cli.add_command(audit)``. Every command exits non-zero
-with a one-line reason: 1 when the trail is tampered with, 2 when it cannot be checked.
+with a one-line reason: 1 when the trail is tampered with (or disagrees with the case
+store), 2 when it cannot be checked. No command creates a store that does not exist.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import click
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
+from btam.audit.actions import AuditAction
+from btam.audit.applied import applied_seqs
 from btam.audit.context import AuditContext
+from btam.audit.events import AuditEvent
+from btam.audit.reconcile import ReconcileResult, reconcile
 from btam.audit.signing import (
     SigningKeyError,
     key_fingerprint,
-    load_public_key,
+    load_key_ring,
+    load_public_keys,
     load_signing_key,
     public_key_pem,
+    rotate_signing_key_file,
+    verification_keys,
 )
-from btam.audit.verify import postgres_role_sql, verify_chain
-from btam.audit.writer import AuditUnavailable, writer_from_settings
-from btam.db import Stores, open_stores
-from btam.settings import ConfigError, Settings, load_settings
+from btam.audit.verify import VerifyResult, postgres_role_sql, verify_chain
+from btam.audit.writer import AuditUnavailable, utcnow, writer_for
+from btam.db import make_engine
+from btam.settings import ConfigError, Settings, database_identity, load_settings
+from btam.store_probe import audit_store_probe, takes_writes
 
 
 class CannotRun(click.ClickException):
@@ -34,23 +48,38 @@ class CannotRun(click.ClickException):
     exit_code = 2
 
 
-@contextmanager
-def _stores() -> Iterator[tuple[Settings, Stores]]:
+def _settings() -> Settings:
     try:
-        settings = load_settings()
+        return load_settings()
     except ConfigError as exc:
         raise CannotRun(str(exc)) from None
-    stores = open_stores(settings.database_url, settings.audit_database_url)
+
+
+@contextmanager
+def _sessions(url: str, what: str, *, immediate: bool) -> Iterator[sessionmaker[Session]]:
+    """Sessions on an existing store; a missing SQLite file is refused, never created."""
     try:
-        yield settings, stores
+        backend, _host, _port, database = database_identity(url)
+    except ConfigError as exc:
+        raise CannotRun(str(exc)) from None
+    if backend == "sqlite" and database not in {"", ":memory:"} and not Path(database).is_file():
+        raise CannotRun(f"the {what} {database} does not exist (btam init creates it)")
+    engine = make_engine(url, immediate=immediate)
+    try:
+        yield sessionmaker(engine, expire_on_commit=False)
     finally:
-        stores.dispose()
+        engine.dispose()
+
+
+def _audit_sessions(settings: Settings) -> AbstractContextManager[sessionmaker[Session]]:
+    return _sessions(settings.audit_database_url, "audit store", immediate=True)
 
 
 class _Bar:
     """Creates the click progress bar once the total is known, and only on a terminal."""
 
-    def __init__(self) -> None:
+    def __init__(self, label: str) -> None:
+        self._label = label
         self._bar: Any = None
         self._context: AbstractContextManager[Any] | None = None
         self._done = 0
@@ -59,7 +88,7 @@ class _Bar:
         if not sys.stdout.isatty():
             return
         if self._context is None:
-            self._context = click.progressbar(length=total, label="Verifying audit trail")
+            self._context = click.progressbar(length=total, label=self._label)
             self._bar = self._context.__enter__()
         self._bar.update(done - self._done)
         self._done = done
@@ -69,9 +98,49 @@ class _Bar:
             self._context.__exit__(None, None, None)
 
 
+def _age(since: datetime, now: datetime) -> str:
+    seconds = max(int((now - since).total_seconds()), 0)
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} second{'s' if seconds != 1 else ''}"
+
+
+def _not_checked(result: VerifyResult) -> str | None:
+    if result.from_seq <= 1:
+        return None
+    if result.anchor_id is None or result.anchor_seq is None:
+        return (
+            f"--from {result.from_seq}: no valid checkpoint before it, "
+            "so every entry from 1 was re-hashed"
+        )
+    skipped = "entry 1" if result.anchor_seq == 1 else f"entries 1-{result.anchor_seq}"
+    return (
+        f"not checked: {skipped} not re-hashed, nor their witness lines read; "
+        f"anchored at checkpoint #{result.anchor_id}"
+    )
+
+
+def _sealing(result: VerifyResult, now: datetime) -> str:
+    if result.unsealed_entries == 0:
+        return "sealed: every entry is under a signed checkpoint"
+    first = result.head_seq - result.unsealed_entries + 1
+    age = f", the oldest {_age(result.unsealed_since, now)} old" if result.unsealed_since else ""
+    pinned = (
+        "the witness holds their heads"
+        if result.witnessed_seq is not None and result.witnessed_seq >= result.head_seq
+        else "the witness holds no head line for them: they could be cut or rewritten unseen"
+    )
+    return (
+        f"not under a signed checkpoint: {result.unsealed_entries} entries "
+        f"(seq {first}-{result.head_seq}){age}; {pinned}"
+    )
+
+
 @click.group("audit")
 def audit() -> None:
-    """Verify, seal and publish the tamper-evident audit trail."""
+    """Verify, seal, reconcile and publish the tamper-evident audit trail."""
 
 
 @audit.command("verify")
@@ -86,27 +155,29 @@ def audit() -> None:
 )
 @click.option(
     "--public-key",
-    "public_key_file",
+    "public_key_files",
     type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Check signatures with this PEM public key instead of the signing key's.",
+    multiple=True,
+    help="Check signatures with the PEM public keys in this file (a key ring or one key) "
+    "instead of the signing key and the instance's ring; repeat for several files.",
 )
-def verify(from_seq: int, public_key_file: Path | None) -> None:
+def verify(from_seq: int, public_key_files: tuple[Path, ...]) -> None:
     """Re-walk the chain, checkpoints and witness file; exit 1 naming the first bad entry."""
-    with _stores() as (settings, stores):
-        try:
-            public_key = (
-                load_public_key(public_key_file)
-                if public_key_file is not None
-                else load_signing_key(settings.audit_signing_key_file).public_key()
-            )
-        except SigningKeyError as exc:
-            raise CannotRun(str(exc)) from None
-        bar = _Bar()
+    settings = _settings()
+    try:
+        keys: list[Ed25519PublicKey] = (
+            [key for path in public_key_files for key in load_public_keys(path)]
+            if public_key_files
+            else verification_keys(settings.audit_signing_key_file, settings.audit_public_keys_file)
+        )
+    except SigningKeyError as exc:
+        raise CannotRun(str(exc)) from None
+    bar = _Bar("Verifying audit trail")
+    with _audit_sessions(settings) as sessions:
         try:
             result = verify_chain(
-                stores.audit_sessions,
-                public_key=public_key,
+                sessions,
+                public_key=keys,
                 witness=settings.audit_witness,
                 from_seq=from_seq,
                 progress=bar,
@@ -125,15 +196,19 @@ def verify(from_seq: int, public_key_file: Path | None) -> None:
         else "no checkpoint yet"
     )
     click.echo(f"audit trail intact: {result.reason} (head seq {result.head_seq}, {sealed})")
+    not_checked = _not_checked(result)
+    if not_checked:
+        click.echo(not_checked)
+    click.echo(_sealing(result, utcnow()))
 
 
 @audit.command("checkpoint")
 def checkpoint() -> None:
     """Record and sign a checkpoint over the head of the chain now."""
-    with _stores() as (settings, stores):
+    settings = _settings()
+    with _audit_sessions(settings) as sessions:
         try:
-            writer = writer_from_settings(settings, stores)
-            signed = writer.checkpoint(AuditContext.system())
+            signed = writer_for(settings, sessions).checkpoint(AuditContext.system())
         except (SigningKeyError, AuditUnavailable) as exc:
             raise CannotRun(str(exc)) from None
     if signed is None:  # cannot happen with a context: it records an entry first
@@ -141,16 +216,131 @@ def checkpoint() -> None:
     click.echo(f"checkpoint #{signed.id} signed at seq {signed.seq} (hash {signed.entry_hash})")
 
 
-@audit.command("public-key")
-def public_key() -> None:
-    """Print the PEM key that verifies checkpoints (the key id goes to stderr)."""
+def _can_append(witness: Path | None) -> bool:
+    if witness is None:
+        return True
     try:
-        settings = load_settings()
+        # Opened as the writer opens it (created if missing): nothing is written.
+        os.close(os.open(witness, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640))
+    except OSError:
+        return False
+    return True
+
+
+@audit.command("rotate-signing-key")
+def rotate_signing_key() -> None:
+    """Retire the checkpoint signing key for a new one, and sign a checkpoint with it.
+
+    The retired public key is appended to the key ring (BTAM_AUDIT_PUBLIC_KEYS_FILE) so
+    every checkpoint it signed still verifies; the retired private key is not kept.
+    """
+    settings = _settings()
+    path, ring = settings.audit_signing_key_file, settings.audit_public_keys_file
+    if ring is None:
+        raise CannotRun("no key ring file is configured (BTAM_AUDIT_PUBLIC_KEYS_FILE)")
+    with _audit_sessions(settings) as sessions:
+        # Refuse before touching the key when the trail could not record the rotation.
+        engine = sessions.kw["bind"]
+        if not (takes_writes(engine, audit_store_probe) and _can_append(settings.audit_witness)):
+            raise CannotRun(
+                "the audit store or its witness cannot record the rotation now; "
+                "the signing key is unchanged"
+            )
+        try:
+            retired, new = rotate_signing_key_file(path, ring, now=utcnow())
+        except SigningKeyError as exc:
+            raise CannotRun(str(exc)) from None
+        event = AuditEvent(
+            action=AuditAction.AUDIT_SIGNING_KEY_ROTATED,
+            object_type="signing_key",
+            object_id=key_fingerprint(new),
+            purpose=f"retired key {key_fingerprint(retired)}",
+        )
+        try:
+            signed = writer_for(settings, sessions).checkpoint(AuditContext.system(), event)
+        except (SigningKeyError, AuditUnavailable) as exc:
+            raise CannotRun(
+                f"the key was rotated but its checkpoint failed ({exc}); "
+                "run `btam audit checkpoint` once the audit store is back"
+            ) from None
+    assert signed is not None  # noqa: S101  (a checkpoint with a context always signs)
+    click.echo(f"retired key {key_fingerprint(retired)} (its public key is kept in {ring})")
+    click.echo(f"new key {key_fingerprint(new)} signed checkpoint #{signed.id} at seq {signed.seq}")
+
+
+@audit.command("public-key")
+@click.option(
+    "--all",
+    "everything",
+    is_flag=True,
+    help="Print the retired keys of the ring too, oldest first: every key that verifies.",
+)
+def public_key(everything: bool) -> None:
+    """Print the PEM key that verifies checkpoints (the key ids go to stderr)."""
+    settings = _settings()
+    try:
         key = load_signing_key(settings.audit_signing_key_file)
-    except (ConfigError, SigningKeyError) as exc:
+        retired = (
+            load_key_ring(settings.audit_public_keys_file)
+            if everything and settings.audit_public_keys_file is not None
+            else []
+        )
+    except SigningKeyError as exc:
         raise CannotRun(str(exc)) from None
+    for old in retired:
+        click.echo(public_key_pem(old), nl=False)
+        click.echo(f"retired key id {key_fingerprint(old)}", err=True)
     click.echo(public_key_pem(key), nl=False)
     click.echo(f"key id {key_fingerprint(key)}", err=True)
+
+
+@audit.command("reconcile")
+@click.option(
+    "--settle",
+    "settle_seconds",
+    type=click.IntRange(min=0),
+    default=120,
+    show_default=True,
+    metavar="SECONDS",
+    help="Entries younger than this may still be committing their change: not checked.",
+)
+@click.option(
+    "--show",
+    type=click.IntRange(min=1, max=1000),
+    default=10,
+    show_default=True,
+    help="How many differences to list.",
+)
+def reconcile_command(settle_seconds: int, show: int) -> None:
+    """Compare the trail with the case store's record of applied changes; exit 1 on any gap."""
+    settings = _settings()
+    with (
+        _audit_sessions(settings) as audit_sessions,
+        _sessions(settings.database_url, "case store", immediate=False) as case_sessions,
+    ):
+        try:
+            result = reconcile(
+                audit_sessions,
+                applied_seqs(case_sessions),
+                keep=show,
+                settle=timedelta(seconds=settle_seconds),
+            )
+        except SQLAlchemyError:
+            raise CannotRun("a store cannot be read (is it migrated? see the log)") from None
+    _report(result)
+
+
+def _report(result: ReconcileResult) -> None:
+    if result.ok:
+        click.echo(result.summary)
+        return
+    click.echo(result.summary, err=True)
+    for difference in result.first:
+        action = f" {difference.action}" if difference.action else ""
+        click.echo(f"  seq {difference.seq}{action}: {difference.problem}", err=True)
+    if result.differences > len(result.first):
+        click.echo(f"  ... and {result.differences - len(result.first)} more", err=True)
+    sys.exit(1)
 
 
 @audit.command("role-sql")

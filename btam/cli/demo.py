@@ -26,8 +26,10 @@ def demo(password: str | None, reset_passwords: bool) -> None:
     chosen = password or os.environ.get("BTAM_DEMO_PASSWORD") or ""
     generated = not chosen
     chosen = chosen or temporary_password()
-    with system_context() as (_rt, ctx):
+    with system_context() as (rt, ctx):
         result = load_demo(ctx, password=chosen, reset_passwords=reset_passwords)
+        # Everything the demo recorded ends under a signed checkpoint.
+        rt.audit.checkpoint()
     click.echo("Demo district: Riverbend Unified School District")
     click.echo(f"{'user name':<18} {'who':<24} role")
     for account in result.created + result.existing:

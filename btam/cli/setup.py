@@ -62,12 +62,15 @@ def init(audit_migration_url: str | None) -> None:
                 owner_engine.dispose()
         else:
             schema.upgrade(stores.audit_engine, "audit")
-        writer_from_settings(settings, stores).append(
+        writer = writer_from_settings(settings, stores)
+        writer.append(
             AuditContext.system(),
             action=AuditAction.SYSTEM_STORE_INITIALISED,
             outcome=Outcome.ALLOWED,
             purpose=f"case {schema.head_revision('case')}, audit {schema.head_revision('audit')}",
         )
+        # The trail ends sealed by a signature, not only by the witness's head line.
+        writer.checkpoint()
     finally:
         stores.dispose()
     click.echo("Case store and audit store are up to date.")

@@ -12,18 +12,21 @@ import logging
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, event, select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from btam.audit.actions import AuditAction, Outcome
-from btam.audit.context import AuditContext
+from btam.audit.context import AuditContext, InvalidAuditEntry
+from btam.audit.events import AuditEvent, NotAppliedReason
 from btam.audit.models import AuditCheckpoint, AuditEntry
-from btam.audit.signing import SignedCheckpoint
+from btam.audit.signing import SignedCheckpoint, WitnessHead, parse_witness_line
 from btam.audit.verify import VerifyResult, verify_chain
 from btam.audit.writer import (
     GENESIS_HASH,
@@ -161,6 +164,10 @@ def trail(store: Store) -> Store:
     return store
 
 
+def witness_records(store: Store) -> list[SignedCheckpoint | WitnessHead]:
+    return [parse_witness_line(line) for line in store.witness.read_text().splitlines()]
+
+
 def assert_caught(result: VerifyResult, seq: int | None, *words: str) -> None:
     assert not result.ok, result
     assert result.first_bad_seq == seq, result
@@ -181,15 +188,17 @@ def test_appends_are_numbered_without_gaps_and_chained(store: Store) -> None:
         assert row["entry_hash"] == compute_entry_hash(row)
         assert row["at"].utcoffset().total_seconds() == 0
     result = store.verify()
-    assert result == VerifyResult(
-        ok=True,
-        entries=25,
-        checkpoints=2,
-        first_bad_seq=None,
-        reason="25 entries and 2 checkpoints verified",
-        head_seq=25,
-        last_checkpoint_seq=20,
+    assert (result.ok, result.entries, result.checkpoints, result.first_bad_seq) == (
+        True,
+        25,
+        2,
+        None,
     )
+    assert result.reason == "25 entries and 2 checkpoints verified"
+    assert (result.head_seq, result.last_checkpoint_seq, result.witnessed_seq) == (25, 20, 25)
+    assert result.unsealed_entries == 5
+    assert result.unsealed_since == rows[20]["at"]
+    assert (result.anchor_id, result.anchor_seq) == (None, None)
 
 
 def test_every_nth_entry_is_sealed_in_the_store_and_the_witness(store: Store) -> None:
@@ -200,9 +209,19 @@ def test_every_nth_entry_is_sealed_in_the_store_and_the_witness(store: Store) ->
         hashes = {
             seq: h for seq, h in session.execute(select(AuditEntry.seq, AuditEntry.entry_hash))
         }
-    lines = [SignedCheckpoint.from_witness_line(x) for x in store.witness.read_text().splitlines()]
+    records = witness_records(store)
+    lines = [r for r in records if isinstance(r, SignedCheckpoint)]
     assert [(c.seq, c.entry_hash) for c in lines] == [(c.seq, hashes[c.seq]) for c in sealed]
     assert all(c.signature_valid(store.key.public_key()) for c in lines)
+    # Every append's head went to the witness before it was committed, each checkpoint
+    # right after the head it seals.
+    heads = [r for r in records if isinstance(r, WitnessHead)]
+    assert [(h.seq, h.entry_hash) for h in heads] == sorted(hashes.items())
+    assert [h.after for h in heads] == [GENESIS_HASH, *(h.entry_hash for h in heads[:-1])]
+    positions = {id(r): n for n, r in enumerate(records)}
+    for checkpoint in lines:
+        head = next(h for h in heads if h.seq == checkpoint.seq)
+        assert positions[id(checkpoint)] == positions[id(head)] + 1
 
 
 def test_checkpoint_on_demand_records_who_sealed_the_head(store: Store) -> None:
@@ -214,7 +233,7 @@ def test_checkpoint_on_demand_records_who_sealed_the_head(store: Store) -> None:
     last = max(store.rows(), key=lambda r: r["seq"])
     assert (last["action"], last["actor_role"]) == ("audit:checkpoint:signed", "system")
     assert writer.checkpoint() == sealed  # already sealed: nothing new, no new witness line
-    assert len(store.witness.read_text().splitlines()) == 1
+    assert [r for r in witness_records(store) if isinstance(r, SignedCheckpoint)] == [sealed]
     assert store.verify().ok
 
 
@@ -242,6 +261,118 @@ def test_appends_store_only_ids_and_normalised_context(store: Store) -> None:
     assert (second["client_address"], second["object_id"]) == ("192.0.2.4", "42")
 
 
+def test_a_unit_of_works_entries_are_appended_together_with_one_head(store: Store) -> None:
+    writer = store.writer(checkpoint_every=0)
+    fill(writer, 2)
+    events = [
+        AuditEvent(AuditAction.CASE_NOTE_ADDED, object_type="note", object_id=9, case_id=3),
+        AuditEvent(AuditAction.CASE_ATTACHMENT_ADDED, object_type="attachment", object_id=4),
+        AuditEvent(AuditAction.ACCESS_RECORD_DENIED, Outcome.DENIED, object_type="case"),
+    ]
+    assert writer.append_all(ctx(1), events) == [3, 4, 5]
+    assert writer.append_all(ctx(1), []) == []
+    rows = sorted(store.rows(), key=lambda r: r["seq"])
+    assert [(r["action"], r["outcome"]) for r in rows[2:]] == [
+        ("case:note:added", "allowed"),
+        ("case:attachment:added", "allowed"),
+        ("access:record:denied", "denied"),
+    ]
+    assert len({r["at"] for r in rows[2:]}) == 1  # one unit of work, one instant
+    heads = [r for r in witness_records(store) if isinstance(r, WitnessHead)]
+    assert [(h.seq, h.after) for h in heads] == [
+        (1, GENESIS_HASH),
+        (2, rows[0]["entry_hash"]),
+        (5, rows[1]["entry_hash"]),  # the committed head only, after the one before
+    ]
+    assert store.verify().ok
+
+
+def test_a_unit_of_works_entries_are_all_refused_when_one_is_not_allowed(store: Store) -> None:
+    writer = store.writer()
+    with pytest.raises(InvalidAuditEntry):
+        writer.append_all(
+            ctx(1),
+            [
+                AuditEvent(AuditAction.CASE_NOTE_ADDED, object_type="note", object_id=1),
+                AuditEvent(AuditAction.CASE_NOTE_ADDED, object_type="note", object_id="Jane Doe"),
+            ],
+        )
+    assert store.rows() == [] and not store.witness.exists()
+
+
+def test_a_unit_of_works_entries_are_all_lost_when_the_commit_fails(store: Store) -> None:
+    writer = store.writer(checkpoint_every=0)
+
+    def refuse(_connection: Any) -> None:
+        raise OperationalError("COMMIT", {}, Exception("disk I/O error"))
+
+    event.listen(store.engine, "commit", refuse)
+    try:
+        with pytest.raises(AuditUnavailable):
+            writer.append_all(ctx(1), [AuditEvent(AuditAction.CASE_NOTE_ADDED)] * 3)
+    finally:
+        event.remove(store.engine, "commit", refuse)
+    assert store.rows() == []
+
+
+def test_changes_that_did_not_happen_are_marked_entry_by_entry(store: Store) -> None:
+    writer = store.writer()
+    seqs = writer.append_all(
+        ctx(1),
+        [
+            AuditEvent(
+                AuditAction.INTAKE_TIP_MESSAGE_ADDED,
+                object_type="report",
+                object_id=5,
+                case_id=8,
+                school_id=2,
+            ),
+            AuditEvent(AuditAction.CASE_NOTE_ADDED, object_type="note", object_id=6, case_id=8),
+        ],
+    )
+    markers = writer.mark_not_applied(ctx(1), seqs, NotAppliedReason.CASE_STORE_COMMIT_FAILED)
+    assert markers == [3, 4]
+    rows = {r["seq"]: r for r in store.rows()}
+    assert [
+        (
+            rows[m]["action"],
+            rows[m]["outcome"],
+            rows[m]["object_type"],
+            rows[m]["object_id"],
+            rows[m]["case_id"],
+            rows[m]["school_id"],
+            rows[m]["purpose"],
+        )
+        for m in markers
+    ] == [
+        ("audit:change:not_applied", "error", "audit_entry", "1", 8, 2, "case store commit failed"),
+        (
+            "audit:change:not_applied",
+            "error",
+            "audit_entry",
+            "2",
+            8,
+            None,
+            "case store commit failed",
+        ),
+    ]
+    with pytest.raises(InvalidAuditEntry, match="does not exist"):
+        writer.mark_not_applied(ctx(1), [2, 99], NotAppliedReason.CASE_STORE_COMMIT_FAILED)
+    with pytest.raises(InvalidAuditEntry, match="fixed reasons"):
+        writer.mark_not_applied(ctx(1), [1], "it broke")  # type: ignore[arg-type]
+    assert len(store.rows()) == 4
+    assert store.verify().ok
+
+
+def test_append_unless_records_a_once_only_event_once(store: Store) -> None:
+    writer = store.writer()
+    review = AuditEvent(AuditAction.AUDIT_GRANT_REVIEWED, object_type="audit_entry", object_id=1)
+    reviewed = AuditEntry.action == "audit:grant:reviewed"
+    assert writer.append_unless(ctx(1), review, exists=reviewed) == 1
+    assert writer.append_unless(ctx(2), review, exists=reviewed) is None
+    assert [r["seq"] for r in store.rows()] == [1]
+
+
 # --- tampering with entries -------------------------------------------------------------
 
 
@@ -259,7 +390,8 @@ def test_edited_entry_with_its_own_hash_recomputed_breaks_the_next_link(trail: S
     trail.tamper(
         "UPDATE audit_entries SET entry_hash = :h WHERE seq = 7", h=compute_entry_hash(row)
     )
-    assert_caught(trail.verify(), 8, "does not follow entry 7")
+    assert_caught(trail.verify(witness=False), 8, "does not follow entry 7")
+    assert_caught(trail.verify(), 7, "differs from what the witness saw")
 
 
 def test_history_rewritten_with_every_hash_recomputed_is_caught_by_the_checkpoint(
@@ -294,7 +426,8 @@ def test_inserted_entry_is_caught(trail: Store) -> None:
     )
     with trail.engine.begin() as conn:
         conn.execute(AuditEntry.__table__.insert(), [forged])
-    assert_caught(trail.verify(), 6, "entry 6")
+    assert_caught(trail.verify(witness=False), 6, "entry 6")
+    assert_caught(trail.verify(), 5, "differs from what the witness saw")
 
 
 def test_inserted_entry_with_every_later_hash_recomputed_is_caught_by_the_checkpoint(
@@ -365,6 +498,147 @@ def test_a_checkpoint_sealing_a_different_head_is_caught(trail: Store) -> None:
     assert_caught(trail.verify(witness=False), 20, "checkpoint #2")
 
 
+# --- the witness learns every committed head: no unsealed tail ---------------------------
+
+
+def test_truncating_the_last_entry_is_caught_with_the_witness_intact(trail: Store) -> None:
+    """The acceptance test: the newest entry, sealed by no checkpoint yet, is cut."""
+    trail.tamper("DELETE FROM audit_entries WHERE seq = 25")
+    assert_caught(trail.verify(), 25, "entries after seq 24 were removed", "witness saw entry 25")
+
+
+def test_truncating_every_entry_after_the_last_checkpoint_is_caught(trail: Store) -> None:
+    trail.tamper("DELETE FROM audit_entries WHERE seq > 20")
+    assert_caught(trail.verify(), 21, "entries after seq 20 were removed")
+
+
+@pytest.mark.parametrize("seq", [21, 23, 25])
+def test_rewriting_an_unsealed_entry_with_every_hash_recomputed_is_caught(
+    trail: Store, seq: int
+) -> None:
+    trail.tamper("UPDATE audit_entries SET actor_id = 1, outcome = 'allowed' WHERE seq = :s", s=seq)
+    trail.rehash_from(seq)
+    assert trail.verify(witness=False).ok  # the chain alone is consistent again
+    assert_caught(trail.verify(), seq, f"entry {seq} differs from what the witness saw")
+
+
+def test_entries_appended_behind_the_writers_back_are_caught(trail: Store) -> None:
+    rows = {r["seq"]: r for r in trail.rows()}
+    previous = rows[25]["entry_hash"]
+    with trail.engine.begin() as conn:
+        for seq in (26, 27):
+            forged = {**rows[25], "seq": seq, "actor_id": 4, "prev_hash": previous}
+            previous = forged["entry_hash"] = compute_entry_hash(forged)
+            conn.execute(AuditEntry.__table__.insert(), [forged])
+    assert trail.verify(witness=False).ok
+    assert_caught(trail.verify(), 26, "entries 26-27 were never seen by the witness")
+
+
+def test_entries_slipped_in_before_a_later_append_are_caught(trail: Store) -> None:
+    rows = {r["seq"]: r for r in trail.rows()}
+    forged = {**rows[25], "seq": 26, "actor_id": 4, "prev_hash": rows[25]["entry_hash"]}
+    forged["entry_hash"] = compute_entry_hash(forged)
+    with trail.engine.begin() as conn:
+        conn.execute(AuditEntry.__table__.insert(), [forged])
+    # The application appends on top of the forged entry, and the witness learns that head.
+    fill(trail.writer(checkpoint_every=0), 2, start=900)
+    assert trail.verify(witness=False).ok
+    assert_caught(trail.verify(), 26, "does not follow", "added behind the witness's back")
+
+
+def test_deleting_the_last_checkpoint_rows_is_caught_with_the_witness_beside_the_store(
+    trail: Store,
+) -> None:
+    assert trail.witness.parent == Path(str(trail.engine.url.database)).parent or (
+        trail.dialect == "postgresql"
+    )
+    trail.tamper("DELETE FROM audit_checkpoints WHERE id = 2")
+    assert_caught(trail.verify(), 20, "in the witness file but not in the database")
+    trail.tamper("DELETE FROM audit_entries WHERE seq > 19")
+    assert_caught(trail.verify(), 20, "removed")
+
+
+def test_a_witness_written_before_head_lines_still_verifies(store: Store) -> None:
+    fill(store.writer(), 25)
+    # What the writer used to leave: checkpoint lines only.
+    old = [line for line in store.witness.read_text().splitlines(True) if '"signature"' in line]
+    store.witness.write_text("".join(old))
+    result = store.verify()
+    assert result.ok and result.checkpoints == 2 and result.witnessed_seq is None
+    fill(store.writer(), 3, start=25)  # the upgraded writer starts pinning heads
+    result = store.verify()
+    assert result.ok and (result.witnessed_seq, result.head_seq) == (28, 28)
+    result = store.verify(from_seq=27)  # anchored at checkpoint #2, written without heads
+    assert result.ok and result.anchor_seq == 20
+    store.tamper("DELETE FROM audit_entries WHERE seq = 28")
+    assert_caught(store.verify(), 28, "removed")
+
+
+def test_a_failed_commit_after_the_witness_line_is_reported_not_hidden(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    writer = store.writer(checkpoint_every=0)
+    fill(writer, 3)
+
+    def refuse(_connection: Any) -> None:
+        raise OperationalError("COMMIT", {}, Exception("disk I/O error"))
+
+    event.listen(store.engine, "commit", refuse)
+    try:
+        with caplog.at_level(logging.ERROR), pytest.raises(AuditUnavailable):
+            fill(writer, 1, start=3)
+    finally:
+        event.remove(store.engine, "commit", refuse)
+    assert "after the witness saw seq 4" in caplog.text
+    assert len(store.rows()) == 3
+    # The witness holds a head the store never committed: verify says so (a false alarm
+    # is the safe failure), and the log above tells the operator why.
+    assert_caught(store.verify(), 4, "removed")
+    fill(writer, 1, start=4)
+    assert_caught(store.verify(), 4, "its commit failed")
+
+
+def test_checkpoints_are_signed_every_few_minutes_while_entries_arrive(store: Store) -> None:
+    now = [datetime(2026, 3, 2, 8, 0, tzinfo=UTC)]
+    writer = AuditWriter(
+        store.sessions,
+        signing_key=store.key,
+        checkpoint_every=1000,
+        checkpoint_minutes=5,
+        witness=store.witness,
+        clock=lambda: now[0],
+    )
+    for minute in (0, 1, 4, 5, 6, 9, 30, 31):
+        now[0] = datetime(2026, 3, 2, 8, minute, tzinfo=UTC)
+        fill(writer, 1, start=minute)
+    with store.sessions() as session:
+        sealed = session.execute(
+            select(AuditCheckpoint.seq, AuditCheckpoint.signed_at).order_by(AuditCheckpoint.id)
+        ).all()
+    # The first entry is sealed at once; then whenever 5 minutes have passed since the last.
+    assert [(seq, at.minute) for seq, at in sealed] == [(1, 0), (4, 5), (7, 30)]
+    result = store.verify()
+    assert result.ok and result.unsealed_entries == 1
+    assert result.unsealed_since == datetime(2026, 3, 2, 8, 31, tzinfo=UTC)
+
+
+def test_an_entry_count_still_bounds_the_tail(store: Store) -> None:
+    writer = AuditWriter(
+        store.sessions,
+        signing_key=store.key,
+        checkpoint_every=4,
+        checkpoint_minutes=60,
+        witness=store.witness,
+    )
+    fill(writer, 10)
+    with store.sessions() as session:
+        assert session.scalars(select(AuditCheckpoint.seq).order_by(AuditCheckpoint.id)).all() == [
+            1,
+            5,
+            9,
+        ]
+
+
 # --- tampering with checkpoints and the witness -----------------------------------------
 
 
@@ -407,15 +681,24 @@ def test_deleted_checkpoint_is_caught_with_or_without_the_witness(trail: Store) 
 
 def test_altered_witness_line_is_caught(trail: Store) -> None:
     lines = trail.witness.read_text().splitlines(keepends=True)
-    lines[1] = lines[1].replace('"seq":20', '"seq":19')
+    second = [n for n, line in enumerate(lines) if '"signature"' in line][1]
+    lines[second] = lines[second].replace('"seq":20', '"seq":19')
     trail.witness.write_text("".join(lines))
     assert_caught(trail.verify(), 19, "disagree")
 
 
-def test_removed_witness_line_is_caught(trail: Store) -> None:
+def test_removed_witness_checkpoint_line_is_caught(trail: Store) -> None:
     lines = trail.witness.read_text().splitlines(keepends=True)
-    trail.witness.write_text(lines[0])
+    second = [n for n, line in enumerate(lines) if '"signature"' in line][1]
+    trail.witness.write_text("".join(lines[:second] + lines[second + 1 :]))
     assert_caught(trail.verify(), 20, "missing from the witness file")
+
+
+def test_removed_witness_head_line_is_caught(trail: Store) -> None:
+    lines = trail.witness.read_text().splitlines(keepends=True)
+    gone = next(n for n, line in enumerate(lines) if '"seq":14}' in line and '"after"' in line)
+    trail.witness.write_text("".join(lines[:gone] + lines[gone + 1 :]))
+    assert_caught(trail.verify(), 14, "does not follow", "a witness line is missing")
 
 
 def test_removed_witness_file_is_caught(trail: Store) -> None:
@@ -427,7 +710,7 @@ def test_garbage_in_the_witness_is_caught(trail: Store) -> None:
     with trail.witness.open("a") as fh:
         fh.write("checkpoint 3 trust me\n")
     result = trail.verify()
-    assert not result.ok and "witness line 3" in result.reason
+    assert not result.ok and "witness line 28" in result.reason  # 25 heads, 2 checkpoints
 
 
 # --- partial verification and progress --------------------------------------------------
@@ -454,6 +737,30 @@ def test_verify_from_a_seq_does_not_trust_a_forged_anchor(trail: Store) -> None:
         s="00" * 64,
     )
     assert_caught(trail.verify(from_seq=24, witness=False), 3, "altered")
+
+
+def test_verify_from_a_seq_reads_the_witness_only_after_its_anchor(trail: Store) -> None:
+    lines = trail.witness.read_text().splitlines(keepends=True)
+    early = next(n for n, line in enumerate(lines) if '"seq":3}' in line)
+    head = parse_witness_line(lines[early])
+    assert isinstance(head, WitnessHead)
+    lines[early] = WitnessHead(head.seq, "f" * 64, head.after).witness_line()
+    trail.witness.write_text("".join(lines))
+    assert_caught(trail.verify(), 3, "differs from what the witness saw")  # reads every line
+    result = trail.verify(from_seq=23)  # the auditor's page: from the last checkpoint on
+    assert result.ok and (result.anchor_id, result.anchor_seq) == (2, 20)
+    trail.tamper("DELETE FROM audit_entries WHERE seq = 25")
+    assert_caught(trail.verify(from_seq=23), 25, "removed", "witness saw entry 25")
+
+
+def test_verify_from_reads_the_whole_witness_when_the_anchor_line_is_not_there(
+    trail: Store,
+) -> None:
+    lines = trail.witness.read_text().splitlines(keepends=True)
+    second = [n for n, line in enumerate(lines) if '"signature"' in line][1]
+    lines[second] = lines[second].replace('"id":2', '"id":9')
+    trail.witness.write_text("".join(lines))
+    assert_caught(trail.verify(from_seq=23), 20, "disagree about checkpoint #2")
 
 
 def test_verify_from_beyond_the_head_is_refused(trail: Store) -> None:
@@ -524,13 +831,14 @@ def test_writer_fails_closed_when_the_store_is_unreachable(
     engine.dispose()
 
 
-def test_unwritable_witness_refuses_the_sealing_append(store: Store, tmp_path: Path) -> None:
+def test_unwritable_witness_refuses_every_append(store: Store, tmp_path: Path) -> None:
+    fill(store.writer(checkpoint_every=3), 2)
     writer = store.writer(checkpoint_every=3, witness=tmp_path / "gone" / "witness.log")
-    fill(writer, 2)
-    with pytest.raises(AuditUnavailable):
-        fill(writer, 1, start=2)
-    assert len(store.rows()) == 2  # the entry that could not be sealed was not kept
-    assert store.verify(witness=False).ok
+    for start in (2, 3):
+        with pytest.raises(AuditUnavailable):
+            fill(writer, 1, start=start)
+    assert len(store.rows()) == 2  # no entry the witness could not learn was kept
+    assert store.verify().ok
 
 
 def test_sealing_an_already_sealed_head_adds_no_checkpoint(store: Store) -> None:

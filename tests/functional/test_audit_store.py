@@ -83,9 +83,9 @@ def counts(engine: Engine) -> tuple[int, int]:
 
 
 def test_migration_head_is_the_audit_trail_and_matches_the_models(engine: Engine) -> None:
-    assert head_revision("audit") == "0001_audit"
+    assert head_revision("audit") == "0002_audit_probe"
     upgrade(engine, "audit")
-    assert current_revision(engine) == "0001_audit"
+    assert current_revision(engine) == "0002_audit_probe"
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, metadata_for("audit")) == []

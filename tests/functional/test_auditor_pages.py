@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 from datetime import UTC, datetime, timedelta
 
 from flask import Flask
 from sqlalchemy import text
 
+from btam.audit import trail
 from btam.audit.actions import AuditAction, Outcome
 from btam.audit.context import AuditContext
+from btam.audit.trail import Verdict
+from btam.errors import ValidationFailed
+from tests.support.cases import acting_as
 from tests.support.personas import World
 from tests.support.stores import audit_actions
 from tests.support.web import signed_in
@@ -84,7 +89,9 @@ def test_a_name_that_looks_like_a_formula_is_defused_in_the_export(
 
 def test_the_page_says_the_chain_is_intact(app: Flask, world: World) -> None:
     eve = signed_in(app, world, "auditor_eve")
-    assert "Intact." in eve.get("/audit/").get_data(as_text=True)
+    html = eve.get("/audit/").get_data(as_text=True)
+    assert "Intact." in html
+    assert "await the next signed checkpoint; the witness file holds the head" in html
 
 
 def test_the_page_reports_tampering(app: Flask, world: World) -> None:
@@ -135,6 +142,38 @@ def test_emergency_grants_wait_for_review_and_are_reviewed_once(app: Flask, worl
         follow=True,
     )
     assert "reviewed already" in again.get_data(as_text=True)
+    assert audit_actions(app).count("audit:grant:reviewed") == 1
+
+
+def test_auditors_reviewing_one_grant_at_once_record_one_review(app: Flask, world: World) -> None:
+    """Each reviewer has its own thread and connections, as separate requests would."""
+    seq = _grant(app, world.outsider_dee.user_id)
+    reviewers = 6
+    start = threading.Barrier(reviewers)
+    outcomes: list[str] = []
+    errors: list[BaseException] = []
+
+    def review(verdict: Verdict) -> None:
+        try:
+            with acting_as(app, world, "auditor_eve") as ctx:
+                start.wait(timeout=60)
+                try:
+                    trail.review_grant(ctx, seq=seq, verdict=verdict)
+                    outcomes.append("recorded")
+                except ValidationFailed:
+                    outcomes.append("refused")
+        except BaseException as exc:  # surfaced below: a thread's failure must fail the test
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=review, args=(list(Verdict)[n % 2],)) for n in range(reviewers)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    assert sorted(outcomes) == ["recorded"] + ["refused"] * (reviewers - 1)
     assert audit_actions(app).count("audit:grant:reviewed") == 1
 
 

@@ -251,6 +251,8 @@ def production_app(
     monkeypatch.setenv("BTAM_AUDIT_SIGNING_KEY_FILE", f"{overrides['instance']}/audit-signing.key")
     monkeypatch.setenv("BTAM_SECRET_KEY", "p" * 48)
     monkeypatch.setenv("BTAM_INSTANCE", str(overrides["instance"]))
+    # The test's stores and witness share one temporary disk.
+    monkeypatch.setenv("BTAM_AUDIT_WITNESS_ALLOW_LOCAL", "true")
     for name, value in more_env.items():
         monkeypatch.setenv(name, value)
     return create_app()

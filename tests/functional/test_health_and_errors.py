@@ -9,10 +9,14 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
+from btam import create_app
 from btam.accounts.models import School, Team, User, UserSession
 from btam.accounts.services import users
+from btam.audit.models import AuditEntry
 from btam.context import carry_out
+from btam.store_probe import audit_store_probe, case_store_probe
 from tests.support.outage import worker_with
 from tests.support.personas import World, system_ctx
 from tests.support.stores import audit_actions, live_sessions
@@ -98,6 +102,52 @@ def test_health_is_503_and_names_the_store_that_is_down(
         assert {k: body[k] for k in expected} == expected
         # Only the states: no driver message, host, port or URL.
         assert "127.0.0.1" not in response.get_data(as_text=True)
+
+
+def read_only(url: str) -> str:
+    """The same store, opened so that it answers reads and refuses every write."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return f"sqlite:///file:{parsed.database}?mode=ro&uri=true"
+    # As after a fail-over to a standby, or a role left with SELECT only.
+    readonly = parsed.update_query_dict({"options": "-c default_transaction_read_only=on"})
+    return readonly.render_as_string(hide_password=False)
+
+
+def test_health_is_503_while_the_audit_store_answers_reads_but_refuses_writes(
+    overrides: dict[str, object], world: World
+) -> None:
+    refusing = {**overrides, "audit_database_url": read_only(str(overrides["audit_database_url"]))}
+    worker = create_app(refusing)
+    try:
+        with worker.extensions["btam"].stores.audit_sessions() as db:
+            assert db.scalar(select(func.count(AuditEntry.seq)))  # reads still work
+        response = worker.test_client().get("/healthz")
+        assert response.status_code == 503
+        assert response.get_json() == {
+            "status": "degraded",
+            "case_store": "ok",
+            "audit_store": "unavailable",
+        }
+        text = response.get_data(as_text=True).lower()
+        assert not any(word in text for word in ("read", "only", "file:", "sqlite", "insert"))
+        # What /healthz now reports is what people meet: every audited action is refused.
+        cam = world.teacher_cam
+        browser = Browser(worker.test_client())
+        signin = browser.submit("/login", {"username": cam.username, "password": cam.password})
+        assert signin.status_code == 503
+    finally:
+        worker.extensions["btam"].stores.dispose()
+
+
+def test_the_health_probe_leaves_no_row_behind(app: Flask) -> None:
+    for _ in range(3):
+        assert app.test_client().get("/healthz").status_code == 200
+    stores = app.extensions["btam"].stores
+    with stores.case_sessions() as db:
+        assert db.scalar(select(func.count()).select_from(case_store_probe)) == 0
+    with stores.audit_sessions() as db:
+        assert db.scalar(select(func.count()).select_from(audit_store_probe)) == 0
 
 
 def test_health_needs_no_sign_in_and_reveals_nothing_else(app: Flask, world: World) -> None:

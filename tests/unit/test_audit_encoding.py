@@ -20,17 +20,25 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
 
 from btam.access.actor import Actor, Role, SystemActor
-from btam.audit.actions import AuditAction, Outcome
+from btam.audit.actions import CHANGE_ACTIONS, AuditAction, Outcome
 from btam.audit.context import AuditContext, InvalidAuditEntry
 from btam.audit.signing import (
     SignedCheckpoint,
     SigningKeyError,
+    SigningKeyFile,
+    WitnessHead,
+    add_to_key_ring,
     checkpoint_message,
     generate_signing_key_file,
     key_fingerprint,
+    load_key_ring,
     load_public_key,
+    load_public_keys,
     load_signing_key,
+    parse_witness_line,
     public_key_pem,
+    rotate_signing_key_file,
+    verification_keys,
 )
 from btam.audit.verify import postgres_role_sql
 from btam.audit.writer import ENTRY_FIELDS, AuditWriter, canonical_entry, compute_entry_hash
@@ -84,6 +92,19 @@ def test_the_required_actions_exist() -> None:
     }  # fmt: skip
     assert required <= {a.value for a in AuditAction}
     assert {o.value for o in Outcome} == {"allowed", "denied", "error"}
+
+
+def test_change_actions_name_changes_to_the_case_store_and_nothing_else() -> None:
+    assert set(CHANGE_ACTIONS) <= set(AuditAction)
+    looks = {"viewed", "run", "downloaded", "exported", "followed_up"}
+    refusals = {"denied", "failure", "locked", "refused", "accepted"}
+    for action in AuditAction:
+        source, _subject, verb = action.value.split(":")
+        if verb in looks | refusals or source == "audit":
+            assert action not in CHANGE_ACTIONS, action
+    # What the load test left without its change: tip messages, and what triage records.
+    for action in ("intake:tip_message:added", "triage:report:decided", "case:record:opened"):
+        assert AuditAction(action) in CHANGE_ACTIONS
 
 
 # --- context ----------------------------------------------------------------------------
@@ -321,6 +342,86 @@ def test_witness_line_round_trips_and_refuses_other_shapes() -> None:
     for bad in ("", "{}", "[1]", line.replace('"id":3', '"id":"3"'), line.replace('"seq"', '"s"')):
         with pytest.raises(ValueError):
             SignedCheckpoint.from_witness_line(bad)
+
+
+def test_head_lines_are_the_documented_bytes_and_read_back_either_kind() -> None:
+    head = WitnessHead(seq=12, entry_hash="e" * 64, after="d" * 64)
+    line = head.witness_line()
+    assert line == '{"after":"' + "d" * 64 + '","entry_hash":"' + "e" * 64 + '","seq":12}\n'
+    assert parse_witness_line(line) == head
+    assert parse_witness_line(line.replace(",", ", ")) == head  # any JSON spelling
+    cp = SignedCheckpoint.sign(
+        Ed25519PrivateKey.generate(), id=1, seq=12, entry_hash="e" * 64, signed_at=datetime.now(UTC)
+    )
+    assert parse_witness_line(cp.witness_line()) == cp
+    for bad in (
+        line.replace('"seq":12', '"seq":0'),
+        line.replace('"seq":12', '"seq":"12"'),
+        line.replace('"seq":12', '"seq":true'),
+        line.replace("e" * 64, "E" * 64),
+        line.replace("d" * 64, "d" * 63),
+        line.replace('"after"', '"before"'),
+        line[:-2] + ',"extra":1}\n',
+    ):
+        with pytest.raises(ValueError):
+            parse_witness_line(bad)
+
+
+# --- key ring and rotation ----------------------------------------------------------------
+
+
+def test_the_key_ring_keeps_public_keys_once_each_in_order(tmp_path: Path) -> None:
+    ring = tmp_path / "ring.pem"
+    assert load_key_ring(ring) == []
+    first, second = (Ed25519PrivateKey.generate().public_key() for _ in range(2))
+    at = datetime(2026, 1, 31, 8, 15, tzinfo=UTC)
+    assert add_to_key_ring(ring, first, retired_at=at)
+    assert add_to_key_ring(ring, second, retired_at=at)
+    assert not add_to_key_ring(ring, first, retired_at=at)  # a rerun adds nothing
+    assert [key_fingerprint(k) for k in load_key_ring(ring)] == [
+        key_fingerprint(first),
+        key_fingerprint(second),
+    ]
+    assert stat.S_IMODE(ring.stat().st_mode) == 0o644
+    text = ring.read_text()
+    assert f"# key id {key_fingerprint(first)} retired 2026-01-31T08:15:00.000000Z" in text
+    assert "PRIVATE" not in text
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"# nothing here\n", "holds no PEM public key"),
+        (b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n", "malformed"),
+    ],
+)
+def test_a_key_ring_that_holds_no_usable_key_is_refused(
+    tmp_path: Path, content: bytes, reason: str
+) -> None:
+    ring = tmp_path / "ring.pem"
+    ring.write_bytes(content)
+    with pytest.raises(SigningKeyError, match=reason):
+        load_public_keys(ring)
+
+
+def test_rotation_retires_the_key_into_the_ring_and_keeps_no_private_copy(
+    tmp_path: Path,
+) -> None:
+    path, ring = tmp_path / "audit-signing.key", tmp_path / "ring.pem"
+    original = generate_signing_key_file(path)
+    source = SigningKeyFile(path)
+    retired, new = rotate_signing_key_file(path, ring, now=datetime.now(UTC))
+    assert key_fingerprint(retired) == key_fingerprint(original)
+    assert key_fingerprint(load_signing_key(path)) == key_fingerprint(new)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert [key_fingerprint(k) for k in load_public_keys(ring)] == [key_fingerprint(original)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["audit-signing.key", "ring.pem"]
+    # A process that loaded the key before the rotation signs with the new one after it.
+    assert key_fingerprint(source.current()) == key_fingerprint(new)
+    assert [key_fingerprint(k) for k in verification_keys(path, ring)] == [
+        key_fingerprint(original),
+        key_fingerprint(new),
+    ]
 
 
 # --- writer input validation (before any database work) ---------------------------------

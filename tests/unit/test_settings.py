@@ -13,13 +13,17 @@ SECRET = "s" * 48
 
 @pytest.fixture
 def production_env(tmp_path: Path) -> dict[str, str]:
-    kek = tmp_path / "kek.key"
-    signing = tmp_path / "signing.key"
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    kek = instance / "kek.key"
+    signing = instance / "signing.key"
     kek.write_text("k")
     signing.write_text("k")
     return {
         "BTAM_CONFIG": "production",
-        "BTAM_INSTANCE": str(tmp_path),
+        "BTAM_INSTANCE": str(instance),
+        # Both stores are PostgreSQL: outside the instance folder is other storage enough.
+        "BTAM_AUDIT_WITNESS": str(tmp_path / "witness" / "audit-witness.log"),
         "BTAM_SECRET_KEY": SECRET,
         "BTAM_KEY_FILE": str(kek),
         "BTAM_AUDIT_SIGNING_KEY_FILE": str(signing),
@@ -87,6 +91,54 @@ def test_any_environment_refuses_one_sqlite_file_for_both_stores(tmp_path: Path)
     }
     with pytest.raises(ConfigError, match="separate databases"):
         load_settings(env)
+
+
+def test_production_refuses_a_witness_in_the_instance_folder(
+    production_env: dict[str, str],
+) -> None:
+    del production_env["BTAM_AUDIT_WITNESS"]  # the default: instance/audit-witness.log
+    with pytest.raises(ConfigError) as refused:
+        load_settings(production_env)
+    message = str(refused.value)
+    assert "inside the instance folder" in message and "\n" not in message
+    assert "BTAM_AUDIT_WITNESS_ALLOW_LOCAL" in message
+
+
+@pytest.mark.parametrize("store", ["BTAM_DATABASE_URL", "BTAM_AUDIT_DATABASE_URL"])
+def test_production_refuses_a_witness_on_the_disk_of_a_sqlite_store(
+    production_env: dict[str, str], tmp_path: Path, store: str
+) -> None:
+    # The witness's folder does not exist yet: its nearest existing parent decides the disk.
+    production_env[store] = f"sqlite:///{tmp_path}/stores/{store.lower()}.sqlite3"
+    what = "case store" if store == "BTAM_DATABASE_URL" else "audit store"
+    with pytest.raises(ConfigError, match=f"on the same disk as the {what}"):
+        load_settings(production_env)
+
+
+def test_production_keeps_a_local_witness_only_when_told_so(
+    production_env: dict[str, str], tmp_path: Path
+) -> None:
+    production_env["BTAM_DATABASE_URL"] = f"sqlite:///{tmp_path}/btam.sqlite3"
+    del production_env["BTAM_AUDIT_WITNESS"]
+    production_env["BTAM_AUDIT_WITNESS_ALLOW_LOCAL"] = "true"
+    settings = load_settings(production_env)
+    assert settings.audit_witness == settings.instance / "audit-witness.log"
+
+
+def test_the_audit_settings_read_from_their_section(tmp_path: Path) -> None:
+    settings = load_settings({"BTAM_CONFIG": "development", "BTAM_INSTANCE": str(tmp_path)})
+    assert (settings.audit_checkpoint_every, settings.audit_checkpoint_minutes) == (1000, 5)
+    assert settings.audit_public_keys_file == tmp_path / "audit-public-keys.pem"
+    changed = load_settings(
+        {
+            "BTAM_CONFIG": "development",
+            "BTAM_INSTANCE": str(tmp_path),
+            "BTAM_AUDIT_CHECKPOINT_MINUTES": "2",
+            "BTAM_AUDIT_PUBLIC_KEYS_FILE": str(tmp_path / "ring.pem"),
+        }
+    )
+    assert changed.audit_checkpoint_minutes == 2
+    assert changed.audit_public_keys_file == tmp_path / "ring.pem"
 
 
 def test_production_refuses_a_key_file_that_does_not_exist(
