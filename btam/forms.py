@@ -10,8 +10,9 @@ import unicodedata
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import Field, Form
+from wtforms import Field, Form, SelectMultipleField
 from wtforms.validators import ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 # Line breaks and tabs are text; every other control character is not.
 ALLOWED_CONTROLS = frozenset("\n\r\t")
@@ -38,3 +39,10 @@ class BaseForm(FlaskForm):
                 validators.insert(0, no_control_characters)
                 unbound_field.kwargs["validators"] = validators
             return unbound_field.bind(form=form, **options)
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A set of checkboxes, each with its own label (easier than a multi-select by keyboard)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
