@@ -44,6 +44,8 @@ def optional_id(value: object) -> int | None:
 
 
 class FactForm(BaseForm):
+    id_prefix = "fact"
+
     source = SelectField("Source", choices=SOURCE_CHOICES)
     learned_on = DateField(
         "Learned on", validators=[InputRequired(message="Give the date it was learned.")]
@@ -76,6 +78,8 @@ class FactForm(BaseForm):
 
 
 class AnswerForm(BaseForm):
+    id_prefix = "answer"
+
     question = HiddenField(validators=[DataRequired()])
     value = RadioField(
         "Answer",
@@ -91,6 +95,8 @@ class AnswerForm(BaseForm):
 
 
 class DeterminationForm(BaseForm):
+    id_prefix = "determination"
+
     classification = SelectField("Classification", choices=[])
     level = SelectField("Level of concern", choices=[])
     rationale = TextAreaField(
@@ -111,6 +117,8 @@ class DeterminationForm(BaseForm):
 
 
 class ResponseForm(BaseForm):
+    id_prefix = "response"
+
     decision = RadioField(
         "Your answer",
         choices=[
@@ -127,6 +135,8 @@ class ResponseForm(BaseForm):
 
 
 class NoticeForm(BaseForm):
+    id_prefix = "notice"
+
     kind = SelectField("Notice", choices=KIND_CHOICES)
     recipient = StringField(
         "To whom",

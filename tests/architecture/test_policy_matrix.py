@@ -54,6 +54,7 @@ from btam.context import carry_out
 from btam.db import AuditBase, CaseBase
 from btam.intake.services.tips import LOOKUP_CHARS
 from tests.support.cases import acting_as, grant_emergency, seed_cases, seed_reports
+from tests.support.markup import markup_problems
 from tests.support.personas import World
 from tests.support.stores import audit_entries
 from tests.support.web import Browser, csrf_token, signed_in
@@ -646,6 +647,11 @@ def run_matrix(app: Flask, world: World, persona: str, refs: Refs | None = None)
         sent_token = "" if probe.endpoint in TOKENLESS else token
         response = send(browser, sent_token, probe.method, url, refs.form(probe.form))
         got = outcome(probe.method, response)
+        if response.mimetype == "text/html":
+            wrong.extend(
+                f"{persona}: {probe.method} {url}: {problem}"
+                for problem in markup_problems(response.get_data(as_text=True))
+            )
         if not agrees(got, probe.expect[persona]):
             where = response.headers.get("Location")
             wrong.append(
@@ -676,7 +682,7 @@ def test_policy_matrix(app: Flask, world: World, persona: str) -> None:
 
     with template_rendered.connected_to(check_context, app):
         wrong = run_matrix(app, world, persona)
-    assert not wrong, f"{len(wrong)} outcome(s) differ from MATRIX_TABLE:\n" + "\n".join(wrong)
+    assert not wrong, f"{len(wrong)} outcome(s) or page(s) wrong:\n" + "\n".join(wrong)
     assert rendered == [], "ORM rows handed to templates: " + ", ".join(sorted(set(rendered)))
 
 

@@ -227,7 +227,7 @@ def test_a_counselor_sees_only_the_header_and_its_own_task_and_marks_it_done(
     mine = cases.open_case(number)
     expect(mine.heading).to_have_text(f"Case {number}")
     expect(mine.fact_names).to_have_text(
-        ["School", "Team", "Status", "Level of concern", "Lead", "Opened"]
+        ["Status", "Level of concern", "School", "Team", "Lead", "Opened"]
     )
     expect(mine.fact("School")).to_have_text(SCHOOL_NAMES[BATHROOM_WALL.school])
     expect(mine.fact("Status")).to_have_text(BATHROOM_WALL.status.label)
