@@ -28,7 +28,8 @@ def markup_problems(html: str) -> list[str]:
     descriptions that point at no element."""
     parser = _Ids()
     parser.feed(html)
-    problems = [f"id {name!r} used {n} times" for name, n in parser.ids.items() if n > 1]
-    problems += [f"label for missing id {t!r}" for t in parser.label_targets if t not in parser.ids]
-    problems += [f"aria reference to missing id {t!r}" for t in parser.described if t not in parser.ids]
+    known = parser.ids
+    problems = [f"id {name!r} used {n} times" for name, n in known.items() if n > 1]
+    problems += [f"label for missing id {t!r}" for t in parser.label_targets if t not in known]
+    problems += [f"aria reference to missing id {t!r}" for t in parser.described if t not in known]
     return problems
