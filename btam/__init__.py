@@ -42,6 +42,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from btam.accounts import signin
     from btam.accounts.views import account, admin
     from btam.accounts.views import signin as signin_views
+    from btam.assessment import views as assessment_views
     from btam.audit import views as audit_views
     from btam.cases import views as case_views
     from btam.intake.views import reports, tips, triage
@@ -104,6 +105,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         return actor
 
     web.init_app(app)
+    # Every time people read: in the district's time zone, with the zone shown.
+    app.add_template_filter(web.local_time, "when")
     error_pages.init_app(app)
     for module in (
         signin_views,
@@ -111,6 +114,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         admin,
         audit_views,
         case_views,
+        assessment_views,
         people_views,
         reports,
         triage,

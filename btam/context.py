@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from btam.access.actor import Actor
 from btam.accounts.authn import SessionRules, Throttle
+from btam.assessment.catalog import Catalog
 from btam.audit.actions import CHANGE_ACTIONS, AuditAction, Outcome
 from btam.audit.applied import AppliedChange
 from btam.audit.context import SYSTEM_ROLE, AuditContext
@@ -22,6 +23,7 @@ from btam.settings import Settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class ServiceContext:
     password_rules: PasswordRules
     throttle: Throttle
     session_rules: SessionRules
+    catalog: Catalog
     now: datetime
 
     def commit_with_audit(self, *events: AuditEvent) -> None:
@@ -125,7 +128,7 @@ class ServiceContext:
 
 
 @dataclass(frozen=True)
-class Staged(Generic[T]):
+class Staged(Generic[T_co]):
     """A change a service made in the session but did not commit: its result and its events.
 
     Services never commit; the use case commits what they staged once, audit first
@@ -133,10 +136,10 @@ class Staged(Generic[T]):
     disclosure) share one transaction.
     """
 
-    value: T
+    value: T_co
     events: tuple[AuditEvent, ...] = ()
 
-    def __add__(self, other: Staged[Any]) -> Staged[T]:
+    def __add__(self, other: Staged[Any]) -> Staged[T_co]:
         """This change followed by ``other``'s events (the value stays this one's)."""
         return Staged(self.value, self.events + other.events)
 

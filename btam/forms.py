@@ -7,11 +7,12 @@ outright, and terminals and spreadsheets act on the others.
 from __future__ import annotations
 
 import unicodedata
-from typing import Any
+from typing import Any, ClassVar
 
 from flask_wtf import FlaskForm
-from wtforms import Field, Form
+from wtforms import Field, Form, SelectMultipleField
 from wtforms.validators import ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 # Line breaks and tabs are text; every other control character is not.
 ALLOWED_CONTROLS = frozenset("\n\r\t")
@@ -29,7 +30,13 @@ def no_control_characters(_form: Form, field: Field) -> None:
 
 
 class BaseForm(FlaskForm):
-    """A CSRF-protected form whose text fields refuse control characters."""
+    """A CSRF-protected form whose text fields refuse control characters.
+
+    A form that shares its page with others sets ``id_prefix``: its fields keep their names
+    (what is posted) but take ids of their own, so each label names its own field.
+    """
+
+    id_prefix: ClassVar[str] = ""
 
     class Meta:
         def bind_field(self, form: Form, unbound_field: Any, options: dict[str, Any]) -> Field:
@@ -37,4 +44,17 @@ class BaseForm(FlaskForm):
                 validators = list(unbound_field.kwargs.get("validators") or [])
                 validators.insert(0, no_control_characters)
                 unbound_field.kwargs["validators"] = validators
+            if unbound_field.field_class.__name__ == "CSRFTokenField":
+                # Hidden and unlabelled: an id would only repeat on pages with several forms.
+                return unbound_field.bind(form=form, **options, render_kw={"id": False})
+            prefix = getattr(form, "id_prefix", "")
+            if prefix and "id" not in unbound_field.kwargs:
+                options = {**options, "id": f"{prefix}-{options['name']}"}
             return unbound_field.bind(form=form, **options)
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A set of checkboxes, each with its own label (easier than a multi-select by keyboard)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()

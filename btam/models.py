@@ -6,6 +6,7 @@ from sqlalchemy import MetaData
 
 from btam import store_probe
 from btam.accounts import models as accounts_models
+from btam.assessment import models as assessment_models
 from btam.audit import applied as audit_applied
 from btam.audit import models as audit_models
 from btam.cases import models as case_models
@@ -20,6 +21,7 @@ MODEL_MODULES = (
     key_models,
     people_models,
     case_models,
+    assessment_models,
     intake_models,
     audit_applied,
     store_probe,

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from btam.access.actor import Actor
 from btam.accounts.authn import SessionRules, Throttle
+from btam.assessment.catalog import Catalog, ModelError, load_catalog
 from btam.audit.context import AuditContext
 from btam.audit.signing import SigningKeyError
 from btam.audit.writer import AuditWriter, writer_from_settings
@@ -27,6 +28,7 @@ from btam.settings import ConfigError, Settings
 class Runtime:
     settings: Settings
     stores: Stores
+    catalog: Catalog
     audit: AuditWriter
     hashing: PasswordHashing
     password_rules: PasswordRules
@@ -48,6 +50,7 @@ class Runtime:
             password_rules=self.password_rules,
             throttle=self.throttle,
             session_rules=self.session_rules,
+            catalog=self.catalog,
             now=utcnow(),
         )
 
@@ -56,8 +59,13 @@ def build_runtime(settings: Settings) -> Runtime:
     """Open the stores and build the rules of ``settings``.
 
     :raises ConfigError: when the audit signing key or the encryption key (KEK) cannot be
-        loaded, or the KEK cannot unwrap the case store's data keys (the wrong key file).
+        loaded, the KEK cannot unwrap the case store's data keys (the wrong key file), or an
+        assessment model file is malformed.
     """
+    try:
+        catalog = load_catalog()
+    except ModelError as exc:
+        raise ConfigError(f"assessment model {exc}") from None
     try:
         kek = KekSource.load(settings.key_file)
     except KeyFileError as exc:
@@ -77,6 +85,7 @@ def build_runtime(settings: Settings) -> Runtime:
     return Runtime(
         settings=settings,
         stores=stores,
+        catalog=catalog,
         audit=audit,
         hashing=PasswordHashing(
             time_cost=settings.passwords_argon2_time_cost,

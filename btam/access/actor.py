@@ -33,6 +33,7 @@ class Discipline(StrEnum):
     ADMINISTRATOR = "administrator"
     MENTAL_HEALTH = "mental_health"
     LAW_ENFORCEMENT = "law_enforcement"
+    INSTRUCTION = "instruction"  # a teacher or instructional staff member
     OTHER = "other"
 
     @property
@@ -44,6 +45,7 @@ DISCIPLINE_LABELS = {
     Discipline.ADMINISTRATOR: "Administrator",
     Discipline.MENTAL_HEALTH: "Mental health",
     Discipline.LAW_ENFORCEMENT: "Law enforcement",
+    Discipline.INSTRUCTION: "Instruction",
     Discipline.OTHER: "Other",
 }
 

@@ -30,6 +30,7 @@ class Act(StrEnum):
     VIEW_HEADER = "view_header"  # number, school, status, level, lead
     VIEW_CASE = "view_case"  # summary, parties, education records, members
     EDIT_CASE = "edit_case"  # notes, attachments, parties, summary
+    ASSESS = "assess"  # facts, answers, determinations and the notices they make due
     ASSIGN_WORK = "assign_work"  # give a user work on the case
     MANAGE_CASE = "manage_case"  # members, lead, status
     VIEW_ASSIGNMENT = "view_assignment"  # the work the case gives this actor
@@ -70,6 +71,7 @@ CASE_RULES: Final[dict[Act, dict[Role, tuple[Rel, ...]]]] = {
     Act.VIEW_HEADER: {TL: (T, M, A, G), TM: (T, M, A, G), CO: (A, M, G)},
     Act.VIEW_CASE: {TL: (T, M, G), TM: (T, M, G), CO: (M, G)},
     Act.EDIT_CASE: {TL: (T, M), TM: (T, M), CO: (M,)},
+    Act.ASSESS: {TL: (T, M), TM: (T, M)},
     Act.ASSIGN_WORK: {TL: (T, M), TM: (T, M)},
     Act.MANAGE_CASE: {TL: (L,)},
     Act.VIEW_ASSIGNMENT: {TL: (A,), TM: (A,), CO: (A,)},

@@ -40,3 +40,13 @@ class SchoolRow:
     is_active: bool
     # No active team covers it: its reports reach the district-wide queue only.
     uncovered: bool = False
+
+
+@dataclass(frozen=True)
+class DistrictSettings:
+    """What the district administrator sets for the whole district."""
+
+    name: str
+    assessment_model: str
+    # (id, "name (id-vN)") of the latest version of every model shipped.
+    model_choices: tuple[tuple[str, str], ...]

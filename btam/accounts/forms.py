@@ -7,26 +7,17 @@ from wtforms import (
     PasswordField,
     SelectChoice,
     SelectField,
-    SelectMultipleField,
     StringField,
     SubmitField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from btam.access.actor import DISCIPLINE_LABELS, ROLE_LABELS
-from btam.forms import BaseForm
+from btam.forms import BaseForm, MultiCheckboxField
 
 # Longer than any accepted password, so the check happens in the rules with a clear message,
 # but short enough that a hostile megabyte never reaches the hash function.
 PASSWORD_INPUT_MAX = 1024
-
-
-class MultiCheckboxField(SelectMultipleField):
-    """A set of checkboxes, each with its own label (easier than a multi-select by keyboard)."""
-
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class LoginForm(BaseForm):
@@ -144,3 +135,12 @@ class SchoolForm(BaseForm):
         description="For example RHS; letters, digits and dashes.",
     )
     submit = SubmitField("Add school")
+
+
+class DistrictForm(BaseForm):
+    assessment_model = SelectField(
+        "Assessment model for new cases",
+        choices=[],
+        description="Each case keeps the model version it was opened with.",
+    )
+    submit = SubmitField("Save the district's settings")

@@ -40,6 +40,8 @@ class District(CaseBase):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The assessment model new cases follow (an id of the catalog; None: the default).
+    assessment_model: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
 
 class School(CaseBase):

@@ -135,3 +135,7 @@ def unused_recovery_code_count(db: Session, user_id: int) -> int:
 
 def district_named(db: Session, name: str) -> District | None:
     return db.execute(select(District).where(District.name == name)).scalar_one_or_none()
+
+
+def district(db: Session, district_id: int) -> District | None:
+    return db.get(District, district_id) if is_record_id(district_id) else None

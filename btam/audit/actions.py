@@ -38,6 +38,7 @@ class AuditAction(StrEnum):
     ADMIN_TEAM_DISABLED = "admin:team:disabled"
     ADMIN_TEAM_ENABLED = "admin:team:enabled"
     ADMIN_SCHOOL_CREATED = "admin:school:created"
+    ADMIN_DISTRICT_UPDATED = "admin:district:updated"
 
     ACCESS_ROUTE_DENIED = "access:route:denied"
     ACCESS_RECORD_DENIED = "access:record:denied"
@@ -57,6 +58,13 @@ class AuditAction(StrEnum):
     CASE_ATTACHMENT_ADDED = "case:attachment:added"
     CASE_ATTACHMENT_DOWNLOADED = "case:attachment:downloaded"
     CASE_STATUS_CHANGED = "case:status:changed"
+    CASE_FACT_ADDED = "case:fact:added"
+    CASE_FACT_CORRECTED = "case:fact:corrected"
+    CASE_ANSWER_RECORDED = "case:answer:recorded"
+    CASE_DETERMINATION_RECORDED = "case:determination:recorded"
+    CASE_DETERMINATION_CONFIRMED = "case:determination:confirmed"
+    CASE_DETERMINATION_OBJECTED = "case:determination:objected"
+    CASE_NOTICE_RECORDED = "case:notice:recorded"
 
     INTAKE_REPORT_SUBMITTED = "intake:report:submitted"
     INTAKE_TIP_RECEIVED = "intake:tip:received"
@@ -117,6 +125,7 @@ CHANGE_ACTIONS: frozenset[AuditAction] = frozenset(
         AuditAction.ADMIN_TEAM_DISABLED,
         AuditAction.ADMIN_TEAM_ENABLED,
         AuditAction.ADMIN_SCHOOL_CREATED,
+        AuditAction.ADMIN_DISTRICT_UPDATED,
         AuditAction.ACCESS_EMERGENCY_GRANTED,
         AuditAction.ACCESS_EMERGENCY_ENDED,
         AuditAction.CASE_RECORD_OPENED,
@@ -129,6 +138,13 @@ CHANGE_ACTIONS: frozenset[AuditAction] = frozenset(
         AuditAction.CASE_NOTE_ADDED,
         AuditAction.CASE_ATTACHMENT_ADDED,
         AuditAction.CASE_STATUS_CHANGED,
+        AuditAction.CASE_FACT_ADDED,
+        AuditAction.CASE_FACT_CORRECTED,
+        AuditAction.CASE_ANSWER_RECORDED,
+        AuditAction.CASE_DETERMINATION_RECORDED,
+        AuditAction.CASE_DETERMINATION_CONFIRMED,
+        AuditAction.CASE_DETERMINATION_OBJECTED,
+        AuditAction.CASE_NOTICE_RECORDED,
         AuditAction.INTAKE_REPORT_SUBMITTED,
         AuditAction.INTAKE_TIP_RECEIVED,
         AuditAction.INTAKE_TIP_MESSAGE_ADDED,

@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from btam.access.record_classes import RecordClass
 from btam.cases.lifecycle import Transition
-from btam.cases.terms import CaseStatus, Level
+from btam.cases.terms import CaseStatus
 from btam.intake.terms import (
     Channel,
 )
@@ -23,7 +23,8 @@ class CaseHeader:
     school: str
     team: str
     status: CaseStatus
-    level: Level | None
+    level: str | None
+    level_label: str | None
     lead: str | None
     opened_at: datetime
 
@@ -114,3 +115,13 @@ class CaseView:
     history: list[StatusChangeView] = field(default_factory=list)
     # What the lead may do next with the case's status (close, reopen, ...).
     transitions: list[Transition] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TimelineItem:
+    """One event of a case's timeline: when, what kind, what (no content), by whom."""
+
+    at: datetime
+    kind: str
+    text: str
+    who: str | None = None

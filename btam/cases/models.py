@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from btam.access.record_classes import RecordClass
 from btam.cases.lifecycle import Transition
-from btam.cases.terms import CaseStatus, Level
+from btam.cases.terms import CaseStatus
 from btam.db import CaseBase, UTCDateTime, utcnow, vocabulary
 from btam.people.terms import Part
 from btam.security.fields import encrypted_text
@@ -48,7 +48,11 @@ class Case(CaseBase):
     status: Mapped[CaseStatus] = mapped_column(
         vocabulary(CaseStatus), default=CaseStatus.ASSESSMENT
     )
-    level: Mapped[Level | None] = mapped_column(vocabulary(Level), nullable=True)
+    # A level key of the case's assessment model (low, moderate, medium, high, imminent...).
+    level: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # The model and version the case's assessment follows, kept from its opening.
+    assessment_model: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    assessment_model_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     summary = encrypted_text("summary", scope=lambda c: f"case:{c.id}")
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     opened_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
@@ -123,6 +127,8 @@ class Attachment(CaseBase):
     filename = encrypted_text("filename", scope=case_scope)
     content_type: Mapped[str] = mapped_column(String(100))
     size: Mapped[int] = mapped_column(Integer)
+    # The fact it documents, if any (the fact's series).
+    fact_series_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     # The bytes as base64 text inside one encrypted field (a third larger; files are small).
     content_b64 = encrypted_text("content_b64", scope=case_scope)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

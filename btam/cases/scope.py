@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
 
@@ -49,8 +50,9 @@ def visible_cases(access: Access, act: Act = Act.VIEW_HEADER) -> ColumnElement[b
     return or_(*clauses) if clauses else false()
 
 
-def _visible_records(access: Access, model: type[Note] | type[Attachment]) -> ColumnElement[bool]:
-    """Records on a case the actor may view, of a class it may read (see ``_can_read_record``)."""
+def visible_records(access: Access, model: Any) -> ColumnElement[bool]:
+    """Records of ``model`` (one with ``case_id``, ``record_class`` and ``author_id``) on a
+    case the actor may view, of a class it may read (see ``policy._can_read_record``)."""
     actor = access.actor
     viewable = select(Case.id).where(visible_cases(access, Act.VIEW_CASE))
     # The team's own relation to the case, without grants: grants read education records only.
@@ -67,9 +69,9 @@ def _visible_records(access: Access, model: type[Note] | type[Attachment]) -> Co
 
 def visible_notes(access: Access) -> ColumnElement[bool]:
     """A filter on :class:`Note`: notes the actor may read."""
-    return _visible_records(access, Note)
+    return visible_records(access, Note)
 
 
 def visible_attachments(access: Access) -> ColumnElement[bool]:
     """A filter on :class:`Attachment`: attachments the actor may read."""
-    return _visible_records(access, Attachment)
+    return visible_records(access, Attachment)

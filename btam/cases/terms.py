@@ -14,16 +14,3 @@ class CaseStatus(StrEnum):
     @property
     def label(self) -> str:
         return self.value.capitalize()
-
-
-class Level(StrEnum):
-    """Level of concern, set by a determination."""
-
-    LOW = "low"
-    MODERATE = "moderate"
-    HIGH = "high"
-    IMMINENT = "imminent"
-
-    @property
-    def label(self) -> str:
-        return self.value.capitalize()

@@ -14,6 +14,7 @@ from btam.access.decorators import requires
 from btam.access.permissions import Permission
 from btam.access.policy import Act
 from btam.access.record_classes import RecordClass
+from btam.cases.case_page import render_case_page
 from btam.cases.forms import (
     AssignmentForm,
     AttachmentForm,
@@ -28,39 +29,11 @@ from btam.cases.forms import (
 )
 from btam.cases.lifecycle import BY_HAND, Transition
 from btam.cases.services import emergency, guard, lifecycle, opening, page, records, team
-from btam.context import ServiceContext
 from btam.files import ATTACHMENT_MAX_BYTES
 from btam.people.forms import person_data
 from btam.people.terms import Part
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
-
-
-def case_page(
-    ctx: ServiceContext, actor: Actor, number: str, *, status: int = 200, **forms: Any
-) -> ResponseReturnValue:
-    """The case page, with the forms given (shown again with their errors) or fresh ones."""
-    view = page.view_case(ctx, number)
-    workers = [SelectChoice(i, n) for i, n in team.assignable_users(ctx)]
-    member_form = forms.get("member_form") or MemberForm()
-    member_form.user_id.choices = workers
-    assignment_form = forms.get("assignment_form") or AssignmentForm()
-    assignment_form.user_id.choices = workers
-    status_form = forms.get("status_form") or StatusForm()
-    status_form.move.choices = [SelectChoice(t.value, t.label) for t in view.transitions]
-    return render_template(
-        "cases/case.html",
-        case=view,
-        summary_form=forms.get("summary_form") or SummaryForm(summary=view.summary),
-        note_form=forms.get("note_form") or NoteForm(),
-        attachment_form=forms.get("attachment_form") or AttachmentForm(),
-        party_form=forms.get("party_form") or PartyForm(),
-        member_form=member_form,
-        assignment_form=assignment_form,
-        status_form=status_form,
-        remove_form=RemoveMemberForm(),
-        outside_agency=actor.agency,
-    ), status
 
 
 def _to_case(number: str, anchor: str | None = None) -> str:
@@ -108,7 +81,7 @@ def _opened(number: str) -> ResponseReturnValue:
 @bp.get("/<number>")
 @requires(Permission.CASES_VIEW)
 def show(actor: Actor, number: str) -> ResponseReturnValue:
-    return case_page(web.service_context(actor), actor, number)
+    return render_case_page(web.service_context(actor), actor, number)
 
 
 @bp.post("/<number>/summary")
@@ -124,7 +97,7 @@ def summary(actor: Actor, number: str) -> ResponseReturnValue:
         done="Summary saved.",
         then=lambda _: redirect(_to_case(number)),
     )
-    return done or case_page(ctx, actor, number, summary_form=form, status=400)
+    return done or render_case_page(ctx, actor, number, summary_form=form, status=400)
 
 
 @bp.post("/<number>/notes")
@@ -146,7 +119,7 @@ def add_note(actor: Actor, number: str) -> ResponseReturnValue:
         done="Note added.",
         then=lambda _: redirect(_to_case(number, "notes")),
     )
-    return done or case_page(ctx, actor, number, note_form=form, status=400)
+    return done or render_case_page(ctx, actor, number, note_form=form, status=400)
 
 
 @bp.post("/<number>/attachments")
@@ -174,7 +147,7 @@ def add_attachment(actor: Actor, number: str) -> ResponseReturnValue:
         done="File attached.",
         then=lambda _: redirect(_to_case(number, "attachments")),
     )
-    return done or case_page(ctx, actor, number, attachment_form=form, status=400)
+    return done or render_case_page(ctx, actor, number, attachment_form=form, status=400)
 
 
 @bp.get("/<number>/attachments/<int:attachment_id>")
@@ -197,7 +170,7 @@ def add_party(actor: Actor, number: str) -> ResponseReturnValue:
         done="Person added to the case.",
         then=lambda _: redirect(_to_case(number, "people")),
     )
-    return done or case_page(ctx, actor, number, party_form=form, status=400)
+    return done or render_case_page(ctx, actor, number, party_form=form, status=400)
 
 
 @bp.post("/<number>/members")
@@ -214,7 +187,7 @@ def add_member(actor: Actor, number: str) -> ResponseReturnValue:
         done="Member added.",
         then=lambda _: redirect(_to_case(number, "members")),
     )
-    return done or case_page(ctx, actor, number, member_form=form, status=400)
+    return done or render_case_page(ctx, actor, number, member_form=form, status=400)
 
 
 @bp.post("/<number>/members/remove")
@@ -230,7 +203,7 @@ def remove_member(actor: Actor, number: str) -> ResponseReturnValue:
         done="Member removed from the case.",
         then=lambda _: redirect(_to_case(number, "members")),
     )
-    return done or case_page(ctx, actor, number, status=400)
+    return done or render_case_page(ctx, actor, number, status=400)
 
 
 @bp.post("/<number>/assignments")
@@ -253,7 +226,7 @@ def assign(actor: Actor, number: str) -> ResponseReturnValue:
         done="Work assigned.",
         then=lambda _: redirect(_to_case(number, "assignments")),
     )
-    return done or case_page(ctx, actor, number, assignment_form=form, status=400)
+    return done or render_case_page(ctx, actor, number, assignment_form=form, status=400)
 
 
 @bp.post("/<number>/assignments/<int:assignment_id>/done")
@@ -283,7 +256,7 @@ def change_status(actor: Actor, number: str) -> ResponseReturnValue:
         ),
         then=lambda status: _status_changed(number, status.label),
     )
-    return done or case_page(ctx, actor, number, status_form=form, status=400)
+    return done or render_case_page(ctx, actor, number, status_form=form, status=400)
 
 
 def _status_changed(number: str, label: str) -> ResponseReturnValue:

@@ -69,7 +69,7 @@ ACCOUNTS = (
         "teacher.haddad",
         "Samir Haddad",
         Role.TEAM_MEMBER,
-        Discipline.OTHER,
+        Discipline.INSTRUCTION,
         ("CPMS",),
         on_team=True,
     ),

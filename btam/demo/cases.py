@@ -27,12 +27,23 @@ from btam.access.record_classes import RecordClass
 from btam.accounts import repository as accounts_repo
 from btam.accounts.models import User
 from btam.accounts.signin import actor_for
+from btam.assessment.catalog import CLOSING_CLASSIFICATION
+from btam.assessment.services import answers, determinations, facts, notices
 from btam.audit.context import AuditContext
 from btam.cases import repository as case_repo
-from btam.cases.lifecycle import Transition
+from btam.cases.lifecycle import Transition, next_status
 from btam.cases.services import emergency, guard, lifecycle, opening, records, team
-from btam.cases.terms import CaseStatus, Level
+from btam.cases.terms import CaseStatus
 from btam.context import ServiceContext, Staged, carry_out
+from btam.demo import case_assessments as assessments
+from btam.demo.case_assessments import (
+    DemoAnswer,
+    DemoAssessment,
+    DemoDetermination,
+    DemoFact,
+    DemoMove,
+    DemoNotice,
+)
 from btam.people.services import disclosures
 from btam.people.services.matching import PersonData
 from btam.people.terms import DisclosureBasis, Part, PersonKind
@@ -134,13 +145,41 @@ class DemoCase:
     opened_ago: timedelta
     summary: str
     subject: DemoPerson
-    status: CaseStatus
-    level: Level | None
     parties: tuple[tuple[Part, DemoPerson], ...] = ()
     steps: tuple[Step, ...] = ()
     grant: GrantStep | None = None
-    closed_after: timedelta | None = None
+    # Facts, answers, determinations, notices and later moves (btam/demo/case_assessments.py).
+    assessment: DemoAssessment = field(default_factory=DemoAssessment)
     opened_by: str = LEAD
+
+    @property
+    def level(self) -> str | None:
+        """The level the case ends with: its last determination every participant confirmed."""
+        confirmed = [d for d in self.assessment.determinations if _all_confirm(d)]
+        return confirmed[-1].level if confirmed else None
+
+    @property
+    def status(self) -> CaseStatus:
+        """The status the case ends with, as the lifecycle moves it through the plan."""
+        plan = self.assessment
+        steps = sorted(
+            [(d.after, d) for d in plan.determinations if _all_confirm(d)]
+            + [(m.after, m) for m in plan.moves],
+            key=lambda pair: pair[0],
+        )
+        status = CaseStatus.ASSESSMENT
+        for _after, step in steps:
+            if isinstance(step, DemoMove):
+                status = next_status(status, step.move)
+            elif step.classification == CLOSING_CLASSIFICATION:
+                status = next_status(status, Transition.CLOSE)
+            elif status is CaseStatus.ASSESSMENT:
+                status = next_status(status, Transition.BEGIN_MANAGEMENT)
+        return status
+
+
+def _all_confirm(determination: DemoDetermination) -> bool:
+    return all(after is not None for after in determination.confirmed_after.values())
 
 
 def days(n: float, hours: float = 0) -> timedelta:
@@ -175,6 +214,7 @@ ETHAN = student("Ethan", "Cruz", "CPMS", 12, (5, 27), "3057729")
 MASON = student("Mason", "Reilly", "CPMS", 12, (2, 11), "3057104")
 
 CAFETERIA = DemoCase(
+    assessment=assessments.CAFETERIA,
     school="RHS",
     opened_ago=days(212),
     summary=(
@@ -184,9 +224,6 @@ CAFETERIA = DemoCase(
         "walked to the main office; no one was hurt and nothing was thrown."
     ),
     subject=TYLER,
-    status=CaseStatus.CLOSED,
-    level=Level.LOW,
-    closed_after=days(41),
     parties=(
         (Part.TARGET, OWEN),
         (Part.WITNESS, staff("Denise", "Farrow", "RHS")),
@@ -205,15 +242,6 @@ CAFETERIA = DemoCase(
             "out. Mrs. Farrow confirms the words and that Tyler calmed down within minutes. "
             "Mother (Lisa Brandt) reached by phone: no firearms in her home; she will cover "
             "half of the repair.",
-        ),
-        NoteStep(
-            days(1),
-            LEAD,
-            RecordClass.EDUCATION,
-            "Team review (Okafor, Lindqvist, Reyes, Chen): transient threat, resolved. An "
-            "expression of anger with no intent to harm, retracted at once, and the conflict "
-            "has been settled. Level of concern low. Plan: a restorative conversation between "
-            "the two boys, and Grace Chen checks in with Tyler weekly for a month.",
         ),
         AssignStep(
             days(1, 1),
@@ -236,6 +264,7 @@ CAFETERIA = DemoCase(
 )
 
 STAFF_EMAIL = DemoCase(
+    assessment=assessments.STAFF_EMAIL,
     school="RHS",
     opened_ago=days(76),
     summary=(
@@ -246,8 +275,6 @@ STAFF_EMAIL = DemoCase(
         "forwarded it to the team lead at 6:30 the next morning."
     ),
     subject=staff("Gordon", "Pryce", "RHS"),
-    status=CaseStatus.MONITORING,
-    level=Level.MODERATE,
     parties=(
         (Part.TARGET, staff("Helen", "Ostrowski", "RHS")),
         (Part.WITNESS, staff("Marcus", "Bell")),
@@ -279,16 +306,6 @@ STAFF_EMAIL = DemoCase(
             "left them with his brother, which we witnessed. No criminal charge.",
         ),
         NoteStep(
-            days(2),
-            LEAD,
-            RecordClass.EDUCATION,
-            "Team review: substantive concern (a veiled threat from an employee under heavy "
-            "losses, with access to firearms), but no plan, no rehearsal and strong ties to "
-            "his work and family. Level of concern moderate. Plan: Employee Assistance "
-            "Program referral; fitness-for-duty evaluation through HR's provider before any "
-            "return; no contact with the principal except in meetings with HR present.",
-        ),
-        NoteStep(
             days(34),
             LEAD,
             RecordClass.EDUCATION,
@@ -308,6 +325,7 @@ STAFF_EMAIL = DemoCase(
 )
 
 FORMER_STUDENT = DemoCase(
+    assessment=assessments.FORMER_STUDENT,
     school="RHS",
     opened_ago=days(41),
     summary=(
@@ -318,8 +336,6 @@ FORMER_STUDENT = DemoCase(
         "saw him there on both days."
     ),
     subject=DYLAN,
-    status=CaseStatus.MONITORING,
-    level=Level.LOW,
     parties=(
         (Part.TARGET, KAYLA),
         (Part.WITNESS, student("Brianna", "Soto", "RHS", 17, (4, 18), "2038911")),
@@ -381,6 +397,7 @@ FORMER_STUDENT = DemoCase(
 )
 
 BATHROOM_WALL = DemoCase(
+    assessment=assessments.BATHROOM_WALL,
     school="RHS",
     opened_ago=days(20),
     summary=(
@@ -390,8 +407,6 @@ BATHROOM_WALL = DemoCase(
         "point to Tyler Brandt, now in 11th grade, who has a closed case from last spring."
     ),
     subject=TYLER,
-    status=CaseStatus.MANAGEMENT,
-    level=Level.HIGH,
     parties=(
         (Part.TARGET, staff("Karen", "Whitfield", "RHS")),
         (Part.WITNESS, student("Sofia", "Marquez", "RHS", 16, (12, 12), "2041530")),
@@ -465,18 +480,6 @@ BATHROOM_WALL = DemoCase(
             "no current risk. He has a written safety plan. Parents agreed to outpatient "
             "counseling at a community clinic; the referral is made with their consent.",
         ),
-        NoteStep(
-            days(3),
-            LEAD,
-            RecordClass.EDUCATION,
-            "Determination (Okafor, Lindqvist, Reyes, Chen; model NTAC/CSTAG): substantive, "
-            "serious. Level of concern high: a threat to a class with an interest in a past "
-            "attack, grievances and possible access to rifles, though no plan was found. "
-            "Superintendent's designee informed the same day; both parents present. Plan: "
-            "moved out of 4th-period chemistry to an online credit-recovery section; bag check "
-            "on arrival; daily morning check-in with Priya Ng; community mental-health "
-            "referral; weekly team review. Ms. Whitfield told in writing of the outcome.",
-        ),
         AssignStep(
             days(3, 1),
             LEAD,
@@ -506,6 +509,7 @@ BATHROOM_WALL = DemoCase(
 )
 
 PARENT_GUN = DemoCase(
+    assessment=assessments.PARENT_GUN,
     school="CPMS",
     opened_ago=days(12),
     summary=(
@@ -515,8 +519,6 @@ PARENT_GUN = DemoCase(
         "The student's backpack and locker were checked the same hour: nothing found."
     ),
     subject=ETHAN,
-    status=CaseStatus.MANAGEMENT,
-    level=Level.MODERATE,
     parties=(
         (Part.TARGET, MASON),
         (Part.TARGET, student("Aiden", "Park", "CPMS", 13, (10, 3), "3056978")),
@@ -568,16 +570,6 @@ PARENT_GUN = DemoCase(
             team_summary="Ethan describes sustained bullying and feeling unheard; no current "
             "suicide risk. He agreed to weekly counseling at school.",
         ),
-        NoteStep(
-            days(3),
-            LEAD,
-            RecordClass.EDUCATION,
-            "Determination: substantive, serious; level of concern moderate (a conditional "
-            "threat with access to a firearm, now secured; no plan). Plan: a bullying "
-            "investigation of Mason's and Aiden's conduct (separate process), no-contact "
-            "agreements and changed seating, weekly counseling, a parent conference with the "
-            "504 coordinator. Parents of Mason and Aiden notified that a threat was made.",
-        ),
         AssignStep(
             days(3, 1),
             LEAD,
@@ -590,6 +582,7 @@ PARENT_GUN = DemoCase(
 )
 
 SOCIAL_MEDIA = DemoCase(
+    assessment=assessments.SOCIAL_MEDIA,
     school="CPMS",
     opened_ago=days(0, 5),
     summary=(
@@ -599,8 +592,6 @@ SOCIAL_MEDIA = DemoCase(
         "homecoming game, which many CPMS students attend."
     ),
     subject=student("Wyatt", "Donnelly", "CPMS", 13, (1, 17), "3055620"),
-    status=CaseStatus.ASSESSMENT,
-    level=None,
     parties=(
         (Part.REPORTER, other("Tanya", "Briggs")),
         (Part.WITNESS, student("Chloe", "Briggs", "CPMS", 13, (8, 8), "3055877")),
@@ -744,7 +735,7 @@ class _Loader:
                     ctx, number=number, threat=grant.threat, parties=grant.parties
                 ),
             )
-        self.set_stage(demo, number, opened)
+        self.assess(demo, number, opened)
         return number
 
     def step(self, number: str, step: Step, at: datetime) -> None:
@@ -816,27 +807,128 @@ class _Loader:
         else:  # pragma: no cover - a step type added without its loader
             raise TypeError(type(step).__name__)
 
-    def set_stage(self, demo: DemoCase, number: str, opened: datetime) -> None:
-        """The case's status and level, moved by the lead through the lifecycle service."""
-        moves: list[tuple[Transition, str]] = []
-        if demo.status is not CaseStatus.ASSESSMENT or demo.level is not None:
-            moves.append((Transition.BEGIN_MANAGEMENT, "The team's determination, in the notes."))
-        if demo.status is CaseStatus.MONITORING:
-            moves.append((Transition.BEGIN_MONITORING, "The plan's items are done."))
-        if demo.status is CaseStatus.CLOSED:
-            moves.append((Transition.CLOSE, "Nothing more to manage; see the last note."))
-        when = opened + (demo.closed_after or timedelta(days=1))
-        for move, reason in moves:
-            self.do(
-                LEAD,
-                min(when, self.ctx.now),
-                lambda ctx, move=move, reason=reason: lifecycle.transition(
-                    ctx,
-                    guard.load_case(ctx, number, Act.MANAGE_CASE),
-                    move,
-                    reason=reason,
-                    level=demo.level.value if demo.level else None,
+    def assess(self, demo: DemoCase, number: str, opened: datetime) -> None:
+        """Facts, answers, determinations with each confirmation, notices and later moves,
+        in time order, each as the account that would do it."""
+        plan = demo.assessment
+        events: list[tuple[timedelta, int, object]] = []
+        events += [(f.after, 0, f) for f in plan.facts]
+        answered = (plan.determinations[0].after if plan.determinations else days(1)) - days(0, 1)
+        # An answer comes after the facts it cites.
+        events += [
+            (max([answered, *(plan.facts[i - 1].after + days(0, 0.5) for i in a.facts)]), 1, a)
+            for a in plan.answers
+        ]
+        events += [(d.after, 2, d) for d in plan.determinations]
+        events += [(n.after, 3, n) for n in plan.notices]
+        events += [(m.after, 4, m) for m in plan.moves]
+        fact_ids: list[int] = []
+        for after, _order, item in sorted(events, key=lambda e: (e[0], e[1])):
+            when = min(opened + after, self.ctx.now)
+            if isinstance(item, DemoFact):
+                fact_ids.append(self.add_fact(number, item, when))
+            elif isinstance(item, DemoAnswer):
+                self.do(
+                    LEAD,
+                    when,
+                    lambda ctx, a=item: answers.answer_question(
+                        ctx,
+                        number,
+                        question_key=a.question,
+                        value=a.value,
+                        note=a.note,
+                        facts=[fact_ids[i - 1] for i in a.facts],
+                    ),
+                )
+            elif isinstance(item, DemoDetermination):
+                self.determine(number, item, when, fact_ids, opened)
+            elif isinstance(item, DemoNotice):
+                self.do(
+                    LEAD,
+                    when,
+                    lambda ctx, n=item, w=when: notices.record_notice(
+                        ctx,
+                        number,
+                        kind=n.kind,
+                        recipient=n.recipient,
+                        given_at=w,
+                        method=n.method,
+                        reached=n.reached,
+                        note=n.note,
+                    ),
+                )
+            elif isinstance(item, DemoMove):
+                self.do(
+                    LEAD,
+                    when,
+                    lambda ctx, m=item: lifecycle.transition(
+                        ctx, guard.load_case(ctx, number, Act.MANAGE_CASE), m.move, reason=m.reason
+                    ),
+                )
+
+    def add_fact(self, number: str, fact: DemoFact, when: datetime) -> int:
+        ctx = self.as_user(fact.by, when)
+        interviewee = None
+        if fact.interviewee is not None:
+            loaded = guard.load_case(ctx, number)
+            wanted = fact.interviewee
+            interviewee = next(
+                party.id
+                for party, person in case_repo.parties(ctx.db, loaded.case.id)
+                if f"{person.family_name} {person.given_name}" == wanted
+            )
+        return carry_out(
+            ctx,
+            facts.add_fact(
+                ctx,
+                number,
+                facts.FactData(
+                    source=fact.source,
+                    learned_on=when.date(),
+                    statement=fact.statement,
+                    record_class=fact.record_class,
+                    gathered_by=self.user(fact.by).id,
+                    interviewee_party_id=interviewee,
+                    corroborated=fact.corroborated_by is not None,
+                    corroboration=fact.corroborated_by or "",
+                    team_summary=fact.team_summary or "",
                 ),
+            ),
+        )
+
+    def determine(
+        self,
+        number: str,
+        item: DemoDetermination,
+        when: datetime,
+        fact_ids: list[int],
+        opened: datetime,
+    ) -> None:
+        """Recorded by the lead with its participants; each confirms later, as itself."""
+        determination = self.do(
+            LEAD,
+            when,
+            lambda ctx: determinations.record_determination(
+                ctx,
+                number,
+                determinations.DeterminationData(
+                    classification=item.classification,
+                    level=item.level,
+                    rationale=item.rationale,
+                    facts=[fact_ids[i - 1] for i in item.facts],
+                    participants=[self.user(p).id for p in item.participants],
+                ),
+            ),
+        )
+        waits = sorted(
+            ((after, who) for who, after in item.confirmed_after.items() if after is not None),
+            key=lambda pair: pair[0],
+        )
+        for after, who in waits:
+            self.do(
+                who,
+                min(when + after, self.ctx.now),
+                lambda ctx: determinations.respond(ctx, number, determination, confirm=True),
             )
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 
+from btam import web
 from btam.access.actor import Actor
 from btam.access.decorators import requires
 from btam.access.permissions import Permission, role_has
+from btam.assessment.services import determinations
 
 bp = Blueprint("main", __name__)
 
@@ -21,8 +23,11 @@ def home(actor: Actor) -> ResponseReturnValue:
 @bp.get("/dashboard")
 @requires(Permission.DASHBOARD_VIEW)
 def dashboard(actor: Actor) -> ResponseReturnValue:
+    ctx = web.service_context(actor)
+    team_work = role_has(actor.role, Permission.CASES_WORK)
     return render_template(
         "main/dashboard.html",
+        to_confirm=determinations.to_confirm(ctx) if team_work else [],
         can_admin=role_has(actor.role, Permission.ADMIN_USERS_MANAGE),
         can_audit=role_has(actor.role, Permission.AUDIT_TRAIL_READ),
     )

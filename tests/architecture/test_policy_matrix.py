@@ -44,6 +44,8 @@ from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
 from btam.access.record_classes import RecordClass
+from btam.assessment.services import determinations, facts
+from btam.assessment.terms import FactSource
 from btam.audit.actions import AuditAction, Outcome
 from btam.audit.models import AuditEntry
 from btam.cases.models import EmergencyGrant
@@ -52,6 +54,7 @@ from btam.context import carry_out
 from btam.db import AuditBase, CaseBase
 from btam.intake.services.tips import LOOKUP_CHARS
 from tests.support.cases import acting_as, grant_emergency, seed_cases, seed_reports
+from tests.support.markup import markup_problems
 from tests.support.personas import World
 from tests.support.stores import audit_entries
 from tests.support.web import Browser, csrf_token, signed_in
@@ -104,6 +107,26 @@ FORMS: dict[str, dict[str, str]] = {
     "REMOVE_ANA": {"user_id": "@counselor_ana"},
     # Someone of the south case, slipped by id into a form on another case.
     "SOUTH_PARTY": {"part": "witness", "kind": "student", "person_id": "@south_subject"},
+    # Assessment: a fact, an answer citing it, a participant's confirmation, a notice.
+    "FACT": {
+        "source": "observation",
+        "learned_on": "2025-01-10",
+        "statement": "Jordan Rivera left a knife drawing in the library.",
+        "record_class": "education",
+    },
+    "ANSWER": {
+        "question": "motives",
+        "value": "yes",
+        "note": "Anger at a classmate.",
+        "facts": "@fact",
+    },
+    "CONFIRM": {"decision": "confirm"},
+    "NOTICE": {
+        "kind": "superintendent",
+        "recipient": "Dr. Alvarez, the superintendent's designee",
+        "given_on": "2025-01-15",
+        "method": "phone",
+    },
     # Intake: a staff report naming a subject; an anonymous tip; the tipster's follow-up.
     "REPORT": {
         "school_id": "@nhs_school",
@@ -172,6 +195,13 @@ CASE_CONTENT = (
     "Weekly check-in",
     "gun in his car",
     "resource officer and the principal",
+    # the assessment
+    "knife drawing",
+    "drew a knife",
+    "binder",
+    "Anger at a classmate",
+    "named a classmate",
+    "Alvarez",
     # seed_reports
     "Taylor",
     "Brooks",
@@ -252,6 +282,8 @@ GET  account.two_step             -                          -           ok  ok 
 POST account.two_step             -                          -           ok  ok  ok  ok  ok  ok  ok  ok  login
 # ---- district administration: admin_fay only
 GET  admin.index                  -                          -           ok  403 403 403 403 403 403 403 login
+GET  admin.district               -                          -           ok  403 403 403 403 403 403 403 login
+POST admin.district               -                          -           ok  403 403 403 403 403 403 403 login
 GET  admin.schools                -                          -           ok  403 403 403 403 403 403 403 login
 POST admin.schools                -                          -           ok  403 403 403 403 403 403 403 login
 GET  admin.team                   -                          -           ok  403 403 403 403 403 403 403 login
@@ -305,6 +337,23 @@ POST cases.remove_member          north                      -           403 ok 
 POST cases.remove_member          north                      REMOVE_ANA  403 404 403 403 403 403 404 403 login
 POST cases.change_status          north                      -           403 ok  403 403 403 403 404 403 login
 POST cases.change_status          south                      -           403 404 404 404 404 403 ok  403 login
+POST assessment.add_fact          north                      -           403 ok  ok  ok  403 403 404 403 login
+POST assessment.add_fact          north                      FACT        403 ok  ok  ok  403 403 404 403 login
+POST assessment.add_fact          south                      FACT        403 404 404 404 404 403 ok  403 login
+GET  assessment.correct_fact      north/fact                 -           403 ok  ok  ok  403 403 404 403 login
+POST assessment.correct_fact      north/fact                 -           403 ok  ok  ok  403 403 404 403 login
+GET  assessment.correct_fact      south/fact                 -           403 404 404 404 404 403 404 403 login
+POST assessment.answer            north                      -           403 ok  ok  ok  403 403 404 403 login
+POST assessment.answer            north                      ANSWER      403 ok  ok  ok  403 403 404 403 login
+POST assessment.answer            south                      ANSWER      403 404 404 404 404 403 400 403 login
+POST assessment.record_determination north                   -           403 ok  ok  ok  403 403 404 403 login
+POST assessment.record_determination south                   -           403 404 404 404 404 403 ok  403 login
+POST assessment.respond           north/determination        -           403 ok  ok  ok  403 403 404 403 login
+POST assessment.respond           north/determination        CONFIRM     403 400 ok  ok  403 403 404 403 login
+POST assessment.respond           south/determination        CONFIRM     403 404 404 404 404 403 404 403 login
+POST assessment.record_notice     north                      -           403 ok  ok  ok  403 403 404 403 login
+POST assessment.record_notice     north                      NOTICE      403 ok  ok  ok  403 403 404 403 login
+POST assessment.record_notice     south                      NOTICE      403 404 404 404 404 403 ok  403 login
 POST cases.assign                 north                      -           403 ok  ok  ok  403 403 404 403 login
 POST cases.assign                 north                      WORK        403 ok  ok  ok  403 403 404 403 login
 POST cases.assign                 south                      WORK        403 404 404 404 404 403 ok  403 login
@@ -487,6 +536,37 @@ def seed_world(app: Flask, world: World) -> Refs:
     grant_entry = audit_entries(app, str(AuditAction.ACCESS_EMERGENCY_GRANTED))[0].seq
     reports = seed_reports(app, world)
     files = seeded.attachment_ids
+    # The north team's assessment: a fact, and a determination waiting for gus and hal.
+    with acting_as(app, world, "lead_ben") as ctx:
+        fact = carry_out(
+            ctx,
+            facts.add_fact(
+                ctx,
+                seeded.north,
+                facts.FactData(
+                    source=FactSource.OBSERVATION,
+                    learned_on=ctx.now.date(),
+                    statement="Jordan Rivera drew a knife on his binder.",
+                ),
+            ),
+        )
+        determination = carry_out(
+            ctx,
+            determinations.record_determination(
+                ctx,
+                seeded.north,
+                determinations.DeterminationData(
+                    classification="substantive_serious",
+                    level="moderate",
+                    rationale="Jordan Rivera drew a knife and named a classmate.",
+                    facts=[fact],
+                    participants=[
+                        world.people["member_gus"].user_id,
+                        world.people["officer_hal"].user_id,
+                    ],
+                ),
+            ),
+        )
     values = {name: str(person.user_id) for name, person in world.people.items()}
     values |= {
         "north": seeded.north,
@@ -500,6 +580,8 @@ def seed_world(app: Flask, world: World) -> Refs:
         "counseling_file": str(files[RecordClass.COUNSELING]),
         "law_enforcement_file": str(files[RecordClass.LAW_ENFORCEMENT]),
         "assignment": str(seeded.assignment_id),
+        "fact": str(fact),
+        "determination": str(determination),
         "grant": str(grant_id),
         "grant_entry": str(grant_entry),
         "north_team": str(world.team_ids["north"]),
@@ -565,6 +647,11 @@ def run_matrix(app: Flask, world: World, persona: str, refs: Refs | None = None)
         sent_token = "" if probe.endpoint in TOKENLESS else token
         response = send(browser, sent_token, probe.method, url, refs.form(probe.form))
         got = outcome(probe.method, response)
+        if response.mimetype == "text/html":
+            wrong.extend(
+                f"{persona}: {probe.method} {url}: {problem}"
+                for problem in markup_problems(response.get_data(as_text=True))
+            )
         if not agrees(got, probe.expect[persona]):
             where = response.headers.get("Location")
             wrong.append(
@@ -595,7 +682,7 @@ def test_policy_matrix(app: Flask, world: World, persona: str) -> None:
 
     with template_rendered.connected_to(check_context, app):
         wrong = run_matrix(app, world, persona)
-    assert not wrong, f"{len(wrong)} outcome(s) differ from MATRIX_TABLE:\n" + "\n".join(wrong)
+    assert not wrong, f"{len(wrong)} outcome(s) or page(s) wrong:\n" + "\n".join(wrong)
     assert rendered == [], "ORM rows handed to templates: " + ", ".join(sorted(set(rendered)))
 
 

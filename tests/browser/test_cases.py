@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -21,96 +20,26 @@ import pytest
 from playwright.sync_api import Browser, Page, StorageState, expect
 
 from btam.access.record_classes import RecordClass
-from btam.demo import OFFICER_AGENCY, SCHOOLS, TEAM
+from btam.demo import OFFICER_AGENCY
 from btam.demo.cases import BATHROOM_WALL, SOCIAL_MEDIA, TYLER, DemoCase
 from tests.browser.live import Browsing, LiveServer, expect_clean
+from tests.browser.people import AUDITOR, COUNSELOR, LEAD, OFFICER, SCHOOL_NAMES, enrolled
 from tests.support.pages import (
     NOT_DETERMINED,
-    AdminPage,
     CaseListPage,
     CasePage,
     DisclosuresPage,
     Keyring,
     NewCasePage,
-    PasswordChangePage,
     PersonSearchPage,
     ink_and_paper,
-    sign_in,
 )
 
 pytestmark = pytest.mark.browser
 
-OWN_PASSWORD = "amber tides wash the harbour wall"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 LAPTOP = {"width": 1366, "height": 768}
-SCHOOL_NAMES = {code: name for name, code in SCHOOLS}
 SUBJECT = f"{TYLER.given} {TYLER.family}"
-
-
-@dataclass(frozen=True)
-class Newcomer:
-    """Someone the administrator adds for these tests, as the "Add a user" form has it."""
-
-    username: str
-    name: str
-    role: str
-    discipline: str = "None"
-    agency: str = ""
-    schools: tuple[str, ...] = ()  # school names; none means the whole district
-    on_team: bool = False
-
-    @property
-    def choice(self) -> str:
-        """How the case pages' lists of people name them: "Name (Role)"."""
-        return f"{self.name} ({self.role})"
-
-
-LEAD = Newcomer("lead.vance", "Nadia Vance", "Team lead", "Administrator", on_team=True)
-OFFICER = Newcomer(
-    "sro.hale",
-    "Officer Paul Hale",
-    "Team member",
-    "Law enforcement",
-    agency=OFFICER_AGENCY,
-    schools=tuple(SCHOOL_NAMES.values()),
-    on_team=True,
-)
-COUNSELOR = Newcomer(
-    "counselor.ibarra", "Marta Ibarra", "Counselor", schools=(SCHOOL_NAMES["RHS"],)
-)
-AUDITOR = Newcomer("auditor.lund", "Erik Lund", "Auditor")
-
-
-def enrolled(
-    chromium: Browser,
-    live_server: LiveServer,
-    admin_state: StorageState,
-    keyring: Keyring,
-    who: Newcomer,
-) -> StorageState:
-    """Add ``who`` (and put them on the demo team), sign in once: the cookies of that session."""
-    browsing = Browsing(chromium, live_server.base_url)
-    try:
-        admin = AdminPage(browsing.new_page(storage_state=admin_state)).open()
-        form = admin.add_user().fill(
-            username=who.username,
-            name=who.name,
-            role=who.role,
-            discipline=who.discipline,
-            agency=who.agency,
-            whole_district=not who.schools,
-            schools=who.schools,
-        )
-        temporary = form.create().temporary_password.inner_text()
-        if who.on_team:
-            AdminPage(admin.page).open().open_team(TEAM).add_members(who.name)
-        page = browsing.new_page()
-        forced = sign_in(page, who.username, temporary, keyring)
-        assert isinstance(forced, PasswordChangePage), f"expected a forced change: {page.url}"
-        forced.change(temporary, OWN_PASSWORD)
-        return page.context.storage_state()
-    finally:
-        browsing.close()
 
 
 @pytest.fixture(scope="module")
@@ -166,7 +95,7 @@ def number_of(cases: CaseListPage, demo: DemoCase) -> str:
     return cases.number_of(
         school=SCHOOL_NAMES[demo.school],
         status=demo.status.label,
-        level=demo.level.label if demo.level else NOT_DETERMINED,
+        level=demo.level.capitalize() if demo.level else NOT_DETERMINED,
     )
 
 
@@ -298,7 +227,7 @@ def test_a_counselor_sees_only_the_header_and_its_own_task_and_marks_it_done(
     mine = cases.open_case(number)
     expect(mine.heading).to_have_text(f"Case {number}")
     expect(mine.fact_names).to_have_text(
-        ["School", "Team", "Status", "Level of concern", "Lead", "Opened"]
+        ["Status", "Level of concern", "School", "Team", "Lead", "Opened"]
     )
     expect(mine.fact("School")).to_have_text(SCHOOL_NAMES[BATHROOM_WALL.school])
     expect(mine.fact("Status")).to_have_text(BATHROOM_WALL.status.label)

@@ -26,7 +26,7 @@ from btam.cases.models import (
     Note,
 )
 from btam.cases.services import page
-from btam.cases.terms import CaseStatus, Level
+from btam.cases.terms import CaseStatus
 from btam.context import ServiceContext, carry_out
 from btam.demo import ACCOUNTS, OFFICER_AGENCY, DemoResult, load_demo
 from btam.demo.cases import CASES, TYLER
@@ -117,7 +117,7 @@ def test_the_cases_are_at_every_stage_and_level(app: Flask, demo: DemoResult) ->
         rows = ctx.db.execute(select(Case).order_by(Case.opened_at)).scalars().all()
         assert [c.number for c in rows] == sorted(demo.cases)
         assert {c.status for c in rows} == set(CaseStatus)
-        assert {Level.LOW, Level.MODERATE, Level.HIGH} <= {c.level for c in rows}
+        assert {"low", "moderate", "high"} <= {c.level for c in rows}
         closed = [c for c in rows if c.status is CaseStatus.CLOSED]
         assert closed and all(c.closed_at is not None for c in closed)
         # Weeks of work, not one day (the case opened at triage today may share a date).

@@ -35,6 +35,10 @@ from btam import ConfigError, create_app
 from btam.access.record_classes import RecordClass
 from btam.accounts import signin
 from btam.accounts.models import User
+from btam.assessment.services import answers, determinations, facts, notices
+from btam.assessment.services.determinations import DeterminationData
+from btam.assessment.services.facts import FactData
+from btam.assessment.terms import FactSource, Method, NoticeKind
 from btam.cases.lifecycle import Transition
 from btam.cases.services import emergency, lifecycle, opening, page, records, team
 from btam.cli import keys as keys_cli
@@ -256,6 +260,15 @@ def test_markers_in_every_case_field_are_in_no_store_dump_or_log(
             "recipient",
             "interest",
             "closing",
+            "fact",
+            "corroboration",
+            "counselfact",
+            "factsummary",
+            "answernote",
+            "rationale",
+            "objection",
+            "notified",
+            "noticenote",
         )
     }
     content = marker("CONTENT").encode()
@@ -328,6 +341,80 @@ def test_markers_in_every_case_field_are_in_no_store_dump_or_log(
                     recipient=m["recipient"],
                     interest=m["interest"],
                     disclosed_at=ctx.now,
+                ),
+            )
+            fact = carry_out(
+                ctx,
+                facts.add_fact(
+                    ctx,
+                    number,
+                    FactData(
+                        source=FactSource.OBSERVATION,
+                        learned_on=date(2026, 3, 2),
+                        statement=m["fact"],
+                        corroborated=True,
+                        corroboration=m["corroboration"],
+                    ),
+                ),
+            )
+            carry_out(
+                ctx,
+                answers.answer_question(
+                    ctx,
+                    number,
+                    question_key="motives",
+                    value="yes",
+                    note=m["answernote"],
+                    facts=[fact],
+                ),
+            )
+            determination = carry_out(
+                ctx,
+                determinations.record_determination(
+                    ctx,
+                    number,
+                    DeterminationData(
+                        classification="substantive_serious",
+                        level="high",
+                        rationale=m["rationale"],
+                        facts=[fact],
+                        participants=[people.member_gus.user_id, people.officer_hal.user_id],
+                    ),
+                ),
+            )
+            carry_out(
+                ctx,
+                notices.record_notice(
+                    ctx,
+                    number,
+                    kind=NoticeKind.PARENT,
+                    recipient=m["notified"],
+                    given_at=ctx.now,
+                    method=Method.PHONE,
+                    reached=True,
+                    note=m["noticenote"],
+                ),
+            )
+        with acting_as(enc_app, people, "member_gus") as ctx:
+            carry_out(
+                ctx,
+                facts.add_fact(
+                    ctx,
+                    number,
+                    FactData(
+                        source=FactSource.RECORD_REVIEW,
+                        learned_on=date(2026, 3, 2),
+                        statement=m["counselfact"],
+                        record_class=RecordClass.COUNSELING,
+                        team_summary=m["factsummary"],
+                    ),
+                ),
+            )
+        with acting_as(enc_app, people, "officer_hal") as ctx:
+            carry_out(
+                ctx,
+                determinations.respond(
+                    ctx, number, determination, confirm=False, objection=m["objection"]
                 ),
             )
         with acting_as(enc_app, people, "teacher_cam") as ctx:

@@ -9,9 +9,10 @@ from btam.access.actor import ROLES_WITH_DISCIPLINE
 from btam.access.permissions import Permission
 from btam.access.refusal import require_permission
 from btam.accounts import authn, repository
-from btam.accounts.dto import SchoolRow, TeamRow, UserRow
+from btam.accounts.dto import DistrictSettings, SchoolRow, TeamRow, UserRow
 from btam.accounts.models import District, School, Team
 from btam.accounts.services.users import schools_of, user_row
+from btam.assessment.catalog import DEFAULT_MODEL_ID
 from btam.audit.actions import AuditAction
 from btam.audit.events import AuditEvent
 from btam.context import ServiceContext, Staged, staged
@@ -213,3 +214,40 @@ def school_names(ctx: ServiceContext) -> dict[int, str]:
 
 def _event(action: AuditAction, object_type: str, object_id: int) -> AuditEvent:
     return AuditEvent(action, object_type=object_type, object_id=object_id)
+
+
+def district_settings(ctx: ServiceContext) -> DistrictSettings:
+    """The district's settings and the choices for them.
+
+    :raises AccessDenied: the actor may not manage users (the district administrator).
+    :raises NotFound: before a district exists.
+    """
+    require_permission(ctx, Permission.ADMIN_USERS_MANAGE)
+    district = the_district(ctx)
+    return DistrictSettings(
+        name=district.name,
+        assessment_model=district.assessment_model or DEFAULT_MODEL_ID,
+        model_choices=tuple((m.id, f"{m.name} ({m.ref})") for m in ctx.catalog.choices()),
+    )
+
+
+def update_district(ctx: ServiceContext, *, assessment_model: str) -> Staged[None]:
+    """Choose the assessment model new cases follow (open cases keep theirs).
+
+    :raises AccessDenied: the actor may not manage users.
+    :raises ValidationFailed: no such model in the catalog.
+    """
+    require_permission(ctx, Permission.ADMIN_USERS_MANAGE)
+    if assessment_model not in {m.id for m in ctx.catalog.choices()}:
+        raise ValidationFailed("Choose one of the models.", field="assessment_model")
+    district = the_district(ctx)
+    district.assessment_model = assessment_model
+    return staged(
+        None,
+        AuditEvent(
+            AuditAction.ADMIN_DISTRICT_UPDATED,
+            object_type="district",
+            object_id=district.id,
+            purpose=f"assessment model {assessment_model}",
+        ),
+    )

@@ -13,7 +13,7 @@ from btam.access.actor import Actor, Discipline, Role
 from btam.access.decorators import requires
 from btam.access.permissions import Permission
 from btam.accounts.dto import TeamRow
-from btam.accounts.forms import ConfirmForm, SchoolForm, TeamForm, UserForm
+from btam.accounts.forms import ConfirmForm, DistrictForm, SchoolForm, TeamForm, UserForm
 from btam.accounts.services import organisation, users
 from btam.context import ServiceContext, Staged, staged
 
@@ -224,3 +224,22 @@ def schools(actor: Actor) -> ResponseReturnValue:
     return done or render_template(
         "admin/schools.html", form=form, schools=organisation.list_schools(ctx)
     )
+
+
+@bp.route("/district", methods=["GET", "POST"])
+@requires(Permission.ADMIN_USERS_MANAGE)
+def district(actor: Actor) -> ResponseReturnValue:
+    ctx = web.service_context(actor)
+    settings = organisation.district_settings(ctx)
+    form = DistrictForm(assessment_model=settings.assessment_model)
+    form.assessment_model.choices = [SelectChoice(v, label) for v, label in settings.model_choices]
+    done = web.submit(
+        ctx,
+        form,
+        lambda: organisation.update_district(
+            ctx, assessment_model=form.assessment_model.data or ""
+        ),
+        done="Saved. New cases follow this model; open cases keep theirs.",
+        then=lambda _: redirect(url_for("admin.district")),
+    )
+    return done or render_template("admin/district.html", form=form, settings=settings)

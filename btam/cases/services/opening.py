@@ -9,6 +9,7 @@ from btam.access.actor import Role
 from btam.access.policy import Act, TeamFacts
 from btam.access.refusal import refuse
 from btam.accounts import repository as accounts_repo
+from btam.assessment.catalog import DEFAULT_MODEL_ID
 from btam.audit.actions import AuditAction
 from btam.audit.events import AuditEvent
 from btam.cases import repository
@@ -61,6 +62,11 @@ def open_case(
     text = clean_text(summary, limit=SUMMARY_MAX, field="summary", required=True)
     district_id = accounts_repo.district_of(ctx.db, school_id)
     number = repository.next_case_number(ctx.db, district_id, ctx.now.year)
+    district = accounts_repo.district(ctx.db, district_id)
+    # The case keeps the model version the district used when it was opened.
+    model = ctx.catalog.latest(
+        (district.assessment_model if district else None) or DEFAULT_MODEL_ID
+    )
     actor = access.actor
     case = Case(
         district_id=district_id,
@@ -69,6 +75,8 @@ def open_case(
         team_id=team_id,
         lead_id=actor.user_id if actor.role is Role.TEAM_LEAD else None,
         summary=text,
+        assessment_model=model.id,
+        assessment_model_version=model.version,
         opened_at=ctx.now,
         opened_by=actor.user_id,
     )

@@ -10,6 +10,7 @@ from btam.access.policy import BASIS, Act, Rel
 from btam.access.refusal import refuse
 from btam.accounts import repository as accounts_repo
 from btam.accounts.models import User
+from btam.assessment.catalog import DEFAULT_MODEL_ID
 from btam.audit.actions import AuditAction
 from btam.cases import dto, lifecycle, repository
 from btam.cases.models import Assignment, Case, EmergencyGrant, Note
@@ -36,9 +37,23 @@ def case_header(ctx: ServiceContext, case: Case) -> dto.CaseHeader:
         team=team_row.name if team_row else "",
         status=case.status,
         level=case.level,
+        level_label=level_label(ctx, case, case.level),
         lead=lead,
         opened_at=case.opened_at,
     )
+
+
+def level_label(ctx: ServiceContext, case: Case, level: str | None) -> str | None:
+    """How the case's assessment model names ``level`` (its levels differ between models)."""
+    if level is None:
+        return None
+    model = ctx.catalog.get(
+        case.assessment_model or DEFAULT_MODEL_ID, case.assessment_model_version or 1
+    )
+    try:
+        return model.level(level).label
+    except KeyError:
+        return level.capitalize()
 
 
 def list_cases(ctx: ServiceContext) -> list[dto.CaseHeader]:
@@ -59,8 +74,16 @@ def view_case(ctx: ServiceContext, number: str) -> dto.CaseView:
 
     :raises NotFound: the case lies outside the actor's view (recorded).
     """
+    return case_view(ctx, visit(ctx, number))
+
+
+def visit(ctx: ServiceContext, number: str) -> CaseInScope:
+    """Load the case for its page and record the view, before anything of it is shown.
+
+    :raises NotFound: the case lies outside the actor's view (recorded).
+    """
     loaded = load_case(ctx, number)
-    case, access = loaded.case, loaded.access
+    case = loaded.case
     viewing = loaded.decide(Act.VIEW_CASE)
     ctx.record(
         AuditAction.CASE_RECORD_VIEWED,
@@ -70,6 +93,13 @@ def view_case(ctx: ServiceContext, number: str) -> dto.CaseView:
         school_id=case.school_id,
         purpose=(viewing.basis if viewing else BASIS[Rel.ASSIGNED]),
     )
+    return loaded
+
+
+def case_view(ctx: ServiceContext, loaded: CaseInScope) -> dto.CaseView:
+    """The case's core records the visitor of ``visit`` may see (nothing more is recorded)."""
+    case, access = loaded.case, loaded.access
+    viewing = loaded.decide(Act.VIEW_CASE)
     header = case_header(ctx, case)
     actor = access.actor
     if not viewing:
@@ -137,8 +167,8 @@ def view_case(ctx: ServiceContext, number: str) -> dto.CaseView:
                 transition=h.transition,
                 from_status=h.from_status,
                 to_status=h.to_status,
-                from_level=h.from_level,
-                to_level=h.to_level,
+                from_level=level_label(ctx, case, h.from_level),
+                to_level=level_label(ctx, case, h.to_level),
                 reason=h.reason,
                 at=h.changed_at,
                 by=names.get(h.changed_by or 0),
@@ -203,3 +233,22 @@ def _member_view(user: User, via: str) -> dto.MemberView:
         agency=user.agency,
         via=via,
     )
+
+
+def timeline(
+    ctx: ServiceContext, loaded: CaseInScope, view: dto.CaseView
+) -> list[dto.TimelineItem]:
+    """The case core's events for the timeline: opened, reports, notes, files, status changes;
+    only what the viewer may read."""
+    if not view.full:
+        return []
+    items = [dto.TimelineItem(loaded.case.opened_at, "case", "Case opened", view.header.lead)]
+    for report_id, channel, received in view.reports:
+        items.append(dto.TimelineItem(received, "report", f"Report #{report_id}: {channel.label}"))
+    for n in view.notes:
+        items.append(dto.TimelineItem(n.created_at, "note", f"{n.record_class.label}", n.author))
+    for a in view.attachments:
+        items.append(dto.TimelineItem(a.created_at, "file", f"File {a.filename}", a.author))
+    for h in view.history:
+        items.append(dto.TimelineItem(h.at, "status", f"{h.transition.label}", h.by))
+    return items

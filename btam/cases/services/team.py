@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
-from btam.access.actor import Role
+from btam.access.actor import Discipline, Role
 from btam.access.policy import Act
 from btam.access.refusal import refuse
 from btam.accounts import repository as accounts_repo
@@ -12,7 +13,7 @@ from btam.audit.actions import AuditAction
 from btam.cases import repository
 from btam.cases.lifecycle import CaseChange
 from btam.cases.models import Assignment, CaseMember
-from btam.cases.services.guard import load_case
+from btam.cases.services.guard import CaseInScope, load_case
 from btam.context import ServiceContext, Staged, staged
 from btam.errors import NotFound, ValidationFailed
 from btam.text import clean_text
@@ -130,3 +131,33 @@ def assignable_users(ctx: ServiceContext) -> list[tuple[int, str]]:
         (u.id, f"{u.display_name} ({u.role.label})")
         for u in accounts_repo.users_with_roles(ctx.db, WORKER_ROLES)
     ]
+
+
+@dataclass(frozen=True)
+class Worker:
+    """Someone who works the case: on its team, added to it, or given work on it."""
+
+    user_id: int
+    name: str
+    role: Role
+    discipline: Discipline | None
+
+
+def case_workers(ctx: ServiceContext, loaded: CaseInScope) -> list[Worker]:
+    """The active users who work the case, by name: its team, its members, its assignees."""
+    case, facts = loaded.case, loaded.facts
+    team = accounts_repo.team(ctx.db, case.team_id)
+    members = team.members if team and team.is_active else []
+    # A team member works the team's cases in the schools of its own scope only.
+    found = {
+        u.id: u
+        for u in members
+        if u.is_active and (u.district_wide or case.school_id in {s.id for s in u.schools})
+    }
+    for user in accounts_repo.users_by_ids(ctx.db, facts.member_ids | facts.assignee_ids):
+        if user.is_active:
+            found.setdefault(user.id, user)
+    return sorted(
+        (Worker(u.id, u.display_name, u.role, u.discipline) for u in found.values()),
+        key=lambda w: (w.name, w.user_id),
+    )

@@ -1,0 +1,1 @@
+"""The assessment services: facts, answers, determinations and the notices they make due."""
