@@ -27,26 +27,30 @@ def visible_cases(access: Access, act: Act = Act.VIEW_HEADER) -> ColumnElement[b
     allowed_by = CASE_RULES[act].get(actor.role, ())
     if Rel.ANY in allowed_by:
         return true()
+    if act is Act.OPEN_CASE:
+        return false()  # decided on a team and a school, never on a case
     clauses: list[ColumnElement[bool]] = []
     on_team = and_(Case.team_id.in_(_ids(actor.team_ids)), _scope_filter(actor))
+    member = Case.id.in_(
+        select(CaseMember.case_id).where(
+            CaseMember.user_id == actor.user_id, CaseMember.removed_at.is_(None)
+        )
+    )
+    granted = Case.id.in_(_ids(access.grants)) if access.grants else false()
     if Rel.TEAM in allowed_by or (Rel.LEAD in allowed_by and actor.role is Role.TEAM_LEAD):
         clauses.append(on_team)
     elif Rel.LEAD in allowed_by:
         clauses.append(and_(on_team, Case.lead_id == actor.user_id))
     if Rel.MEMBER in allowed_by:
-        clauses.append(
-            Case.id.in_(
-                select(CaseMember.case_id).where(
-                    CaseMember.user_id == actor.user_id, CaseMember.removed_at.is_(None)
-                )
-            )
-        )
+        clauses.append(member)
     if Rel.ASSIGNED in allowed_by:
         clauses.append(
             Case.id.in_(select(Assignment.case_id).where(Assignment.user_id == actor.user_id))
         )
-    if Rel.GRANT in allowed_by and access.grants:
-        clauses.append(Case.id.in_(_ids(access.grants)))
+    if Rel.GRANT in allowed_by:
+        clauses.append(granted)
+    if Rel.OUTSIDE in allowed_by:
+        clauses.append(~or_(on_team, member, granted))
     return or_(*clauses) if clauses else false()
 
 

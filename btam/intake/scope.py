@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
 
+from btam.access.actor import Role
 from btam.access.policy import CASE_RULES, Access, Act, Rel
 from btam.accounts.models import team_schools
 from btam.intake.models import Report
@@ -13,7 +14,7 @@ def visible_reports(access: Access, act: Act = Act.TRIAGE) -> ColumnElement[bool
     """A filter on :class:`Report`: what ``can(access, act, report)`` allows (see ReportFacts)."""
     actor = access.actor
     allowed_by = CASE_RULES[act].get(actor.role, ())
-    clauses: list[ColumnElement[bool]] = []
+    clauses: list[ColumnElement[bool]] = [true()] if Rel.ANY in allowed_by else []
     if Rel.TEAM in allowed_by:
         covered = select(team_schools.c.school_id).where(
             team_schools.c.team_id.in_(sorted(actor.team_ids))
@@ -21,5 +22,10 @@ def visible_reports(access: Access, act: Act = Act.TRIAGE) -> ColumnElement[bool
         scope = true() if actor.district_wide else Report.school_id.in_(sorted(actor.school_ids))
         clauses.append(and_(Report.school_id.in_(covered), scope))
     if Rel.REPORTER in allowed_by:
-        clauses.append(Report.reporter_id == actor.user_id)
-    return or_(*clauses) if clauses else false()
+        # Never NULL for a tip (no reporter), so that NOT of the filter keeps the tips too.
+        clauses.append(and_(Report.reporter_id.is_not(None), Report.reporter_id == actor.user_id))
+    kept = or_(*clauses) if clauses else false()
+    if act is Act.VIEW_REPORTER and actor.role is not Role.TEAM_LEAD:
+        # A reporter who asked for confidentiality is known to the lead alone.
+        return and_(kept, Report.reporter_confidential.is_(False))
+    return kept

@@ -9,7 +9,6 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 
 from btam import create_app
 from btam.accounts.models import School, Team, User, UserSession
@@ -17,7 +16,7 @@ from btam.accounts.services import users
 from btam.audit.models import AuditEntry
 from btam.context import carry_out
 from btam.store_probe import audit_store_probe, case_store_probe
-from tests.support.outage import worker_with
+from tests.support.outage import read_only, worker_with
 from tests.support.personas import World, system_ctx
 from tests.support.stores import audit_actions, live_sessions
 from tests.support.web import Browser, csrf_token, next_code, signed_in
@@ -102,16 +101,6 @@ def test_health_is_503_and_names_the_store_that_is_down(
         assert {k: body[k] for k in expected} == expected
         # Only the states: no driver message, host, port or URL.
         assert "127.0.0.1" not in response.get_data(as_text=True)
-
-
-def read_only(url: str) -> str:
-    """The same store, opened so that it answers reads and refuses every write."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        return f"sqlite:///file:{parsed.database}?mode=ro&uri=true"
-    # As after a fail-over to a standby, or a role left with SELECT only.
-    readonly = parsed.update_query_dict({"options": "-c default_transaction_read_only=on"})
-    return readonly.render_as_string(hide_password=False)
 
 
 def test_health_is_503_while_the_audit_store_answers_reads_but_refuses_writes(

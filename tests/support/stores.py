@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import MetaData, func, select, update
 
 from btam.accounts.models import SigninFailure, UserSession
 from btam.audit.models import AuditEntry
+from btam.db import utcnow
 
 
 def audit_actions(app: Flask) -> list[str]:
@@ -55,3 +57,40 @@ def live_sessions(app: Flask, user_id: int) -> int:
                 )
             ).scalar_one()
         )
+
+
+def audit_count(app: Flask) -> int:
+    """How many entries the audit trail holds."""
+    with app.extensions["btam"].stores.audit_sessions() as db:
+        return int(db.scalar(select(func.count(AuditEntry.seq))) or 0)
+
+
+def case_store_tables(app: Flask) -> MetaData:
+    """Every table the case store's database holds, read from the database itself (so a table
+    created by a migration and missing from the models is counted too)."""
+    tables = MetaData()
+    tables.reflect(app.extensions["btam"].stores.case_engine)
+    return tables
+
+
+def case_store_digest(app: Flask, tables: MetaData) -> dict[str, str]:
+    """A SHA-256 of each table's rows, row by row in primary-key order, every column."""
+    digests = {}
+    with app.extensions["btam"].stores.case_engine.connect() as conn:
+        for table in tables.sorted_tables:
+            order = list(table.primary_key.columns) or list(table.columns)
+            rows = hashlib.sha256()
+            for row in conn.execute(select(table).order_by(*order)):
+                rows.update(repr(tuple(row)).encode() + b"\n")
+            digests[table.name] = rows.hexdigest()
+    return digests
+
+
+def keep_sessions_fresh(app: Flask) -> None:
+    """Mark every live session as seen now, so the next request does not move its idle clock
+    (a keep-alive written at most every 30 seconds, whatever the request does)."""
+    with app.extensions["btam"].stores.case_sessions() as db:
+        db.execute(
+            update(UserSession).where(UserSession.ended_at.is_(None)).values(last_seen_at=utcnow())
+        )
+        db.commit()

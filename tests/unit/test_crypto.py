@@ -185,6 +185,20 @@ def test_ciphertext_under_another_key_id_fails(cipher: FieldCipher) -> None:
         cipher.decrypt_text(other.encrypt(SECRET, **WHERE), **WHERE)
 
 
+def test_the_same_key_bytes_under_another_key_id_are_refused() -> None:
+    """The key id is pinned, not advisory: the same key bytes registered under two ids (a
+    copy left by a rotation, a row restored from a backup) open only their own ciphertexts."""
+    key = new_data_key()
+    ciphertext = FieldCipher(key, key_id=3).encrypt(SECRET, **WHERE)
+    with pytest.raises(DecryptionFailed):
+        FieldCipher(key, key_id=4).decrypt_text(ciphertext, **WHERE)
+    with pytest.raises(DecryptionFailed):
+        reencrypt(
+            ciphertext, old=FieldCipher(key, key_id=4), new=FieldCipher(key, key_id=5), **WHERE
+        )
+    assert FieldCipher(key, key_id=3).decrypt_text(ciphertext, **WHERE) == SECRET
+
+
 def test_unknown_version_byte_is_unsupported_format(cipher: FieldCipher) -> None:
     ciphertext = bytearray(cipher.encrypt(SECRET, **WHERE))
     ciphertext[0] = 0x02
