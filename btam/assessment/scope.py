@@ -6,9 +6,9 @@ from sqlalchemy import ColumnElement
 
 from btam.access.policy import Access
 from btam.assessment.models import Fact
-from btam.cases.scope import visible_records
+from btam.cases.scope import readable_records
 
 
 def visible_facts(access: Access) -> ColumnElement[bool]:
     """A filter on :class:`Fact`: the facts (every version) the actor may read in full."""
-    return visible_records(access, Fact)
+    return readable_records(access, Fact)

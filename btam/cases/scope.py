@@ -54,7 +54,7 @@ def visible_cases(access: Access, act: Act = Act.VIEW_HEADER) -> ColumnElement[b
     return or_(*clauses) if clauses else false()
 
 
-def visible_records(access: Access, model: Any) -> ColumnElement[bool]:
+def readable_records(access: Access, model: Any) -> ColumnElement[bool]:
     """Records of ``model`` (one with ``case_id``, ``record_class`` and ``author_id``) on a
     case the actor may view, of a class it may read (see ``policy._can_read_record``)."""
     actor = access.actor
@@ -73,9 +73,9 @@ def visible_records(access: Access, model: Any) -> ColumnElement[bool]:
 
 def visible_notes(access: Access) -> ColumnElement[bool]:
     """A filter on :class:`Note`: notes the actor may read."""
-    return visible_records(access, Note)
+    return readable_records(access, Note)
 
 
 def visible_attachments(access: Access) -> ColumnElement[bool]:
     """A filter on :class:`Attachment`: attachments the actor may read."""
-    return visible_records(access, Attachment)
+    return readable_records(access, Attachment)

@@ -97,6 +97,7 @@ admin_fay      admin.edit_user             teacher_cam            EDIT_CAM      
 admin_fay      admin.reset_mfa             lead_ben               -             -                       change
 admin_fay      admin.reset_password        teacher_cam            -             -                       change
 admin_fay      admin.set_active            teacher_cam/disable    -             -                       change
+admin_fay      admin.district              -                      DISTRICT      -                       change
 admin_fay      auth.logout                 -                      -             -                       signout
 # ---- cases: the lead manages, the team works the records, the counselor does her work
 lead_ben       cases.new                   -                      OPEN_CASE     -                       change
@@ -105,6 +106,12 @@ lead_ben       cases.remove_member         north                  REMOVE_ANA    
 lead_ben       cases.change_status         north_quiet            CLOSE         -                       change
 lead_ben       cases.emergency_access      -                      EMERGENCY     -                       change
 lead_ben       people.record_disclosure    subject                DISCLOSURE    -                       change
+# ---- assessment: facts, an answer, a determination, a notice; a participant confirms
+lead_ben       assessment.add_fact         north                  FACT          -                       change
+lead_ben       assessment.correct_fact     north/fact             CORRECTED_FACT -                      change
+lead_ben       assessment.answer           north                  ANSWER        -                       change
+lead_ben       assessment.record_determination north              DETERMINATION -                       change
+lead_ben       assessment.record_notice    north                  NOTICE        -                       change
 lead_ben       auth.logout                 -                      -             -                       signout
 member_gus     cases.summary               north                  SUMMARY       -                       change
 member_gus     cases.add_note              north                  NOTE          -                       change
@@ -112,6 +119,7 @@ member_gus     cases.add_attachment        north                  ATTACHMENT    
 member_gus     cases.add_party             north                  PARTY         -                       change
 member_gus     cases.assign                north                  WORK          -                       change
 member_gus     people.search               -                      SEARCH        -                       trail
+member_gus     assessment.respond          north/determination    CONFIRM       -                       change
 # ---- one's own account (the password last: the rows before it confirm with the old one)
 member_gus     account.recovery_codes      -                      PASSWORD_ONLY -                       change
 member_gus     account.end_other_sessions  -                      -             -                       change
@@ -184,6 +192,20 @@ WRITE_FORMS: dict[str, dict[str, FormValue]] = {
         "parties": "School resource officer and the principal of South Middle School",
     },
     "REVIEW": {"verdict": "justified"},
+    "DISTRICT": {"assessment_model": "florida"},
+    "CORRECTED_FACT": {
+        "source": "observation",
+        "learned_on": "2025-01-10",
+        "statement": "Jordan Rivera left a knife drawing in the library, signed with his name.",
+        "record_class": "education",
+    },
+    "DETERMINATION": {
+        "classification": "substantive_serious",
+        "level": "high",
+        "rationale": "A drawing of a knife and a classmate named: a threat he may act on.",
+        "facts": "@fact",
+        "participants": ("@member_gus", "@officer_hal"),
+    },
 }
 
 

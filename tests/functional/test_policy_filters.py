@@ -36,6 +36,8 @@ from btam.access.policy import Access, Act, CaseFacts, RecordFacts, ReportFacts,
 from btam.access.record_classes import RecordClass
 from btam.accounts import signin
 from btam.accounts.models import District, Team, User, team_members, team_schools
+from btam.assessment.models import Fact
+from btam.assessment.terms import FactSource
 from btam.cases import repository as case_repo
 from btam.cases.models import (
     Assignment,
@@ -261,6 +263,17 @@ def _seed(db: Session, world: World, now: datetime) -> Seeded:
                 )
                 attachment.content = f"{klass.value} file by {author}".encode()
                 db.add(attachment)
+                db.add(
+                    Fact(
+                        case_id=case.id,
+                        author_id=uid(author),
+                        record_class=klass,
+                        source=FactSource.OBSERVATION,
+                        learned_on=now.date(),
+                        statement=f"{klass.value} fact by {author}",
+                        team_summary=None if klass is RecordClass.EDUCATION else "summary",
+                    )
+                )
         subject = Person(
             district_id=district.id,
             kind=PersonKind.STUDENT,
@@ -416,7 +429,9 @@ def _case_facts(db: Session, case_id: int) -> CaseFacts:
     return case_repo.facts(db, case)
 
 
-def _record_facts(model: type[Note] | type[Attachment]) -> Callable[[Session, int], RecordFacts]:
+def _record_facts(
+    model: type[Note] | type[Attachment] | type[Fact],
+) -> Callable[[Session, int], RecordFacts]:
     def facts(db: Session, record_id: int) -> RecordFacts:
         case_id, record_class, author_id = db.execute(
             select(model.case_id, model.record_class, model.author_id).where(model.id == record_id)
@@ -476,6 +491,7 @@ DECISIONS: dict[str, Decided] = {
     "btam.cases.scope.visible_attachments": Decided(
         Attachment, _record_facts(Attachment), act=Act.VIEW_CASE
     ),
+    "btam.assessment.scope.visible_facts": Decided(Fact, _record_facts(Fact), act=Act.VIEW_CASE),
     "btam.people.scope.visible_people": Decided(Person, _person_facts, _on_a_person),
     "btam.people.scope.visible_disclosures": Decided(
         Disclosure, _disclosure_facts, _on_a_person, act=Act.VIEW_DISCLOSURES
@@ -488,7 +504,7 @@ FILTERS = scope_filters()
 def test_the_filters_are_found() -> None:
     """The search finds the filters of every stage that has them, and no entry is stale."""
     stages = {name.split(".")[1] for name in FILTERS}
-    assert {"cases", "people", "intake"} <= stages
+    assert {"cases", "people", "intake", "assessment"} <= stages
     assert set(DECISIONS) <= set(FILTERS), sorted(set(DECISIONS) - set(FILTERS))
 
 
