@@ -10,8 +10,9 @@ from flask import Flask, request
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import BaseConverter, ValidationError
 
+from btam.ids import parse_id
 from btam.settings import ConfigError, load_settings
 
 __all__ = ["ConfigError", "create_app"]
@@ -23,13 +24,25 @@ UPLOAD_ENDPOINTS = frozenset({"cases.add_attachment", "intake.new", "tips.tip"})
 MAX_UPLOAD_REQUEST_BYTES = 11 * 1024 * 1024
 
 
-class RecordIdConverter(IntegerConverter):
-    """``<int:...>`` limited to the ids a database column can hold (1 to 2**31 - 1)."""
+class RecordIdConverter(BaseConverter):
+    """``<int:...>``: a record id as :func:`btam.ids.parse_id` reads it, else no such page.
 
-    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("min", 1)
-        kwargs.setdefault("max", 2**31 - 1)
-        super().__init__(url_map, *args, **kwargs)
+    Werkzeug's own converter matches ``\\d``, which takes any Unicode decimal digit (fullwidth,
+    Arabic-Indic...) and turns it into an id; here only ASCII digits within a column's range.
+    """
+
+    regex = r"[0-9]+"
+    weight = 50
+    part_isolating = True
+
+    def to_python(self, value: str) -> int:
+        found = parse_id(value)
+        if found is None:
+            raise ValidationError
+        return found
+
+    def to_url(self, value: Any) -> str:
+        return str(int(value))
 
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:

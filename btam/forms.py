@@ -10,8 +10,10 @@ import unicodedata
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import Field, Form
+from wtforms import Field, Form, IntegerField
 from wtforms.validators import ValidationError
+
+from btam.ids import parse_id
 
 # Line breaks and tabs are text; every other control character is not.
 ALLOWED_CONTROLS = frozenset("\n\r\t")
@@ -38,3 +40,27 @@ class BaseForm(FlaskForm):
                 validators.insert(0, no_control_characters)
                 unbound_field.kwargs["validators"] = validators
             return unbound_field.bind(form=form, **options)
+
+
+class RecordIdField(IntegerField):
+    """A typed record id: ASCII digits within a column's range (``btam.ids.parse_id``).
+
+    WTForms' IntegerField runs ``int()``, which takes "٣", " 3", "+3" and "3_000" and any
+    size; this one refuses them with the field's error, so no such value reaches a query.
+    """
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if not valuelist or valuelist[0] in ("", None):
+            return
+        found = parse_id(valuelist[0]) if isinstance(valuelist[0], str) else None
+        if found is None:
+            self.data = None
+            raise ValueError(self.gettext("Not a valid record number."))
+        self.data = found
+
+
+def record_id_text(_form: Form, field: Field) -> None:
+    """A validator for a text field that may hold a record id (a hidden field, say)."""
+    value = field.data
+    if value and (not isinstance(value, str) or parse_id(value) is None):
+        raise ValidationError("Not a valid record number.")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     DateField,
-    IntegerField,
     SelectChoice,
     SelectField,
     StringField,
@@ -14,7 +13,8 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 
 from btam.access.record_classes import RecordClass
-from btam.forms import BaseForm
+from btam.forms import BaseForm, RecordIdField
+from btam.ids import record_id
 from btam.people.forms import PART_CHOICES, PersonFields
 
 CLASS_CHOICES = [SelectChoice(c.value, c.label) for c in RecordClass]
@@ -62,17 +62,17 @@ class AttachmentForm(BaseForm):
 
 
 class MemberForm(BaseForm):
-    user_id = SelectField("Add to the case", id="member_user_id", coerce=int)
+    user_id = SelectField("Add to the case", id="member_user_id", coerce=record_id)
 
 
 class AssignmentForm(BaseForm):
-    user_id = SelectField("Assign to", id="assign_user_id", coerce=int)
+    user_id = SelectField("Assign to", id="assign_user_id", coerce=record_id)
     task = TextAreaField("Task", validators=[DataRequired(), Length(max=2_000)])
     due_on = DateField("Due", validators=[Optional()])
 
 
 class RemoveMemberForm(BaseForm):
-    user_id = IntegerField(validators=[DataRequired()])
+    user_id = RecordIdField(validators=[DataRequired()])
 
 
 class EmergencyForm(BaseForm):

@@ -16,6 +16,7 @@ from btam.access.decorators import public
 from btam.context import carry_out
 from btam.error_pages import render_error
 from btam.errors import ValidationFailed
+from btam.ids import parse_id
 from btam.intake.forms import FollowUpForm, TipForm
 from btam.intake.services import reports, tips
 from btam.intake.services.tips import WRONG_CODE, RateLimited, TipData
@@ -44,7 +45,7 @@ def tip() -> ResponseReturnValue:
             lambda: tips.submit_tip(
                 ctx,
                 TipData(
-                    school_id=int(form.school_id.data or 0),
+                    school_id=parse_id(form.school_id.data) or 0,
                     category=TipCategory(form.category.data),
                     what=form.what.data or "",
                     who=form.who.data or "",
