@@ -195,8 +195,20 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-def _before_request() -> ResponseReturnValue | None:
+def assign_request_id() -> None:
+    """Give the request its id (audit entries and the access log know a request by it)."""
     g.request_id = secrets.token_hex(8)
+
+
+def tag_response(response: Response) -> Response:
+    """Name the request's id on its answer: the access log writes it instead of an address."""
+    request_id = g.get("request_id")
+    if request_id:
+        response.headers["X-Request-Id"] = request_id
+    return response
+
+
+def _before_request() -> ResponseReturnValue | None:
     endpoint = request.endpoint
     if endpoint in PUBLIC_ENDPOINTS:
         return None
@@ -212,10 +224,21 @@ def _before_request() -> ResponseReturnValue | None:
     return None
 
 
-def _teardown(_exc: BaseException | None) -> None:
+def end_request_session(*, rollback: bool = False) -> None:
+    """Close the request's case-store session (rolled back first if asked); a later
+    ``case_db()`` in the same request opens a fresh one."""
     db = g.pop("case_db", None)
-    if db is not None:
+    if db is None:
+        return
+    try:
+        if rollback:
+            db.rollback()
+    finally:
         db.close()
+
+
+def _teardown(_exc: BaseException | None) -> None:
+    end_request_session()
 
 
 def init_app(app: Flask) -> None:
