@@ -74,11 +74,19 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# Seconds a PostgreSQL connection may take to open before the request gives up (libpq's
+# connect_timeout): without it a store behind a silent network hangs every worker for minutes.
+CONNECT_TIMEOUT_SECONDS = 10
+
+
 def normalize_url(url: str) -> str:
-    """Use psycopg 3 for PostgreSQL whatever driver the URL names (or none)."""
+    """Use psycopg 3 for PostgreSQL whatever driver the URL names (or none), with a connect
+    timeout unless the URL sets its own (``?connect_timeout=N``)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
+        if "connect_timeout" not in parsed.query:
+            parsed = parsed.update_query_dict({"connect_timeout": str(CONNECT_TIMEOUT_SECONDS)})
     return parsed.render_as_string(hide_password=False)
 
 
