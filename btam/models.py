@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
-from btam import store_probe
+from btam import housekeeping, store_probe
 from btam.accounts import models as accounts_models
 from btam.audit import applied as audit_applied
 from btam.audit import models as audit_models
@@ -23,6 +23,7 @@ MODEL_MODULES = (
     intake_models,
     audit_applied,
     store_probe,
+    housekeeping,
     audit_models,
 )
 

@@ -71,6 +71,9 @@ class Settings:
     http_force_https: bool = True
     http_proxy_hops: int = 0
     access_emergency_grant_hours: int = 4
+    tips_client_limit: int = 5
+    tips_hourly_limit: int = 300
+    tips_proof_bits: int = 18
 
     @property
     def is_production(self) -> bool:
@@ -272,6 +275,10 @@ def _check_consistency(s: Settings) -> None:
         )
     if s.session_idle_minutes < 1 or s.session_absolute_hours < 1:
         raise ConfigError("session lifetimes must be at least one minute and one hour")
+    if s.tips_client_limit < 1 or s.tips_hourly_limit < 1:
+        raise ConfigError("the tip line's limits must be at least 1")
+    if not 1 <= s.tips_proof_bits <= 26:
+        raise ConfigError("tips_proof_bits must be between 1 and 26")
     if not 1 <= s.access_emergency_grant_hours <= 24:
         raise ConfigError("access_emergency_grant_hours must be between 1 and 24")
     if s.passwords_min_length < 8 or s.passwords_max_length < 64:

@@ -12,6 +12,7 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
+    HiddenField,
     RadioField,
     SelectChoice,
     SelectField,
@@ -122,6 +123,9 @@ class TipForm(BaseForm):
     where = StringField("Where?", validators=[Length(max=500)])
     when = StringField("When?", validators=[Length(max=500)])
     file = FileField("A file (a screenshot or photo)", description=FILE_HINT)
+    # While the tip line is flooded: the challenge and the browser's answer (tip-proof.js).
+    proof_challenge = HiddenField(validators=[Length(max=100)])
+    proof_answer = HiddenField(validators=[Length(max=20)])
 
 
 class FollowUpForm(BaseForm):
