@@ -11,7 +11,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event, inspect
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -147,8 +147,10 @@ def insert_ignoring_conflicts(db: Session, model: Any, **values: Any) -> bool:
     """
     dialect = db.get_bind().dialect.name
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    result = db.execute(insert(model).values(**values).on_conflict_do_nothing())
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    # RETURNING, not the row count: drivers do not all count an insert that did nothing.
+    key = inspect(model).primary_key
+    statement = insert(model).values(**values).on_conflict_do_nothing().returning(*key)
+    return db.execute(statement).first() is not None
 
 
 def writing(engine: Engine) -> Engine:
