@@ -26,8 +26,8 @@ run: $(VENV)/.runtime
 	BTAM_CONFIG=$${BTAM_CONFIG:-development} $(BIN)/btam demo
 	@echo ""
 	@echo "BTAM is starting on http://$(HOST):$(PORT)  (Ctrl-C stops it)"
-	BTAM_CONFIG=$${BTAM_CONFIG:-development} exec $(BIN)/gunicorn --bind $(HOST):$(PORT) \
-		--workers $(WORKERS) --access-logfile - wsgi:app
+	BTAM_CONFIG=$${BTAM_CONFIG:-development} exec $(BIN)/gunicorn --config config/gunicorn.conf.py \
+		--bind $(HOST):$(PORT) --workers $(WORKERS) wsgi:app
 
 # The whole suite on SQLite, then again on PostgreSQL when a server can be started.
 test: $(VENV)/.dev

@@ -6,12 +6,14 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, g, request
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import BaseConverter, ValidationError
 
+from btam.ids import parse_id
 from btam.settings import ConfigError, load_settings
 
 __all__ = ["ConfigError", "create_app"]
@@ -23,13 +25,25 @@ UPLOAD_ENDPOINTS = frozenset({"cases.add_attachment", "intake.new", "tips.tip"})
 MAX_UPLOAD_REQUEST_BYTES = 11 * 1024 * 1024
 
 
-class RecordIdConverter(IntegerConverter):
-    """``<int:...>`` limited to the ids a database column can hold (1 to 2**31 - 1)."""
+class RecordIdConverter(BaseConverter):
+    """``<int:...>``: a record id as :func:`btam.ids.parse_id` reads it, else no such page.
 
-    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("min", 1)
-        kwargs.setdefault("max", 2**31 - 1)
-        super().__init__(url_map, *args, **kwargs)
+    Werkzeug's own converter matches ``\\d``, which takes any Unicode decimal digit (fullwidth,
+    Arabic-Indic...) and turns it into an id; here only ASCII digits within a column's range.
+    """
+
+    regex = r"[0-9]+"
+    weight = 50
+    part_isolating = True
+
+    def to_python(self, value: str) -> int:
+        found = parse_id(value)
+        if found is None:
+            raise ValidationError
+        return found
+
+    def to_url(self, value: Any) -> str:
+        return str(int(value))
 
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
@@ -56,6 +70,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         raise ConfigError("no secret key: run `btam init` first, or set BTAM_SECRET_KEY")
 
     app = Flask(__name__, instance_path=str(settings.instance))
+    # First of all, so that every answer, a refusal too, carries the request's id.
+    app.before_request(web.assign_request_id)
+    app.after_request(web.tag_response)
     app.config.update(
         SECRET_KEY=settings.secret_key,
         # The __Host- prefix pins the cookie to this host over HTTPS, path /, no Domain.
@@ -72,6 +89,20 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=3600,
         TESTING=settings.is_testing,
     )
+    if settings.server_name:
+        # Requests for any other Host are refused (400) before anything reads the Host, and
+        # URLs outside a request, and absolute ones, are built from this name only.
+        app.config.update(
+            SERVER_NAME=settings.server_name,
+            TRUSTED_HOSTS=[settings.server_name.rsplit(":", 1)[0]],
+            PREFERRED_URL_SCHEME="https" if settings.http_force_https else "http",
+        )
+
+        @app.before_request
+        def _known_host() -> None:
+            if isinstance(request.routing_exception, SecurityError):
+                raise request.routing_exception
+
     if settings.http_proxy_hops:
         hops = settings.http_proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
@@ -98,8 +129,6 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     @login_manager.user_loader
     def _load(token: str) -> Any:
-        from flask import g
-
         actor, ended = signin.resume(web.service_context(), token=token)
         g.session_end_reason = ended
         return actor
@@ -124,11 +153,14 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     ):
         app.register_blueprint(module.bp)
     # The anonymous tip line sets no cookie, so its forms carry no CSRF token (intake/views/tips).
-    csrf.exempt(tips.bp)
+    csrf.exempt(tips.bp)  # nosemgrep: btam-csrf-exempt
 
     def _alerts(actor: Any) -> list[tuple[int, str, Any]]:
-        # Every team page shows an unacknowledged imminent danger until someone takes it.
+        # Every team page shows an unacknowledged imminent danger until someone takes it; an
+        # error page reads no store (the store may be what just failed).
         if actor is None or not role_has(actor.role, Permission.TRIAGE_WORK):
+            return []
+        if g.get("error_page"):
             return []
         from sqlalchemy.exc import SQLAlchemyError
 

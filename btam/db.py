@@ -11,7 +11,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event, inspect
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -74,11 +76,19 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# Seconds a PostgreSQL connection may take to open before the request gives up (libpq's
+# connect_timeout): without it a store behind a silent network hangs every worker for minutes.
+CONNECT_TIMEOUT_SECONDS = 10
+
+
 def normalize_url(url: str) -> str:
-    """Use psycopg 3 for PostgreSQL whatever driver the URL names (or none)."""
+    """Use psycopg 3 for PostgreSQL whatever driver the URL names (or none), with a connect
+    timeout unless the URL sets its own (``?connect_timeout=N``)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
+        if "connect_timeout" not in parsed.query:
+            parsed = parsed.update_query_dict({"connect_timeout": str(CONNECT_TIMEOUT_SECONDS)})
     return parsed.render_as_string(hide_password=False)
 
 
@@ -128,6 +138,19 @@ def _create_private_file(path: Path) -> None:
         return
     with contextlib.suppress(FileExistsError):
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+def insert_ignoring_conflicts(db: Session, model: Any, **values: Any) -> bool:
+    """Insert a row unless one with its key exists; True when this call inserted it.
+
+    The row count decides, so of two workers racing for the same key exactly one wins.
+    """
+    dialect = db.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    # RETURNING, not the row count: drivers do not all count an insert that did nothing.
+    key = inspect(model).primary_key
+    statement = insert(model).values(**values).on_conflict_do_nothing().returning(*key)
+    return db.execute(statement).first() is not None
 
 
 def writing(engine: Engine) -> Engine:

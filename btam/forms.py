@@ -10,9 +10,11 @@ import unicodedata
 from typing import Any, ClassVar
 
 from flask_wtf import FlaskForm
-from wtforms import Field, Form, SelectMultipleField
+from wtforms import Field, Form, IntegerField, SelectMultipleField
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
+
+from btam.ids import parse_id
 
 # Line breaks and tabs are text; every other control character is not.
 ALLOWED_CONTROLS = frozenset("\n\r\t")
@@ -58,3 +60,27 @@ class MultiCheckboxField(SelectMultipleField):
 
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
+
+
+class RecordIdField(IntegerField):
+    """A typed record id: ASCII digits within a column's range (``btam.ids.parse_id``).
+
+    WTForms' IntegerField runs ``int()``, which takes "٣", " 3", "+3" and "3_000" and any
+    size; this one refuses them with the field's error, so no such value reaches a query.
+    """
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if not valuelist or valuelist[0] in ("", None):
+            return
+        found = parse_id(valuelist[0]) if isinstance(valuelist[0], str) else None
+        if found is None:
+            self.data = None
+            raise ValueError(self.gettext("Not a valid record number."))
+        self.data = found
+
+
+def record_id_text(_form: Form, field: Field) -> None:
+    """A validator for a text field that may hold a record id (a hidden field, say)."""
+    value = field.data
+    if value and (not isinstance(value, str) or parse_id(value) is None):
+        raise ValidationError("Not a valid record number.")

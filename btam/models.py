@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
-from btam import store_probe
+from btam import housekeeping, store_probe
 from btam.accounts import models as accounts_models
 from btam.assessment import models as assessment_models
 from btam.audit import applied as audit_applied
@@ -25,6 +25,7 @@ MODEL_MODULES = (
     intake_models,
     audit_applied,
     store_probe,
+    housekeeping,
     audit_models,
 )
 

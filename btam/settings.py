@@ -8,6 +8,7 @@ files (``*_FILE``) so that they never sit in a process listing or a shell histor
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -29,6 +30,8 @@ OTHER_VARIABLES = frozenset(
     {"BTAM_CONFIG", "BTAM_SECRET_KEY", "BTAM_SECRET_KEY_FILE", "BTAM_DEMO_PASSWORD"}
 )
 OTHER_PREFIXES = ("BTAM_TEST_",)
+# A host name with an optional port: what a browser puts in the Host header, nothing more.
+SERVER_NAME = re.compile(r"[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?(?::[0-9]{1,5})?")
 
 
 class ConfigError(Exception):
@@ -45,6 +48,8 @@ class Settings:
     audit_signing_key_file: Path
     secret_key_file: Path
     secret_key: str = field(repr=False)
+    server_name: str = ""
+    sqlite_single_host: bool = False
     audit_witness: Path | None = None
     audit_witness_allow_local: bool = False
     audit_public_keys_file: Path | None = None
@@ -66,6 +71,9 @@ class Settings:
     http_force_https: bool = True
     http_proxy_hops: int = 0
     access_emergency_grant_hours: int = 4
+    tips_client_limit: int = 5
+    tips_hourly_limit: int = 300
+    tips_proof_bits: int = 18
 
     @property
     def is_production(self) -> bool:
@@ -260,8 +268,17 @@ def load_settings(
 
 
 def _check_consistency(s: Settings) -> None:
+    if s.server_name and not SERVER_NAME.fullmatch(s.server_name):
+        raise ConfigError(
+            "BTAM_SERVER_NAME must be a lower-case host name with an optional port, "
+            "like btam.example.org (no scheme, no path)"
+        )
     if s.session_idle_minutes < 1 or s.session_absolute_hours < 1:
         raise ConfigError("session lifetimes must be at least one minute and one hour")
+    if s.tips_client_limit < 1 or s.tips_hourly_limit < 1:
+        raise ConfigError("the tip line's limits must be at least 1")
+    if not 1 <= s.tips_proof_bits <= 26:
+        raise ConfigError("tips_proof_bits must be between 1 and 26")
     if not 1 <= s.access_emergency_grant_hours <= 24:
         raise ConfigError("access_emergency_grant_hours must be between 1 and 24")
     if s.passwords_min_length < 8 or s.passwords_max_length < 64:
@@ -278,6 +295,11 @@ def _check_consistency(s: Settings) -> None:
             raise ConfigError("production cannot turn off multi-factor sign-in")
         if not s.session_secure_cookie or not s.http_force_https:
             raise ConfigError("production needs secure cookies and HTTPS")
+        if not s.server_name:
+            raise ConfigError(
+                "production needs BTAM_SERVER_NAME, the host name people use (btam.example.org)"
+            )
+        _check_sqlite_is_single_host(s)
         for what, path in (
             ("BTAM_KEY_FILE", s.key_file),
             ("BTAM_AUDIT_SIGNING_KEY_FILE", s.audit_signing_key_file),
@@ -317,4 +339,16 @@ def _check_witness_is_elsewhere(s: Settings) -> None:
         if _device(Path(database)) == device:
             raise ConfigError(
                 f"BTAM_AUDIT_WITNESS {witness} is on the same disk as the {what}; {advice}"
+            )
+
+
+def _check_sqlite_is_single_host(s: Settings) -> None:
+    # SQLite locks through the local file system: workers on one host share a store safely,
+    # workers on several hosts (a network share) corrupt it or lose writes. The app cannot see
+    # the other hosts, so the operator says there are none.
+    for what, url in (("case store", s.database_url), ("audit store", s.audit_database_url)):
+        if database_identity(url)[0] == "sqlite" and not s.sqlite_single_host:
+            raise ConfigError(
+                f"the {what} is SQLite, which serves workers on one host only: set "
+                "BTAM_SQLITE_SINGLE_HOST=true to confirm there is one, or use PostgreSQL"
             )

@@ -5,6 +5,7 @@ Views get everything they hand to services from here, so no service ever reads F
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -18,14 +19,17 @@ from flask_wtf import FlaskForm
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
+from btam import housekeeping
 from btam.access.actor import Actor
 from btam.audit.context import AuditContext
 from btam.context import ServiceContext, Staged, carry_out
+from btam.db import utcnow
 from btam.errors import ValidationFailed
 from btam.files import ATTACHMENT_MAX_BYTES, Upload
 from btam.runtime import Runtime
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 # Endpoints reachable without signing in; everything else is refused by default.
 PUBLIC_ENDPOINTS = frozenset(
@@ -195,8 +199,20 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-def _before_request() -> ResponseReturnValue | None:
+def assign_request_id() -> None:
+    """Give the request its id (audit entries and the access log know a request by it)."""
     g.request_id = secrets.token_hex(8)
+
+
+def tag_response(response: Response) -> Response:
+    """Name the request's id on its answer: the access log writes it instead of an address."""
+    request_id = g.get("request_id")
+    if request_id:
+        response.headers["X-Request-Id"] = request_id
+    return response
+
+
+def _before_request() -> ResponseReturnValue | None:
     endpoint = request.endpoint
     if endpoint in PUBLIC_ENDPOINTS:
         return None
@@ -212,13 +228,38 @@ def _before_request() -> ResponseReturnValue | None:
     return None
 
 
-def _teardown(_exc: BaseException | None) -> None:
+def end_request_session(*, rollback: bool = False) -> None:
+    """Close the request's case-store session (rolled back first if asked); a later
+    ``case_db()`` in the same request opens a fresh one."""
     db = g.pop("case_db", None)
-    if db is not None:
+    if db is None:
+        return
+    try:
+        if rollback:
+            db.rollback()
+    finally:
         db.close()
 
 
+def _teardown(_exc: BaseException | None) -> None:
+    end_request_session()
+
+
+def _housekeeping(response: Response) -> Response:
+    # After a failure the store may be what failed: the next request prunes instead.
+    pruner = current_app.extensions["btam.pruner"]
+    if response.status_code >= 500 or not pruner.due():
+        return response
+    try:
+        housekeeping.prune_if_due(runtime().stores.case_write_sessions, now=utcnow())
+    except Exception as exc:  # the answer is ready; pruning waits for the next turn
+        log.warning("pruning failed: %s", type(exc).__name__)
+    return response
+
+
 def init_app(app: Flask) -> None:
-    """Install default deny and the request's database session."""
+    """Install default deny, the request's database session and the pruning timer."""
+    app.extensions["btam.pruner"] = housekeeping.Pruner()
     app.before_request(_before_request)
+    app.after_request(_housekeeping)
     app.teardown_appcontext(_teardown)

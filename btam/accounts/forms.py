@@ -14,6 +14,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from btam.access.actor import DISCIPLINE_LABELS, ROLE_LABELS
 from btam.forms import BaseForm, MultiCheckboxField
+from btam.ids import record_id
 
 # Longer than any accepted password, so the check happens in the rules with a clear message,
 # but short enough that a hostile megabyte never reaches the hash function.
@@ -116,14 +117,14 @@ class UserForm(BaseForm):
         description="For example a police department or a community clinic. Their case pages "
         "remind them that records may not be passed to that agency.",
     )
-    school_ids = MultiCheckboxField("Schools", coerce=int, validate_choice=True)
+    school_ids = MultiCheckboxField("Schools", coerce=record_id, validate_choice=True)
     submit = SubmitField("Save")
 
 
 class TeamForm(BaseForm):
     name = StringField("Team name", validators=[InputRequired(), Length(max=200)])
-    school_ids = MultiCheckboxField("Schools the team covers", coerce=int)
-    member_ids = MultiCheckboxField("Members", coerce=int)
+    school_ids = MultiCheckboxField("Schools the team covers", coerce=record_id)
+    member_ids = MultiCheckboxField("Members", coerce=record_id)
     submit = SubmitField("Save")
 
 

@@ -21,26 +21,13 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from btam.access.record_classes import RecordClass
 from btam.assessment.terms import FactSource, Method, NoticeKind, Offence
 from btam.forms import BaseForm, MultiCheckboxField
-from btam.ids import parse_id
+from btam.ids import optional_record_id, record_id
 
 SOURCE_CHOICES = [SelectChoice(s.value, s.label) for s in FactSource]
 CLASS_CHOICES = [SelectChoice(c.value, c.label) for c in RecordClass]
 OFFENCE_CHOICES = [SelectChoice("", "None")] + [SelectChoice(o.value, o.label) for o in Offence]
 KIND_CHOICES = [SelectChoice(k.value, k.label) for k in NoticeKind]
 METHOD_CHOICES = [SelectChoice(m.value, m.label) for m in Method]
-
-
-def optional_id(value: object) -> int | None:
-    """A select's id, as typed or as offered (ASCII digits only); None for "none chosen".
-
-    :raises ValueError: anything else, which the select reports as not a valid choice.
-    """
-    if value is None or value == "":
-        return None
-    found = parse_id(str(value))
-    if found is None:
-        raise ValueError("not an id")
-    return found
 
 
 class FactForm(BaseForm):
@@ -56,10 +43,10 @@ class FactForm(BaseForm):
         description="Word for word where possible. Say who said or showed it.",
     )
     record_class = SelectField("Record class", choices=CLASS_CHOICES, default="education")
-    gathered_by = SelectField("Gathered by", coerce=optional_id, validators=[Optional()])
+    gathered_by = SelectField("Gathered by", coerce=optional_record_id, validators=[Optional()])
     interviewee = SelectField(
         "Person interviewed",
-        coerce=optional_id,
+        coerce=optional_record_id,
         validators=[Optional()],
         description="For an interview: one of the case's people.",
     )
@@ -91,7 +78,7 @@ class AnswerForm(BaseForm):
         validators=[InputRequired(message="Answer yes, no or unknown.")],
     )
     note = TextAreaField("Note", validators=[Length(max=5000)])
-    facts = MultiCheckboxField("Facts it rests on", coerce=int, choices=[])
+    facts = MultiCheckboxField("Facts it rests on", coerce=record_id, choices=[])
 
 
 class DeterminationForm(BaseForm):
@@ -104,10 +91,10 @@ class DeterminationForm(BaseForm):
         validators=[DataRequired(message="Give the rationale."), Length(max=20000)],
         description="Why, on the facts cited. No score: the team decides, with reasons.",
     )
-    facts = MultiCheckboxField("Facts it rests on", coerce=int, choices=[])
-    participants = MultiCheckboxField("Participants", coerce=int, choices=[])
+    facts = MultiCheckboxField("Facts it rests on", coerce=record_id, choices=[])
+    participants = MultiCheckboxField("Participants", coerce=record_id, choices=[])
     knows_subject = MultiCheckboxField(
-        "Of the participants, who knows the student", coerce=int, choices=[]
+        "Of the participants, who knows the student", coerce=record_id, choices=[]
     )
     offence = SelectField(
         "Describes an offence that must be reported",

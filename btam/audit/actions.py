@@ -71,6 +71,7 @@ class AuditAction(StrEnum):
     INTAKE_TIP_CODE_REFUSED = "intake:tip_code:refused"
     INTAKE_TIP_FOLLOWED_UP = "intake:tip:followed_up"
     INTAKE_TIP_MESSAGE_ADDED = "intake:tip_message:added"
+    INTAKE_TIP_LINE_FLOODED = "intake:tip_line:flooded"
     INTAKE_ATTACHMENT_DOWNLOADED = "intake:attachment:downloaded"
 
     TRIAGE_QUEUE_VIEWED = "triage:queue:viewed"

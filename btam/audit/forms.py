@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from wtforms import DateField, Form, IntegerField, SelectChoice, SelectField, SubmitField
-from wtforms.validators import NumberRange, Optional
+from wtforms import DateField, Form, SelectChoice, SelectField, SubmitField
+from wtforms.validators import Optional
 
 from btam.audit.actions import AuditAction, Outcome
-from btam.forms import BaseForm
+from btam.forms import BaseForm, RecordIdField
 
 
 class TrailFilterForm(Form):
@@ -22,7 +22,7 @@ class TrailFilterForm(Form):
         validators=[Optional()],
     )
     school_id = SelectField("School", coerce=str, validators=[Optional()])
-    case_id = IntegerField("Case id", validators=[Optional(), NumberRange(min=1, max=2**31 - 1)])
+    case_id = RecordIdField("Case id", validators=[Optional()])
     object_type = SelectField(
         "Record type",
         choices=[
@@ -37,7 +37,7 @@ class TrailFilterForm(Form):
         ],
         validators=[Optional()],
     )
-    object_id = IntegerField("Record id", validators=[Optional(), NumberRange(min=1)])
+    object_id = RecordIdField("Record id", validators=[Optional()])
     date_from = DateField("From (date)", validators=[Optional()])
     date_to = DateField("To (date)", validators=[Optional()])
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from wtforms import SelectChoice
 
@@ -18,6 +18,7 @@ from btam.audit.forms import ReviewForm, TrailFilterForm
 from btam.audit.reader import TrailFilter
 from btam.context import ServiceContext
 from btam.errors import ValidationFailed
+from btam.ids import parse_id
 
 
 def _filter_form(ctx: ServiceContext) -> tuple[TrailFilterForm, TrailFilter | None]:
@@ -34,9 +35,9 @@ def _filter_form(ctx: ServiceContext) -> tuple[TrailFilterForm, TrailFilter | No
         form.date_to.errors = ["The end date is before the start date."]
         return form, None
     return form, TrailFilter(
-        actor_id=int(form.actor_id.data) if form.actor_id.data else None,
+        actor_id=parse_id(form.actor_id.data),
         case_id=form.case_id.data,
-        school_id=int(form.school_id.data) if form.school_id.data else None,
+        school_id=parse_id(form.school_id.data),
         action=form.action.data or None,
         outcome=form.outcome.data or None,
         object_type=form.object_type.data or None,
@@ -53,14 +54,14 @@ bp = Blueprint("audit", __name__, url_prefix="/audit")
 @requires(Permission.AUDIT_TRAIL_READ)
 def index(actor: Actor) -> ResponseReturnValue:
     ctx = web.service_context(actor)
+    page = parse_id(request.args.get("page", "1"))
+    if page is None:
+        abort(400)
     form, flt = _filter_form(ctx)
-    page = request.args.get("page", "1")
-    view = (
-        trail.search(ctx, flt=flt, page=int(page) if page.isdigit() else 1)
-        if flt is not None
-        else None
-    )
+    view = trail.search(ctx, flt=flt, page=page) if flt is not None else None
     args = {k: v for k, v in request.args.items() if k != "page" and v}
+    # A filter with errors is the form again, with its messages, like any refused form.
+    status = 400 if flt is None and request.args else 200
     return render_template(
         "audit/index.html",
         form=form,
@@ -68,7 +69,7 @@ def index(actor: Actor) -> ResponseReturnValue:
         args=args,
         chain=trail.chain_state(ctx),
         can_export=role_has(actor.role, Permission.AUDIT_TRAIL_EXPORT),
-    )
+    ), status
 
 
 @bp.get("/export.csv")

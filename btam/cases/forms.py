@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     DateField,
-    IntegerField,
     SelectChoice,
     SelectField,
     StringField,
@@ -14,7 +13,8 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 
 from btam.access.record_classes import RecordClass
-from btam.forms import BaseForm
+from btam.forms import BaseForm, RecordIdField
+from btam.ids import record_id
 from btam.people.forms import PART_CHOICES, PersonFields
 
 CLASS_CHOICES = [SelectChoice(c.value, c.label) for c in RecordClass]
@@ -35,11 +35,13 @@ class PartyForm(PersonFields):
     part = SelectField("Part in the case", choices=PART_CHOICES)
 
 
+# The case page holds several forms with fields of the same name: each takes ids of its own.
+
+
 class SummaryForm(BaseForm):
-    # Ids of their own: the case page holds several forms with fields of the same name.
-    summary = TextAreaField(
-        "Summary", id="summary_text", validators=[DataRequired(), Length(max=20_000)]
-    )
+    id_prefix = "summary"
+
+    summary = TextAreaField("Summary", validators=[DataRequired(), Length(max=20_000)])
 
 
 class NoteForm(BaseForm):
@@ -53,7 +55,9 @@ class NoteForm(BaseForm):
 
 
 class AttachmentForm(BaseForm):
-    record_class = SelectField("Kind of record", id="file_record_class", choices=CLASS_CHOICES)
+    id_prefix = "file"
+
+    record_class = SelectField("Kind of record", choices=CLASS_CHOICES)
     file = FileField(
         "File",
         validators=[FileRequired()],
@@ -62,17 +66,21 @@ class AttachmentForm(BaseForm):
 
 
 class MemberForm(BaseForm):
-    user_id = SelectField("Add to the case", id="member_user_id", coerce=int)
+    id_prefix = "member"
+
+    user_id = SelectField("Add to the case", coerce=record_id)
 
 
 class AssignmentForm(BaseForm):
-    user_id = SelectField("Assign to", id="assign_user_id", coerce=int)
+    id_prefix = "assign"
+
+    user_id = SelectField("Assign to", coerce=record_id)
     task = TextAreaField("Task", validators=[DataRequired(), Length(max=2_000)])
     due_on = DateField("Due", validators=[Optional()])
 
 
 class RemoveMemberForm(BaseForm):
-    user_id = IntegerField(validators=[DataRequired()])
+    user_id = RecordIdField(validators=[DataRequired()])
 
 
 class EmergencyForm(BaseForm):

@@ -30,6 +30,7 @@ from btam.cases.forms import (
 from btam.cases.lifecycle import BY_HAND, Transition
 from btam.cases.services import emergency, guard, lifecycle, opening, page, records, team
 from btam.files import ATTACHMENT_MAX_BYTES
+from btam.ids import parse_id
 from btam.people.forms import person_data
 from btam.people.terms import Part
 
@@ -60,17 +61,18 @@ def new(actor: Actor) -> ResponseReturnValue:
     form.team_school.choices = [SelectChoice(f"{t}:{s}", label) for t, s, label in choices]
 
     def open_it() -> Any:
-        team_id, school_id = (int(x) for x in form.team_school.data.split(":"))
+        team_id, _, school_id = form.team_school.data.partition(":")
         return opening.open_case(
             ctx,
-            school_id=school_id,
-            team_id=team_id,
+            school_id=parse_id(school_id) or 0,
+            team_id=parse_id(team_id) or 0,
             summary=form.summary.data or "",
             subject=person_data(form),
         )
 
     done = web.submit(ctx, form, open_it, then=lambda opened: _opened(opened.number))
-    return done or render_template("cases/new.html", form=form, has_teams=bool(choices))
+    status = 400 if web.is_post() else 200
+    return done or (render_template("cases/new.html", form=form, has_teams=bool(choices)), status)
 
 
 def _opened(number: str) -> ResponseReturnValue:

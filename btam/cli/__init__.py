@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from btam.cli import audit, demo, keys, setup
+from btam.cli import audit, demo, keys, maintenance, setup
 from btam.cli.context import fail
 from btam.errors import BTAMError
 from btam.settings import ConfigError
@@ -19,7 +19,14 @@ def cli() -> None:
     """BTAM: case management for school behavioral threat assessment teams."""
 
 
-for command in (setup.init, demo.demo, setup.create_user, audit.audit, keys.keys):
+for command in (
+    setup.init,
+    demo.demo,
+    setup.create_user,
+    audit.audit,
+    keys.keys,
+    maintenance.maintenance,
+):
     cli.add_command(command)
 
 

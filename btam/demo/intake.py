@@ -612,8 +612,11 @@ class _Loader:
                     when=demo.when,
                 ),
                 client=None,
+                limited=False,
             ),
         )
+        if not isinstance(receipt, tips.TipReceipt):
+            raise RuntimeError("the demo's tip was held back by the tip line's limit")
         code, report_id = receipt.code, receipt.report_id
         steps: list[tuple[timedelta, Message | Triage]] = [(m.after, m) for m in demo.messages]
         if demo.triage is not None:

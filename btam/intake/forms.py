@@ -12,6 +12,7 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
+    HiddenField,
     RadioField,
     SelectChoice,
     SelectField,
@@ -21,6 +22,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 
 from btam.forms import BaseForm, no_control_characters
+from btam.ids import parse_number, record_id
 from btam.intake.services.reports import STAFF_CHANNELS
 from btam.intake.terms import ImmediateAction, NoThreatAction, TipCategory, TriageOutcome
 from btam.people.forms import KIND_CHOICES
@@ -50,20 +52,21 @@ class PersonEntry(Form):
 
 
 class PeopleList(FieldList):
-    """A FieldList that takes only ASCII digits for an index: '²'.isdigit() is True too, and
-    WTForms' own int() of it would fail the request with a server error."""
+    """A FieldList that reads an entry's index with ``btam.ids.parse_number``: WTForms' own
+    int() of "²" (whose isdigit() is True) would fail the request with a server error."""
 
     def _extract_indices(self, prefix: str, formdata: Any) -> Iterator[int]:
         offset = len(prefix) + 1
         for key in formdata:
             if key.startswith(prefix):
                 index = key[offset:].split(self._field_separator, 1)[0]
-                if index.isascii() and index.isdigit() and len(index) < 6:
-                    yield int(index)
+                found = parse_number(index, low=0, high=99_999)
+                if found is not None:
+                    yield found
 
 
 class ReportForm(BaseForm):
-    school_id = SelectField("School", coerce=int)
+    school_id = SelectField("School", coerce=record_id)
     channel = SelectField("How it came to you", choices=CHANNEL_CHOICES, default="staff")
     occurred = StringField(
         "When it happened",
@@ -106,7 +109,7 @@ ACTION_FIELDS = {
 class TipForm(BaseForm):
     """The anonymous tip: no CSRF token, since it would need a cookie (see btam/tips)."""
 
-    class Meta:
+    class Meta:  # nosemgrep: btam-form-without-csrf (the tip line has no session to protect)
         csrf = False
 
     # No school chosen in advance: a tip sent to the wrong school would reach the wrong team.
@@ -120,10 +123,13 @@ class TipForm(BaseForm):
     where = StringField("Where?", validators=[Length(max=500)])
     when = StringField("When?", validators=[Length(max=500)])
     file = FileField("A file (a screenshot or photo)", description=FILE_HINT)
+    # While the tip line is flooded: the challenge and the browser's answer (tip-proof.js).
+    proof_challenge = HiddenField(validators=[Length(max=100)])
+    proof_answer = HiddenField(validators=[Length(max=20)])
 
 
 class FollowUpForm(BaseForm):
-    class Meta:
+    class Meta:  # nosemgrep: btam-form-without-csrf (the tip line has no session to protect)
         csrf = False
 
     code = StringField(
@@ -161,7 +167,7 @@ class TriageForm(BaseForm):
     outcome = RadioField("Outcome", choices=[SelectChoice(o.value, o.label) for o in TriageOutcome])
     # Checked by the service (a team of the actor covering the school), so any id may come in.
     team_id = SelectField(
-        "Team that takes the case", coerce=int, validators=[Optional()], validate_choice=False
+        "Team that takes the case", coerce=record_id, validators=[Optional()], validate_choice=False
     )
     summary = TextAreaField("Case summary", validators=[Length(max=20_000)])
     subject_kind = SelectField(

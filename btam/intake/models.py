@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from btam.db import CaseBase, UTCDateTime, utcnow, vocabulary
@@ -140,3 +140,51 @@ class TipMessage(CaseBase):
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     body = encrypted_text("body", scope=report_scope)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class RateLimitSalt(CaseBase):
+    """The random salt of one rate limit's current window.
+
+    A client's key is HMAC(salt, address): the salt is replaced when its window ends and
+    deleted by the pruning (``btam.housekeeping``), so the keys of a window that has passed
+    cannot be matched to an address by anyone, even with every key of the app.
+    """
+
+    __tablename__ = "rate_limit_salts"
+
+    scope: Mapped[str] = mapped_column(String(32), primary_key=True)
+    salt: Mapped[bytes] = mapped_column(LargeBinary(32))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class RateLimitEvent(CaseBase):
+    """One counted event (a tip, a wrong follow-up code) under its window's salted key."""
+
+    __tablename__ = "rate_limit_events"
+    __table_args__ = (Index("ix_rate_limit_events_scope_key", "scope", "key_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(32))
+    key_hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class SpentProof(CaseBase):
+    """A proof of work the tip line has accepted: each one buys one tip, once."""
+
+    __tablename__ = "spent_proofs"
+
+    challenge_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class RateLimitAlert(CaseBase):
+    """A limit passed in its current window (the tip line flooded): raised once a window."""
+
+    __tablename__ = "rate_limit_alerts"
+
+    scope: Mapped[str] = mapped_column(String(32), primary_key=True)
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

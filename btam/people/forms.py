@@ -12,7 +12,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from btam.forms import BaseForm
+from btam.forms import BaseForm, record_id_text
 from btam.ids import parse_id
 from btam.people.services.matching import PersonData
 from btam.people.terms import DisclosureBasis, Part, PersonKind
@@ -38,7 +38,7 @@ class PersonFields(BaseForm):
     student_number = StringField(
         "Student id", validators=[Length(max=32)], description="Students only."
     )
-    person_id = HiddenField()
+    person_id = HiddenField(validators=[record_id_text])
 
 
 class SearchForm(PersonFields):
@@ -63,7 +63,7 @@ class DisclosureForm(BaseForm):
 
 def person_data(form: PersonFields) -> PersonData:
     """The person a form names (``person_id`` picks one already known)."""
-    person_id = (form.person_id.data or "").strip()
+    person_id = form.person_id.data or ""
     return PersonData(
         kind=PersonKind(form.kind.data),
         given_name=form.given_name.data or "",

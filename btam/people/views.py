@@ -33,7 +33,8 @@ def search(actor: Actor) -> ResponseReturnValue:
             matches = records.search_people(web.service_context(actor), person_data(form))
         except ValidationFailed as exc:
             web.form_error(form, exc)
-    return render_template("people/search.html", form=form, matches=matches)
+    status = 400 if web.is_post() and matches is None else 200
+    return render_template("people/search.html", form=form, matches=matches), status
 
 
 def _disclosure_form(person: PersonView) -> DisclosureForm:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit, urlunsplit
+
 from flask import Flask, Response, redirect, request
 from flask.typing import ResponseReturnValue
 from flask_talisman import Talisman
@@ -59,7 +61,9 @@ def init_app(app: Flask, settings: Settings) -> None:
         def _https_only() -> ResponseReturnValue | None:
             if request.is_secure:
                 return None
-            target = request.url.replace("http://", "https://", 1)
+            # To the configured host, never to whatever Host the request named.
+            parts = urlsplit(request.url)
+            target = urlunsplit(("https", settings.server_name or parts.netloc, *parts[2:]))
             # 308 keeps the method and body of a form post; GETs may be remembered.
             return redirect(target, code=301 if request.method in {"GET", "HEAD"} else 308)
 

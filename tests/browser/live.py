@@ -119,10 +119,18 @@ def _wait_until_serving(proc: subprocess.Popen[bytes], base_url: str, log: Path)
 
 @contextmanager
 def serve(
-    home: Path, *, demo_password: str, admin_username: str, admin_name: str
+    home: Path,
+    *,
+    demo_password: str,
+    admin_username: str,
+    admin_name: str,
+    settings: dict[str, str] | None = None,
 ) -> Iterator[LiveServer]:
-    """The demo district behind gunicorn, plus one district administrator made at the shell."""
-    env = _environment(home / "instance")
+    """The demo district behind gunicorn, plus one district administrator made at the shell.
+
+    ``settings`` are BTAM_* variables for a server that must differ from ``make run``'s.
+    """
+    env = _environment(home / "instance") | (settings or {})
     _btam(env, "init")
     _btam(env, "demo", "--password", demo_password)
     created = _btam(

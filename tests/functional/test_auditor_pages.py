@@ -51,8 +51,14 @@ def test_a_reversed_date_range_is_refused_with_a_message(app: Flask, world: Worl
 
 def test_malformed_filters_get_messages_not_errors(app: Flask, world: World) -> None:
     eve = signed_in(app, world, "auditor_eve")
-    for query in ("case_id=abc", "date_from=yesterday", "action=not:an:action", "page=-4"):
-        assert eve.get(f"/audit/?{query}").status_code == 200, query
+    for query in ("case_id=abc", "case_id=²", "case_id=+7", "date_from=yesterday"):
+        response = eve.get(f"/audit/?{query}")
+        assert response.status_code == 400, query
+        assert "field-error" in response.get_data(as_text=True), query
+    assert eve.get("/audit/?action=not:an:action").status_code == 400
+    for page in ("-4", "²", "٣", "0", " 2", "2147483648"):
+        assert eve.get(f"/audit/?page={page}").status_code == 400, page
+    assert eve.get("/audit/?page=0002").status_code == 200
 
 
 def test_the_export_is_a_csv_and_is_itself_recorded(app: Flask, world: World) -> None:

@@ -81,7 +81,7 @@ def test_a_case_cannot_be_opened_for_another_school_or_team(app: Flask, world: W
             "summary": "Anything",
         },
     )
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "Not a valid choice" in response.get_data(as_text=True)
     with acting_as(app, world, "lead_ben") as ctx, pytest.raises(AccessDenied):
         carry_out(

@@ -251,8 +251,10 @@ def production_app(
     monkeypatch.setenv("BTAM_AUDIT_SIGNING_KEY_FILE", f"{overrides['instance']}/audit-signing.key")
     monkeypatch.setenv("BTAM_SECRET_KEY", "p" * 48)
     monkeypatch.setenv("BTAM_INSTANCE", str(overrides["instance"]))
-    # The test's stores and witness share one temporary disk.
+    # The test's stores and witness share one temporary disk, on this one host.
     monkeypatch.setenv("BTAM_AUDIT_WITNESS_ALLOW_LOCAL", "true")
+    monkeypatch.setenv("BTAM_SQLITE_SINGLE_HOST", "true")
+    monkeypatch.setenv("BTAM_SERVER_NAME", "btam.example.org")
     for name, value in more_env.items():
         monkeypatch.setenv(name, value)
     return create_app()

@@ -20,6 +20,7 @@ from markupsafe import escape
 from werkzeug.test import TestResponse
 
 from btam import MAX_REQUEST_BYTES
+from btam.intake.rate_limits import RateLimit
 from btam.intake.services import tips
 from btam.intake.terms import Channel, ImmediateAction, NoThreatAction, TipCategory, TriageOutcome
 from btam.people.terms import Part, PersonKind
@@ -115,8 +116,11 @@ def check_page(html: str, typed: dict[str, str], kept: tuple[str, ...]) -> None:
 @pytest.fixture
 def loose_limits(monkeypatch: pytest.MonkeyPatch) -> None:
     """Rate limits out of the way: these tests send far more than a tipster would."""
-    monkeypatch.setattr(tips, "TIPS_PER_CLIENT_PER_HOUR", 10**6)
-    monkeypatch.setattr(tips, "TIPS_PER_HOUR", 10**6)
+    loose = (
+        RateLimit("tip-client", 10**6, tips.TIP_WINDOW),
+        RateLimit("tip-all", 10**6, tips.TIP_WINDOW),
+    )
+    monkeypatch.setattr(tips, "_tip_limits", lambda _ctx: loose)
     monkeypatch.setattr(tips, "FOLLOW_UP_FAILURES", 10**6)
 
 

@@ -247,8 +247,10 @@ def test_production_cookies_are_host_prefixed_and_secure(
     monkeypatch.setenv("BTAM_AUDIT_SIGNING_KEY_FILE", f"{overrides['instance']}/audit-signing.key")
     monkeypatch.setenv("BTAM_SECRET_KEY", "p" * 48)
     monkeypatch.setenv("BTAM_INSTANCE", str(overrides["instance"]))
-    # The test's stores and witness share one temporary disk.
+    # The test's stores and witness share one temporary disk, on this one host.
     monkeypatch.setenv("BTAM_AUDIT_WITNESS_ALLOW_LOCAL", "true")
+    monkeypatch.setenv("BTAM_SQLITE_SINGLE_HOST", "true")
+    monkeypatch.setenv("BTAM_SERVER_NAME", "btam.example.org")
     production = create_app()
     try:
         client = production.test_client()

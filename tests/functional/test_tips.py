@@ -29,7 +29,7 @@ from tests.support.intake import (
     visitor,
 )
 from tests.support.personas import World
-from tests.support.stores import age_failures, audit_entries
+from tests.support.stores import age_rate_limits, audit_entries
 
 ADDRESS = "203.0.113.77"
 CODE_FORMAT = re.compile(r"[A-Z2-9]{4}(?:-[A-Z2-9]{4}){5}")
@@ -225,7 +225,7 @@ def test_guessing_codes_is_throttled_per_client_and_per_lookup(app: Flask, world
     )
     assert refused.status_code == 429 and row_counts(app) == before
     # Fifteen minutes later the code opens the tip again, for the guesser's address too.
-    age_failures(app, timedelta(minutes=16))
+    age_rate_limits(app, timedelta(minutes=16))
     assert guesser.client.post("/tip/follow-up", data={"code": code}).status_code == 200
 
 
@@ -249,7 +249,7 @@ def test_the_sixth_tip_within_the_hour_from_one_address_is_refused_and_not_store
     send_tip(visitor(app, "192.0.2.99"), world)
     assert report_count(app) == 6
     # An hour later the first address may send again.
-    age_failures(app, timedelta(hours=1, minutes=1))
+    age_rate_limits(app, timedelta(hours=1, minutes=1))
     send_tip(tipster, world)
     assert report_count(app) == 7
 

@@ -94,3 +94,24 @@ def keep_sessions_fresh(app: Flask) -> None:
             update(UserSession).where(UserSession.ended_at.is_(None)).values(last_seen_at=utcnow())
         )
         db.commit()
+
+
+def age_rate_limits(app: Flask, by: timedelta) -> None:
+    """Move the tip line's limits back in time (windows, salts, counts, proofs, alerts, the
+    pruning timer), as if ``by`` had passed."""
+    from btam.housekeeping import HousekeepingRun
+    from btam.intake.models import RateLimitAlert, RateLimitEvent, RateLimitSalt, SpentProof
+
+    columns = {
+        RateLimitSalt: ("started_at", "expires_at"),
+        RateLimitEvent: ("at", "expires_at"),
+        SpentProof: ("expires_at",),
+        RateLimitAlert: ("raised_at", "expires_at"),
+        HousekeepingRun: ("last_run_at",),
+    }
+    with app.extensions["btam"].stores.case_sessions() as db:
+        for model, names in columns.items():
+            for row in db.execute(select(model)).scalars():
+                for name in names:
+                    setattr(row, name, getattr(row, name) - by)
+        db.commit()

@@ -29,6 +29,7 @@ def production_env(tmp_path: Path) -> dict[str, str]:
         "BTAM_AUDIT_SIGNING_KEY_FILE": str(signing),
         "BTAM_DATABASE_URL": "postgresql://app@db.internal/btam",
         "BTAM_AUDIT_DATABASE_URL": "postgresql://audit@audit-db.internal/btam_audit",
+        "BTAM_SERVER_NAME": "btam.example.org",
     }
 
 
@@ -47,6 +48,7 @@ def test_a_complete_production_environment_loads(production_env: dict[str, str])
         "BTAM_AUDIT_SIGNING_KEY_FILE",
         "BTAM_DATABASE_URL",
         "BTAM_AUDIT_DATABASE_URL",
+        "BTAM_SERVER_NAME",
     ],
 )
 def test_production_refuses_to_start_without(production_env: dict[str, str], missing: str) -> None:
@@ -110,6 +112,7 @@ def test_production_refuses_a_witness_on_the_disk_of_a_sqlite_store(
 ) -> None:
     # The witness's folder does not exist yet: its nearest existing parent decides the disk.
     production_env[store] = f"sqlite:///{tmp_path}/stores/{store.lower()}.sqlite3"
+    production_env["BTAM_SQLITE_SINGLE_HOST"] = "true"
     what = "case store" if store == "BTAM_DATABASE_URL" else "audit store"
     with pytest.raises(ConfigError, match=f"on the same disk as the {what}"):
         load_settings(production_env)
@@ -119,10 +122,39 @@ def test_production_keeps_a_local_witness_only_when_told_so(
     production_env: dict[str, str], tmp_path: Path
 ) -> None:
     production_env["BTAM_DATABASE_URL"] = f"sqlite:///{tmp_path}/btam.sqlite3"
+    production_env["BTAM_SQLITE_SINGLE_HOST"] = "true"
     del production_env["BTAM_AUDIT_WITNESS"]
     production_env["BTAM_AUDIT_WITNESS_ALLOW_LOCAL"] = "true"
     settings = load_settings(production_env)
     assert settings.audit_witness == settings.instance / "audit-witness.log"
+
+
+@pytest.mark.parametrize("store", ["BTAM_DATABASE_URL", "BTAM_AUDIT_DATABASE_URL"])
+def test_production_refuses_a_sqlite_store_unless_one_host_is_confirmed(
+    production_env: dict[str, str], tmp_path: Path, store: str
+) -> None:
+    """SQLite's locks hold between the workers of one host, not across hosts sharing a disk."""
+    production_env[store] = f"sqlite:///{tmp_path}/{store.lower()}.sqlite3"
+    production_env["BTAM_AUDIT_WITNESS_ALLOW_LOCAL"] = "true"
+    with pytest.raises(ConfigError) as refused:
+        load_settings(production_env)
+    message = str(refused.value)
+    assert "SQLite" in message and "BTAM_SQLITE_SINGLE_HOST" in message and "\n" not in message
+    production_env["BTAM_SQLITE_SINGLE_HOST"] = "true"
+    assert load_settings(production_env).sqlite_single_host
+
+
+@pytest.mark.parametrize(
+    "name", ["https://btam.example.org", "btam.example.org/app", "BTAM.example.org", "a b", ":443"]
+)
+def test_a_server_name_is_a_host_name_and_nothing_else(
+    production_env: dict[str, str], name: str
+) -> None:
+    production_env["BTAM_SERVER_NAME"] = name
+    with pytest.raises(ConfigError, match="BTAM_SERVER_NAME"):
+        load_settings(production_env)
+    production_env["BTAM_SERVER_NAME"] = "btam.example.org:8443"
+    assert load_settings(production_env).server_name == "btam.example.org:8443"
 
 
 def test_the_audit_settings_read_from_their_section(tmp_path: Path) -> None:

@@ -1,8 +1,13 @@
 """The anonymous tip line with its follow-up code.
 
 A tip carries no client address and no account: its audit entries name the anonymous actor
-with no address, and the rate limits count keyed hashes that cannot be turned back into an
-address. The follow-up code is shown once; only a slow hash of its secret part is kept.
+with no address, and the rate limits count keys salted per window (``btam.intake.rate_limits``)
+that cannot be turned back into an address once the window has passed. The follow-up code is
+shown once; only a slow hash of its secret part is kept.
+
+The line cannot be shut from outside: past the hourly limit it keeps taking tips, each after a
+proof of work done by the tipster's browser (``btam.security.proof_of_work``), and the first
+tip over the limit in a window raises an alert (an audit entry, a banner on the admin page).
 """
 
 from __future__ import annotations
@@ -10,11 +15,12 @@ from __future__ import annotations
 import base64
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from btam.access import policy
+from btam.access.permissions import Permission
 from btam.access.policy import Act
-from btam.access.refusal import refuse
+from btam.access.refusal import refuse, require_permission
 from btam.audit.actions import AuditAction, Outcome
 from btam.audit.events import AuditEvent
 from btam.cases.services.guard import access_for
@@ -26,7 +32,13 @@ from btam.intake.models import (
     TipAccess,
     TipMessage,
 )
-from btam.intake.rate_limits import RateLimit
+from btam.intake.rate_limits import (
+    RateLimit,
+    alert_of,
+    claim_proof,
+    client_key,
+    raise_alert,
+)
 from btam.intake.services.reports import (
     NARRATIVE_MAX,
     SHORT_MAX,
@@ -35,16 +47,16 @@ from btam.intake.services.reports import (
     one_school_day_after,
 )
 from btam.intake.terms import Channel, TipCategory
+from btam.security import proof_of_work
 from btam.text import clean_text
 
 MESSAGE_MAX = 5_000
 
 
-# The tip line: per client (keyed hash, an hour) and for the whole site, against floods.
-TIPS_PER_CLIENT_PER_HOUR = 5
-
-
-TIPS_PER_HOUR = 300
+# The tip line's windows; the limits are settings (tips_client_limit, tips_hourly_limit).
+TIP_WINDOW = timedelta(hours=1)
+# The key every tip is counted under for the whole site.
+ALL_TIPS = "all"
 
 
 FOLLOW_UP_FAILURES = 10
@@ -65,7 +77,32 @@ WRONG_CODE = "That code does not open a tip. Check it and try again."
 
 
 class RateLimited(Exception):
-    """Too many attempts from this client or at all; answer 429 and change nothing."""
+    """Too many attempts from this client; answer 429 and change nothing."""
+
+
+@dataclass(frozen=True)
+class ProofNeeded:
+    """The tip line is flooded: the tip is taken once the browser solves ``challenge``."""
+
+    challenge: str
+    bits: int
+
+
+@dataclass(frozen=True)
+class TipProof:
+    """A browser's answer to a challenge of the tip form."""
+
+    challenge: str
+    answer: str
+
+
+@dataclass(frozen=True)
+class TipLineFlood:
+    """The tip line is past its hourly limit: since when, and how many tips this hour."""
+
+    since: datetime
+    tips: int
+    limit: int
 
 
 @dataclass(frozen=True)
@@ -75,19 +112,74 @@ class TipReceipt:
 
 
 def _tip_limits(ctx: ServiceContext) -> tuple[RateLimit, RateLimit]:
-    secret = ctx.settings.secret_key.encode()
     return (
-        RateLimit(secret, "tip-client", TIPS_PER_CLIENT_PER_HOUR, timedelta(hours=1)),
-        RateLimit(secret, "tip-all", TIPS_PER_HOUR, timedelta(hours=1)),
+        RateLimit("tip-client", ctx.settings.tips_client_limit, TIP_WINDOW),
+        RateLimit("tip-all", ctx.settings.tips_hourly_limit, TIP_WINDOW),
     )
 
 
-def _code_limits(ctx: ServiceContext) -> tuple[RateLimit, RateLimit]:
-    secret = ctx.settings.secret_key.encode()
+def _code_limits() -> tuple[RateLimit, RateLimit]:
     return (
-        RateLimit(secret, "tipcode-client", FOLLOW_UP_FAILURES, FOLLOW_UP_WINDOW),
-        RateLimit(secret, "tipcode-lookup", FOLLOW_UP_FAILURES, FOLLOW_UP_WINDOW),
+        RateLimit("tipcode-client", FOLLOW_UP_FAILURES, FOLLOW_UP_WINDOW),
+        RateLimit("tipcode-lookup", FOLLOW_UP_FAILURES, FOLLOW_UP_WINDOW),
     )
+
+
+def _challenge(ctx: ServiceContext) -> ProofNeeded:
+    issued = proof_of_work.issue(
+        ctx.settings.secret_key.encode(), bits=ctx.settings.tips_proof_bits, now=ctx.now
+    )
+    return ProofNeeded(issued.text, issued.bits)
+
+
+def proof_challenge(ctx: ServiceContext) -> ProofNeeded | None:
+    """The challenge a tip form carries while the tip line is past its hourly limit."""
+    _per_client, overall = _tip_limits(ctx)
+    return _challenge(ctx) if overall.exceeded(ctx.db, ALL_TIPS, now=ctx.now) else None
+
+
+def _proof_holds(ctx: ServiceContext, proof: TipProof | None) -> bool:
+    """Whether ``proof`` solves a challenge of ours, still fresh and never used; it is used
+    up by the tip it buys (staged with it)."""
+    if proof is None:
+        return False
+    solved = proof_of_work.check(
+        ctx.settings.secret_key.encode(),
+        proof.challenge,
+        proof.answer,
+        min_bits=ctx.settings.tips_proof_bits,
+        now=ctx.now,
+    )
+    if isinstance(solved, proof_of_work.ProofFailure):
+        return False
+    return claim_proof(ctx.db, solved.text, expires_at=solved.expires_at)
+
+
+def _flood_alert(ctx: ServiceContext, overall: RateLimit) -> list[AuditEvent]:
+    """The alert of a flood, the first time the hourly limit is passed in its window."""
+    if not raise_alert(ctx.db, overall, now=ctx.now):
+        return []
+    return [
+        AuditEvent(
+            AuditAction.INTAKE_TIP_LINE_FLOODED,
+            object_type="tip_line",
+            purpose=f"more than {overall.limit} tips within the hour",
+            anonymous=True,
+        )
+    ]
+
+
+def tip_line_flood(ctx: ServiceContext) -> TipLineFlood | None:
+    """The tip line's flood, while one lasts (the district administrator's alert).
+
+    :raises AccessDenied: unless the actor manages the district's users (recorded).
+    """
+    require_permission(ctx, Permission.ADMIN_USERS_MANAGE)
+    _per_client, overall = _tip_limits(ctx)
+    since = alert_of(ctx.db, overall, now=ctx.now)
+    if since is None:
+        return None
+    return TipLineFlood(since, overall.count_of(ctx.db, ALL_TIPS, now=ctx.now), overall.limit)
 
 
 def _new_code() -> tuple[str, str]:
@@ -120,17 +212,34 @@ class TipData:
     attachment: Upload | None = None
 
 
-def submit_tip(ctx: ServiceContext, data: TipData, *, client: str | None) -> Staged[TipReceipt]:
+def submit_tip(
+    ctx: ServiceContext,
+    data: TipData,
+    *,
+    client: str | None,
+    proof: TipProof | None = None,
+    limited: bool = True,
+) -> Staged[TipReceipt | ProofNeeded]:
     """An anonymous tip; ``client`` is used for the rate limit only and is never stored.
 
-    :raises RateLimited: too many tips from this client or at all in the last hour.
+    Past the hourly limit the tip is taken only with a fresh, unused proof of work; without
+    one the answer is a challenge (``ProofNeeded``, staged with the flood's alert when it is
+    the first of the window) and nothing of the tip is kept. ``limited=False`` is for the
+    demo, which loads tips of the past: they are neither limited nor counted.
+
+    :raises RateLimited: too many tips from this client (its address, or its IPv6 /64) within
+        the hour.
     :raises ValidationFailed: no school, nothing said, a field too long, a bad file.
     """
     per_client, overall = _tip_limits(ctx)
-    if (client and per_client.exceeded(ctx.db, client, now=ctx.now)) or overall.exceeded(
-        ctx.db, "all", now=ctx.now
-    ):
+    key = client_key(client) if limited else None
+    if key and per_client.exceeded(ctx.db, key, now=ctx.now):
         raise RateLimited
+    alert: list[AuditEvent] = []
+    if limited and overall.exceeded(ctx.db, ALL_TIPS, now=ctx.now):
+        alert = _flood_alert(ctx, overall)
+        if not _proof_holds(ctx, proof):
+            return staged(_challenge(ctx), *alert)
     district_id = district_of_school(ctx, data.school_id)
     narrative = clean_text(data.what, field="what", limit=NARRATIVE_MAX, required=True)
     report = Report(
@@ -150,11 +259,13 @@ def submit_tip(ctx: ServiceContext, data: TipData, *, client: str | None) -> Sta
     attach_file(ctx, report, data.attachment)
     lookup, secret = _new_code()
     ctx.db.add(TipAccess(report_id=report.id, lookup=lookup, secret_hash=ctx.hashing.hash(secret)))
-    if client:
-        per_client.count(ctx.db, client, now=ctx.now)
-    overall.count(ctx.db, "all", now=ctx.now)
+    if key:
+        per_client.count(ctx.db, key, now=ctx.now)
+    if limited:
+        overall.count(ctx.db, ALL_TIPS, now=ctx.now)
     return staged(
         TipReceipt(format_code(lookup, secret), report.id),
+        *alert,
         _tip_event(AuditAction.INTAKE_TIP_RECEIVED, report, purpose=data.category.value),
     )
 
@@ -184,7 +295,8 @@ def _tip_by_code(ctx: ServiceContext, code: str, client: str | None) -> Report |
 
     :raises RateLimited: too many wrong codes lately.
     """
-    by_client, by_lookup = _code_limits(ctx)
+    by_client, by_lookup = _code_limits()
+    client = client_key(client)
     parts = _split_code(code)
     # A malformed code has no lookup part: it counts against the client only, so that
     # anyone's typos do not lock out everyone else's.

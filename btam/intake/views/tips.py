@@ -2,7 +2,9 @@
 
 No sign-in, no cookie (the forms carry no CSRF token: a token needs a session cookie, and a
 forged anonymous tip is no more than anyone could send), no client address stored: the
-address is used only for the rate limit, as a keyed hash that expires.
+address is used only for the rate limit, as a key salted per window that expires. While the
+line is flooded, the form carries a proof-of-work challenge that ``static/js/tip-proof.js``
+solves in the tipster's browser; no tip is turned away for the flood.
 """
 
 from __future__ import annotations
@@ -16,14 +18,23 @@ from btam.access.decorators import public
 from btam.context import carry_out
 from btam.error_pages import render_error
 from btam.errors import ValidationFailed
+from btam.ids import parse_id
 from btam.intake.forms import FollowUpForm, TipForm
 from btam.intake.services import reports, tips
-from btam.intake.services.tips import WRONG_CODE, RateLimited, TipData
+from btam.intake.services.tips import (
+    WRONG_CODE,
+    ProofNeeded,
+    RateLimited,
+    TipData,
+    TipProof,
+    TipReceipt,
+)
 from btam.intake.terms import TipCategory
 
 bp = Blueprint("tips", __name__, url_prefix="/tip")
 TOO_MANY_TIPS = (
-    "Too many tips have been sent from here. Try again in an hour, or call 911 in an emergency."
+    "Too many tips have been sent from this connection. Try again in an hour, or from another "
+    "connection, or call 911 in an emergency."
 )
 TOO_MANY_CODES = "Too many wrong codes have been tried. Wait 15 minutes, then try again."
 
@@ -44,7 +55,7 @@ def tip() -> ResponseReturnValue:
             lambda: tips.submit_tip(
                 ctx,
                 TipData(
-                    school_id=int(form.school_id.data or 0),
+                    school_id=parse_id(form.school_id.data) or 0,
                     category=TipCategory(form.category.data),
                     what=form.what.data or "",
                     who=form.who.data or "",
@@ -53,14 +64,41 @@ def tip() -> ResponseReturnValue:
                     attachment=web.upload_of(form.file),
                 ),
                 client=web.client_address(),
+                proof=_proof_of(form),
             ),
-            then=lambda receipt: render_template("intake/tip_received.html", code=receipt.code),
+            then=lambda outcome: _answer(form, outcome),
         )
     except RateLimited:
         ctx.db.rollback()
         return render_error(429, TOO_MANY_TIPS)
     status = 400 if web.is_post() else 200
-    return done or (render_template("intake/tip.html", form=form), status)
+    return done or _tip_page(form, tips.proof_challenge(ctx), status)
+
+
+def _proof_of(form: TipForm) -> TipProof | None:
+    challenge, answer = form.proof_challenge.data or "", form.proof_answer.data or ""
+    return TipProof(challenge, answer) if challenge and answer else None
+
+
+def _answer(form: TipForm, outcome: TipReceipt | ProofNeeded) -> ResponseReturnValue:
+    if isinstance(outcome, ProofNeeded):
+        # Held back, not refused: the same form, filled in, with the check to do first.
+        return _tip_page(form, outcome, 200, held=True)
+    return render_template("intake/tip_received.html", code=outcome.code)
+
+
+def _tip_page(
+    form: TipForm, proof: ProofNeeded | None, status: int, *, held: bool = False
+) -> ResponseReturnValue:
+    if proof is not None:
+        # Each page gets a fresh challenge: an answer buys one tip only.
+        form.proof_challenge.data, form.proof_answer.data = proof.challenge, ""
+    # A file input cannot be filled again: a tip with a file waits for the tipster to
+    # attach it again; one without is sent as soon as the browser has done the check.
+    resend = held and not getattr(form.file.data, "filename", "")
+    return render_template(
+        "intake/tip.html", form=form, proof=proof, held=held, resend=resend
+    ), status
 
 
 @bp.route("/follow-up", methods=["GET", "POST"])
