@@ -241,7 +241,8 @@ def test_destroying_a_scope_erases_its_keys_and_spares_the_others(store: Store) 
         # Nothing new may be encrypted under a destroyed scope either.
         with pytest.raises(KeyDestroyed):
             ring.current_cipher("case:1")
-        assert ring.cipher_for(kept.key_id, scope="case:2").decrypt_text(kept_text, **WHERE) == "kept"  # type: ignore[arg-type]
+        kept_cipher = ring.cipher_for(kept.key_id, scope="case:2")
+        assert kept_cipher.decrypt_text(kept_text, **WHERE) == "kept"  # type: ignore[arg-type]
     assert doomed_text  # the ciphertext still exists; nothing can open it
 
 
@@ -249,7 +250,8 @@ def test_a_destruction_by_another_worker_holds_for_the_next_transaction(store: S
     with store.sessions() as worker:
         key_id = keyring_for(worker).current_cipher("case:3").key_id
         worker.commit()
-        keyring_for(worker).cipher_for(key_id, scope="case:3")  # unwrapped and cached in this transaction
+        # Unwrapped and cached in this transaction.
+        keyring_for(worker).cipher_for(key_id, scope="case:3")
         with store.sessions() as other:
             destroy_scope(other, "case:3")
             other.commit()
