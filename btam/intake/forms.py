@@ -183,5 +183,11 @@ class TriageForm(BaseForm):
     )
 
 
+class LinkPersonForm(BaseForm):
+    """Which person a mention names: a candidate's id, or "new" (the page renders the radios)."""
+
+    person = StringField("Who is this?", validators=[Length(max=16)])
+
+
 class MessageForm(BaseForm):
     body = TextAreaField("Reply to the tipster", validators=[DataRequired(), Length(max=5_000)])

@@ -102,6 +102,10 @@ class ReportMention(CaseBase):
     family_name = encrypted_text("family_name", scope=report_scope)
     date_of_birth_text = encrypted_text("date_of_birth_text", scope=report_scope)
     student_number = encrypted_text("student_number", scope=report_scope)
+    # The person's blind indexes (btam.security.blind_index), so that the team finds other
+    # reports naming the same person before anyone is linked: candidates, never proof.
+    student_id_index: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    name_dob_index: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     # The person the team linked it to at triage; None until then.
     person_id: Mapped[int | None] = mapped_column(
         ForeignKey("people.id"), nullable=True, index=True

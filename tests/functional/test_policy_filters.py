@@ -1,5 +1,8 @@
 """The policy's SQL filters select exactly what ``can`` allows, on a real database.
 
+Reports too: one at each kind of school (covered by a team, by a disabled team only, by no
+team), for the personas and the district-wide fallback.
+
 Every persona of tests/support/personas.py is built into an :class:`Actor` the way a signed-in
 session builds it (``signin.actor_for``), with the grants ``case_repo.active_grants`` finds.
 Rows are inserted with the ORM; for each persona, case and act, and each note and attachment of
@@ -18,10 +21,11 @@ from flask import Flask
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
-from btam.access.policy import Access, Act, CaseFacts, RecordFacts, allowed
+from btam.access.actor import Discipline, Role
+from btam.access.policy import Access, Act, CaseFacts, RecordFacts, ReportFacts, allowed
 from btam.access.record_classes import RecordClass
 from btam.accounts import signin
-from btam.accounts.models import District, User
+from btam.accounts.models import District, School, Team, User
 from btam.cases import repository as case_repo
 from btam.cases.models import (
     Assignment,
@@ -34,6 +38,10 @@ from btam.cases.models import (
 )
 from btam.cases.scope import visible_attachments, visible_cases, visible_notes
 from btam.cases.terms import CaseStatus
+from btam.intake import repository as intake_repo
+from btam.intake.models import Report, ReportPerson
+from btam.intake.scope import visible_reports
+from btam.intake.terms import Channel
 from btam.people.models import Disclosure, Person
 from btam.people.scope import visible_disclosures, visible_people
 from btam.people.terms import DisclosureBasis, Part, PersonKind
@@ -132,7 +140,7 @@ class Seeded:
         return Access(actor, case_repo.active_grants(self.db, actor.user_id, self.now))
 
     def ids(
-        self, model: type[Case | Person | Disclosure | Note | Attachment], where: object
+        self, model: type[Case | Person | Disclosure | Note | Attachment | Report], where: object
     ) -> set[int]:
         assert isinstance(where, ColumnElement)
         return set(self.db.execute(select(model.id).where(where)).scalars())
@@ -542,3 +550,157 @@ def test_a_removed_member_has_no_access(seeded: Seeded) -> None:
         assert _readable(seeded, persona, number) == set(), persona
         subject = next(p for p, cases in seeded.parties.items() if cases == {case_id})
         assert subject not in seeded.ids(Person, visible_people(access, Act.VIEW_CASE))
+
+
+# --------------------------------------------------------------------------- reports
+
+
+REPORT_ACTS = (Act.TRIAGE, Act.VIEW_REPORTER, Act.VIEW_OWN_REPORT)
+# Who else acts on reports: a district-wide member of the North team (the fallback for a
+# school no active team covers), a district-wide lead on no team, and a school-scoped
+# member of a disabled team only.
+EXTRA = {
+    "roamer": (Role.TEAM_MEMBER, True, ("north",)),
+    "teamless_lead": (Role.TEAM_LEAD, True, ()),
+    "old_member": (Role.TEAM_MEMBER, False, ("old",)),
+}
+
+
+@dataclass
+class SeededReports:
+    seeded: Seeded
+    users: dict[str, int]
+    facts: dict[int, ReportFacts]
+    # person id -> the reports it is linked to
+    linked: dict[int, frozenset[int]]
+
+    def access(self, persona: str) -> Access:
+        if persona not in self.users:
+            return self.seeded.access(persona)
+        db = self.seeded.db
+        user = db.get(User, self.users[persona])
+        assert user is not None
+        actor = signin.actor_for(user, "")
+        return Access(actor, case_repo.active_grants(db, actor.user_id, self.seeded.now))
+
+
+@pytest.fixture
+def reports_seeded(seeded: Seeded, world: World) -> SeededReports:
+    """The cases of ``seeded``, and a report of each school: North High (covered by the North
+    team), South Middle (the South team), West Elementary (no team) and Old Academy (a
+    disabled team only), each naming a person of its own; teacher_cam reports, one of them
+    confidentially."""
+    db, now = seeded.db, seeded.now
+    district = db.execute(select(District)).scalar_one()
+    schools = {code: world.school_ids[code] for code in ("NHS", "SMS")}
+    for code, name in (("WES", "West Elementary"), ("OLD", "Old Academy")):
+        school = School(district_id=district.id, name=name, code=code)
+        db.add(school)
+        db.flush()
+        schools[code] = school.id
+    old = Team(district_id=district.id, name="Old Team", is_active=False)
+    old.schools = [db.get(School, schools["OLD"])]  # type: ignore[list-item]
+    db.add(old)
+    db.flush()
+    teams = {"north": world.team_ids["north"], "south": world.team_ids["south"], "old": old.id}
+    users: dict[str, int] = {}
+    for name, (role, district_wide, on_teams) in EXTRA.items():
+        user = User(
+            username=name,
+            display_name=name,
+            role=role,
+            discipline=Discipline.OTHER,
+            district_wide=district_wide,
+            password_hash="x",
+        )
+        if not district_wide:
+            user.schools = [db.get(School, schools["OLD"])]  # type: ignore[list-item]
+        user.teams = [db.get(Team, teams[t]) for t in on_teams]  # type: ignore[misc]
+        db.add(user)
+        db.flush()
+        users[name] = user.id
+    facts: dict[int, ReportFacts] = {}
+    linked: dict[int, frozenset[int]] = {}
+    for code in ("NHS", "SMS", "WES", "OLD"):
+        report = Report(
+            district_id=district.id,
+            school_id=schools[code],
+            channel=Channel.STAFF,
+            received_at=now,
+            due_at=now + timedelta(days=1),
+            reporter_id=seeded.uid("teacher_cam"),
+            reporter_confidential=code == "SMS",
+            narrative=f"a report at {code}",
+        )
+        named = Person(district_id=district.id, kind=PersonKind.STUDENT, given_name=code)
+        db.add_all([report, named])
+        db.flush()
+        db.add(ReportPerson(report_id=report.id, person_id=named.id, part=Part.SUBJECT))
+        facts[report.id] = intake_repo.report_facts(db, report)
+        linked[named.id] = frozenset({report.id})
+    db.commit()
+    return SeededReports(seeded, users, facts, linked)
+
+
+REPORT_PERSONAS = (*PERSONAS, *EXTRA)
+
+
+@pytest.mark.parametrize("act", REPORT_ACTS)
+def test_visible_reports_selects_what_can_allows(reports_seeded: SeededReports, act: Act) -> None:
+    mismatches = []
+    for persona in REPORT_PERSONAS:
+        access = reports_seeded.access(persona)
+        selected = reports_seeded.seeded.ids(Report, visible_reports(access, act))
+        allowed_ = {r for r, f in reports_seeded.facts.items() if allowed(access, act, f)}
+        if selected != allowed_:
+            mismatches.append((persona, act.value, sorted(selected), sorted(allowed_)))
+    assert mismatches == []
+
+
+def test_a_report_no_active_team_covers_reaches_the_district_wide_team_roles_only(
+    reports_seeded: SeededReports, world: World
+) -> None:
+    by_school = {f.school_id: r for r, f in reports_seeded.facts.items()}
+    db = reports_seeded.seeded.db
+    wes, old = (
+        by_school[db.execute(select(School.id).where(School.code == c)).scalar_one()]
+        for c in ("WES", "OLD")
+    )
+    triagers = {
+        persona
+        for persona in REPORT_PERSONAS
+        if {wes, old}
+        <= reports_seeded.seeded.ids(
+            Report, visible_reports(reports_seeded.access(persona), Act.TRIAGE)
+        )
+    }
+    # Neither the school-scoped teams, nor a disabled team's member, nor a lead on no team.
+    assert triagers == {"roamer"}
+    nhs = by_school[world.school_ids["NHS"]]
+    assert nhs in reports_seeded.seeded.ids(
+        Report, visible_reports(reports_seeded.access("roamer"), Act.TRIAGE)
+    )
+
+
+def test_people_named_by_a_report_are_visible_to_whoever_triages_it(
+    reports_seeded: SeededReports,
+) -> None:
+    seeded = reports_seeded.seeded
+    mismatches = []
+    for persona in REPORT_PERSONAS:
+        access = reports_seeded.access(persona)
+        selected = seeded.ids(Person, visible_people(access, Act.VIEW_CASE))
+        expected = _allowed_people(seeded, access, Act.VIEW_CASE) | {
+            pid
+            for pid, reports in reports_seeded.linked.items()
+            if any(allowed(access, Act.TRIAGE, reports_seeded.facts[r]) for r in reports)
+        }
+        if selected != expected:
+            mismatches.append((persona, sorted(selected), sorted(expected)))
+    assert mismatches == []
+    # The record of disclosures stays the cases' affair: a report opens none of it.
+    for persona in REPORT_PERSONAS:
+        access = reports_seeded.access(persona)
+        disclosed = seeded.ids(Person, visible_people(access, Act.VIEW_DISCLOSURES))
+        if not allowed(access, Act.VIEW_DISCLOSURES, None):
+            assert not disclosed & set(reports_seeded.linked), persona

@@ -16,6 +16,7 @@ from btam.accounts.dto import TeamRow
 from btam.accounts.forms import ConfirmForm, SchoolForm, TeamForm, UserForm
 from btam.accounts.services import organisation, users
 from btam.context import ServiceContext, Staged, staged
+from btam.intake.services import coverage
 
 
 def _user_data(form: UserForm, username: str | None = None) -> users.UserData:
@@ -46,6 +47,7 @@ def index(actor: Actor) -> ResponseReturnValue:
         users=users.list_users(ctx),
         teams=organisation.list_teams(ctx),
         schools=organisation.list_schools(ctx),
+        uncovered=coverage.uncovered_schools(ctx),
     )
 
 

@@ -5,11 +5,12 @@ Revises: 0006_applied_changes
 Create Date: 2026-12-02
 
 ``report_mentions`` keeps the people a staff report names as the reporter typed them
-(encrypted under the report's key) until the team links each to a person at triage, so that
-no reporter learns whether a name or student id is known. ``people`` gains the tombstone of a
-duplicate merged into another record. ``data_key_bindings`` binds a report's key to the key
-of the case it was triaged into: destroying the case's key destroys the report's too. Reports
-already triaged into a case are bound here.
+(encrypted under the report's key, with their blind indexes) until the team links each to a
+person at triage, so that no reporter learns whether a name or student id is known.
+``people`` gains the tombstone of a duplicate merged into another record.
+``data_key_bindings`` binds a report's key to the key of the case it was triaged into:
+destroying the case's key destroys the report's too. Reports already triaged into a case are
+bound here.
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ def upgrade() -> None:
         sa.Column(
             "kind", sa.Enum(*KINDS, name="personkind", native_enum=False, length=32), nullable=False
         ),
+        sa.Column("student_id_index", sa.String(length=64), nullable=True),
+        sa.Column("name_dob_index", sa.String(length=64), nullable=True),
         sa.Column("person_id", sa.Integer(), nullable=True),
         sa.Column("linked_at", btam.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("linked_by", sa.Integer(), nullable=True),
@@ -72,10 +75,16 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("report_mentions", schema=None) as batch_op:
         batch_op.create_index(
+            batch_op.f("ix_report_mentions_name_dob_index"), ["name_dob_index"], unique=False
+        )
+        batch_op.create_index(
             batch_op.f("ix_report_mentions_person_id"), ["person_id"], unique=False
         )
         batch_op.create_index(
             batch_op.f("ix_report_mentions_report_id"), ["report_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_report_mentions_student_id_index"), ["student_id_index"], unique=False
         )
     with op.batch_alter_table("people", schema=None) as batch_op:
         batch_op.add_column(sa.Column("merged_into_id", sa.Integer(), nullable=True))
@@ -120,8 +129,10 @@ def downgrade() -> None:
         batch_op.drop_column("merged_at")
         batch_op.drop_column("merged_into_id")
     with op.batch_alter_table("report_mentions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_report_mentions_student_id_index"))
         batch_op.drop_index(batch_op.f("ix_report_mentions_report_id"))
         batch_op.drop_index(batch_op.f("ix_report_mentions_person_id"))
+        batch_op.drop_index(batch_op.f("ix_report_mentions_name_dob_index"))
     op.drop_table("report_mentions")
     with op.batch_alter_table("data_key_bindings", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_data_key_bindings_bound_to"))
