@@ -186,7 +186,8 @@ class TriageForm(BaseForm):
 class LinkPersonForm(BaseForm):
     """Which person a mention names: a candidate's id, or "new" (the page renders the radios)."""
 
-    person = StringField("Who is this?", validators=[Length(max=16)])
+    # Read by the view: a person id or "new"; anything else is refused with a message.
+    person = StringField("Who is this?")
 
 
 class MessageForm(BaseForm):

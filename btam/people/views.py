@@ -62,6 +62,7 @@ def show(actor: Actor, person_id: int) -> ResponseReturnValue:
 @requires(Permission.PEOPLE_SEARCH)
 def merge(actor: Actor, person_id: int) -> ResponseReturnValue:
     ctx = web.service_context(actor)
+    merging.check_may_merge(ctx, person_id)
     form = MergeForm()
 
     def merge_it() -> Staged[int]:

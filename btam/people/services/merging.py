@@ -32,10 +32,16 @@ _FIELDS = ("given_name", "family_name", "date_of_birth_text", "student_number")
 _DISCLOSURE_TEXTS = ("recipient", "interest", "threat", "parties")
 
 
-def may_merge(ctx: ServiceContext) -> bool:
-    """Whether the actor's role and scope let it merge people at all."""
-    actor = ctx.actor
-    return actor is not None and bool(policy.allowed(access_for(ctx), Act.MERGE_PEOPLE, None))
+def check_may_merge(ctx: ServiceContext, person_id: int) -> Access:
+    """The actor's access, if its role and scope let it merge people at all.
+
+    :raises AccessDenied: neither a team lead nor a district-wide team member (recorded).
+    """
+    access = access_for(ctx)
+    decision = policy.allowed(access, Act.MERGE_PEOPLE, None)
+    if not decision:
+        refuse(ctx, object_type="person", object_id=person_id, reason=decision.reason, hide=False)
+    return access
 
 
 def _data_of(person: Person) -> PersonData:
@@ -104,10 +110,7 @@ def merge_people(ctx: ServiceContext, *, keep_id: int, merge_id: int) -> Staged[
     :raises ValidationFailed: the same record twice, or records that do not share a blind
         index value and confirm by decrypting.
     """
-    access = access_for(ctx)
-    decision = policy.allowed(access, Act.MERGE_PEOPLE, None)
-    if not decision:
-        refuse(ctx, object_type="person", object_id=merge_id, reason=decision.reason, hide=False)
+    access = check_may_merge(ctx, keep_id)
     keep = _mergeable(ctx, access, keep_id)
     merged = _mergeable(ctx, access, merge_id)
     if keep.id == merged.id:
