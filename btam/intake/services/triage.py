@@ -32,6 +32,7 @@ from btam.people import repository as people_repo
 from btam.people.models import Person
 from btam.people.services.matching import (
     PersonData,
+    data_of,
     find_or_create_person,
     new_person,
     same_person,
@@ -129,13 +130,8 @@ def _age(delta: timedelta) -> str:
 
 def _mention_data(report: Report, mention: ReportMention) -> PersonData:
     """The person as the report names it (checked when the report came in)."""
-    return PersonData(
-        kind=mention.kind,
-        given_name=mention.given_name or "",
-        family_name=mention.family_name or "",
-        date_of_birth=mention.date_of_birth,
-        student_number=mention.student_number or "",
-        school_id=None if mention.kind is PersonKind.OTHER else report.school_id,
+    return data_of(
+        mention, school_id=None if mention.kind is PersonKind.OTHER else report.school_id
     )
 
 
@@ -155,16 +151,6 @@ def _people_of(ctx: ServiceContext, access: Access, report: Report) -> list[Pers
         for candidate in _candidates(ctx, access, report, mention):
             found.setdefault(candidate.id, candidate)
     return list(found.values())
-
-
-def _person_data(person: Person) -> PersonData:
-    return PersonData(
-        kind=person.kind,
-        given_name=person.given_name or "",
-        family_name=person.family_name or "",
-        date_of_birth=person.date_of_birth,
-        student_number=person.student_number or "",
-    )
 
 
 def _report_item(name: str, report: Report) -> dto.HistoryItem:
@@ -229,7 +215,7 @@ def _history(ctx: ServiceContext, access: Access, report: Report) -> list[dto.Hi
         ):
             add(_report_item(person.full_name, earlier))
         indexes = (person.student_id_index, person.name_dob_index)
-        for earlier in _named_earlier(ctx, access, report, indexes, _person_data(person)):
+        for earlier in _named_earlier(ctx, access, report, indexes, data_of(person)):
             add(_report_item(person.full_name, earlier))
     for mention in repository.report_mentions(ctx.db, report.id):
         if mention.person_id is None:

@@ -110,6 +110,18 @@ class Named(Protocol):
     def date_of_birth(self) -> date | None: ...
 
 
+def data_of(named: Named, *, school_id: int | None = None) -> PersonData:
+    """A stored person, or a report's mention of one, as the data a match is made on."""
+    return PersonData(
+        kind=named.kind,
+        given_name=named.given_name or "",
+        family_name=named.family_name or "",
+        date_of_birth=named.date_of_birth,
+        student_number=named.student_number or "",
+        school_id=school_id,
+    )
+
+
 def same_person(person: Named, data: PersonData, *, any_kind: bool = False) -> bool:
     """Confirm a blind-index candidate by decrypting it: the index alone proves nothing."""
     if not any_kind and person.kind is not data.kind:

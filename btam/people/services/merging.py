@@ -21,7 +21,7 @@ from btam.context import ServiceContext, Staged, staged
 from btam.errors import ValidationFailed
 from btam.people import dto, repository
 from btam.people.models import Person
-from btam.people.services.matching import PersonData, indexes_of, same_person
+from btam.people.services.matching import data_of, indexes_of, same_person
 
 NOT_THE_SAME = "These records do not name the same person: nothing was merged."
 
@@ -44,16 +44,6 @@ def check_may_merge(ctx: ServiceContext, person_id: int) -> Access:
     return access
 
 
-def _data_of(person: Person) -> PersonData:
-    return PersonData(
-        kind=person.kind,
-        given_name=person.given_name or "",
-        family_name=person.family_name or "",
-        date_of_birth=person.date_of_birth,
-        student_number=person.student_number or "",
-    )
-
-
 def _shares_an_index(one: Person, other: Person) -> bool:
     return bool(
         (one.student_id_index and one.student_id_index == other.student_id_index)
@@ -62,7 +52,7 @@ def _shares_an_index(one: Person, other: Person) -> bool:
 
 
 def _duplicates(ctx: ServiceContext, access: Access, person: Person) -> list[Person]:
-    data = _data_of(person)
+    data = data_of(person)
     return [
         other
         for other in repository.people_by_index(
@@ -115,7 +105,7 @@ def merge_people(ctx: ServiceContext, *, keep_id: int, merge_id: int) -> Staged[
     merged = _mergeable(ctx, access, merge_id)
     if keep.id == merged.id:
         raise ValidationFailed("Choose another record of the same person.")
-    if not _shares_an_index(keep, merged) or not same_person(merged, _data_of(keep)):
+    if not _shares_an_index(keep, merged) or not same_person(merged, data_of(keep)):
         raise ValidationFailed(NOT_THE_SAME)
     _move_parties(ctx, keep, merged)
     _move_reports(ctx, keep, merged)
@@ -182,7 +172,7 @@ def _complete(ctx: ServiceContext, keep: Person, merged: Person) -> None:
             setattr(keep, name, getattr(merged, name))
     if keep.school_id is None:
         keep.school_id = merged.school_id
-    keep.student_id_index, keep.name_dob_index = indexes_of(ctx, _data_of(keep))
+    keep.student_id_index, keep.name_dob_index = indexes_of(ctx, data_of(keep))
     for name in _FIELDS:
         setattr(merged, name, None)
     merged.student_id_index = merged.name_dob_index = None
