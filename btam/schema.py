@@ -9,7 +9,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 Store = Literal["case", "audit"]
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -55,12 +55,35 @@ def run_migrations() -> None:
     config = context.config
     engine = config.attributes["engine"]
     with engine.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=metadata_for(config.attributes["store"]),
-            render_as_batch=connection.dialect.name == "sqlite",
-            compare_type=True,
-        )
-        with context.begin_transaction():
-            context.run_migrations()
-        connection.commit()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite alters a table by copying it and dropping the old one, which the rows of
+            # other tables refer to: foreign keys are off while it migrates (a pragma that
+            # takes effect only outside a transaction, so on the driver's connection before
+            # the first statement) and every reference is checked before the commit.
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            context.configure(
+                connection=connection,
+                target_metadata=metadata_for(config.attributes["store"]),
+                render_as_batch=sqlite,
+                compare_type=True,
+            )
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite:
+                    _check_foreign_keys(connection)
+            connection.commit()
+        except BaseException:
+            if sqlite:
+                connection.invalidate()  # never back into the pool with its foreign keys off
+            raise
+        if sqlite:
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
+
+
+def _check_foreign_keys(connection: Connection) -> None:
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if broken:
+        tables = sorted({row[0] for row in broken})
+        raise RuntimeError(f"the migration left broken references in {', '.join(tables)}")

@@ -43,6 +43,7 @@ class Act(StrEnum):
     VIEW_OWN_REPORT = "view_own_report"  # the status of one's own report, nothing more
     TRIAGE = "triage"  # read a report in full, screen it, decide its outcome, answer a tipster
     VIEW_REPORTER = "view_reporter"  # who reported (a confidential reporter: the lead only)
+    MERGE_PEOPLE = "merge_people"  # merge a duplicate person into another (both visible)
 
 
 class Rel(StrEnum):
@@ -55,6 +56,7 @@ class Rel(StrEnum):
     GRANT = "grant"  # an active emergency grant on the case
     OUTSIDE = "outside"  # none of the above: the actor is outside the case
     REPORTER = "reporter"  # the user who submitted the report
+    DISTRICT = "district"  # no case involved; the actor's scope is the whole district
     ANY = "any"  # no case involved; the role alone decides
 
 
@@ -80,11 +82,15 @@ CASE_RULES: Final[dict[Act, dict[Role, tuple[Rel, ...]]]] = {
     Act.RECORD_DISCLOSURE: {TL: (T, M), TM: (T, M)},
     Act.VIEW_DISCLOSURES: {TL: (T, M), TM: (T, M), Role.AUDITOR: (Rel.ANY,)},
     Act.REQUEST_EMERGENCY: {TL: (Rel.OUTSIDE,), TM: (Rel.OUTSIDE,), CO: (Rel.OUTSIDE,)},
-    # Reports: T here means a team of the actor's covers the report's school.
+    # Reports: T here means a team of the actor's covers the report's school, or, for a
+    # school no active team covers, that the actor (on a team) works across the whole
+    # district: the fallback that keeps such a report from reaching no one.
     Act.SUBMIT_REPORT: {role: (Rel.ANY,) for role in Role},
     Act.VIEW_OWN_REPORT: {role: (Rel.REPORTER,) for role in Role},
     Act.TRIAGE: {TL: (T,), TM: (T,)},
     Act.VIEW_REPORTER: {TL: (T,), TM: (T,)},
+    # Which people: both must be visible to the actor (people.scope), which the caller checks.
+    Act.MERGE_PEOPLE: {TL: (Rel.ANY,), TM: (Rel.DISTRICT,)},
 }
 
 
@@ -106,6 +112,7 @@ BASIS: Final[dict[Rel, str]] = {
     Rel.GRANT: "health or safety emergency (34 CFR 99.36)",
     Rel.OUTSIDE: "health or safety emergency (34 CFR 99.36)",
     Rel.ANY: "role",
+    Rel.DISTRICT: "role, with the whole district in scope",
     Rel.REPORTER: "the reporter's own report",
 }
 
@@ -142,7 +149,7 @@ class RecordFacts:
 
 @dataclass(frozen=True)
 class ReportFacts:
-    """A report: its school, the teams covering that school, and who reported it."""
+    """A report: its school, the active teams covering that school, and who reported it."""
 
     report_id: int
     school_id: int
@@ -210,6 +217,10 @@ def allowed(access: Access, act: Act, resource: Resource) -> Decision:
         return _can_on_report(access, act, resource, allowed_by)
     if Rel.ANY in allowed_by:
         return Decision(True, "allowed to the role", BASIS[Rel.ANY], Rel.ANY)
+    if Rel.DISTRICT in allowed_by:
+        if actor.district_wide:
+            return Decision(True, "the whole district in scope", BASIS[Rel.DISTRICT], Rel.DISTRICT)
+        return Decision(False, f"{act.value} needs the whole district in scope")
     if isinstance(resource, TeamFacts) != (act is Act.OPEN_CASE):
         return Decision(False, f"{act.value} is not decided on a team")
     if isinstance(resource, TeamFacts):
@@ -258,6 +269,9 @@ def _can_on_report(
     actor = access.actor
     relations: set[Rel] = {Rel.ANY}
     if report.covering_team_ids & actor.team_ids and _in_scope(actor, report.school_id):
+        relations.add(Rel.TEAM)
+    # No active team covers the school: the district-wide team leads and members take it.
+    if not report.covering_team_ids and actor.district_wide and actor.team_ids:
         relations.add(Rel.TEAM)
     if report.reporter_id is not None and report.reporter_id == actor.user_id:
         relations.add(Rel.REPORTER)

@@ -79,11 +79,13 @@ class AuditAction(StrEnum):
     TRIAGE_REPORT_DECIDED = "triage:report:decided"
     TRIAGE_IMMINENT_ACKNOWLEDGED = "triage:imminent:acknowledged"
     TRIAGE_ACTION_RECORDED = "triage:action:recorded"
+    TRIAGE_PERSON_LINKED = "triage:person:linked"
 
     PERSON_RECORD_VIEWED = "person:record:viewed"
     PERSON_SEARCH_RUN = "person:search:run"
     PERSON_DISCLOSURE_RECORDED = "person:disclosure:recorded"
     PERSON_DISCLOSURES_VIEWED = "person:disclosures:viewed"
+    PERSON_RECORD_MERGED = "person:record:merged"
 
     AUDIT_TRAIL_VIEWED = "audit:trail:viewed"
     AUDIT_TRAIL_EXPORTED = "audit:trail:exported"
@@ -152,7 +154,9 @@ CHANGE_ACTIONS: frozenset[AuditAction] = frozenset(
         AuditAction.TRIAGE_REPORT_DECIDED,
         AuditAction.TRIAGE_IMMINENT_ACKNOWLEDGED,
         AuditAction.TRIAGE_ACTION_RECORDED,
+        AuditAction.TRIAGE_PERSON_LINKED,
         AuditAction.PERSON_DISCLOSURE_RECORDED,
+        AuditAction.PERSON_RECORD_MERGED,
         AuditAction.SYSTEM_DEMO_LOADED,
     }
 )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
 
 from btam.cases.dto import AttachmentView
 from btam.intake.terms import (
@@ -15,6 +15,7 @@ from btam.intake.terms import (
     TriageOutcome,
 )
 from btam.people.dto import PartyView
+from btam.people.terms import Part, PersonKind
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,31 @@ class ActionView:
 
 
 @dataclass(frozen=True)
+class CandidateView:
+    """A person the triager may see whom a mention names (same blind index, decrypted)."""
+
+    person_id: int
+    name: str
+    kind: PersonKind
+    date_of_birth: date | None
+    school: str | None
+
+
+@dataclass(frozen=True)
+class MentionView:
+    """A person as the report names it, the person the team linked it to, or candidates."""
+
+    id: int
+    part: Part
+    kind: PersonKind
+    name: str
+    date_of_birth: date | None
+    student_number: str | None
+    linked: PartyView | None
+    candidates: list[CandidateView] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class ReportView:
     id: int
     school: str
@@ -104,9 +130,19 @@ class ReportView:
     screening: dict[str, bool | None]
     messages: list[TipMessageView]
     is_tip: bool
+    mentions: list[MentionView] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class SchoolChoice:
     id: int
     name: str
+
+
+@dataclass(frozen=True)
+class UncoveredSchool:
+    """An active school no active team covers, and how many reports wait for triage there."""
+
+    name: str
+    code: str
+    waiting: int

@@ -189,5 +189,12 @@ class TriageForm(BaseForm):
     )
 
 
+class LinkPersonForm(BaseForm):
+    """Which person a mention names: a candidate's id, or "new" (the page renders the radios)."""
+
+    # Read by the view: a person id or "new"; anything else is refused with a message.
+    person = StringField("Who is this?")
+
+
 class MessageForm(BaseForm):
     body = TextAreaField("Reply to the tipster", validators=[DataRequired(), Length(max=5_000)])

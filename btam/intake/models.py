@@ -1,15 +1,17 @@
 """Intake records: reports from every channel (anonymous tips included), the people they
-name, their files, the immediate actions of an imminent danger, and the anonymous
-follow-up conversation of a tip.
+name (as typed, then linked to people by the team), their files, the immediate actions of an
+imminent danger, and the anonymous follow-up conversation of a tip.
 
-A report's narrative, place and files are under the report's own data key; once triaged
-into a case, they stay under it (destroying the case destroys its reports' keys too).
+A report's narrative, place, files, actions, messages and mentions are under the report's own
+data key. Triaged into a case, the report's key is bound to the case's
+(:func:`btam.security.keys.bind_scope`): destroying the case's key destroys the report's too,
+so crypto-shredding a case leaves nothing of its reports readable.
 """
 
 from __future__ import annotations
 
 import base64
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -23,7 +25,7 @@ from btam.intake.terms import (
     TipCategory,
     TriageOutcome,
 )
-from btam.people.terms import Part
+from btam.people.terms import Part, PersonKind
 from btam.security.fields import encrypted_text
 
 
@@ -81,6 +83,44 @@ class ReportPerson(CaseBase):
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     part: Mapped[Part] = mapped_column(vocabulary(Part))
+
+
+class ReportMention(CaseBase):
+    """A person as the reporter typed them: kept as typed until the team links it at triage.
+
+    Reporters never learn whether anyone with that name or student id is known: the match is
+    the triaging team's, among the people it may see.
+    """
+
+    __tablename__ = "report_mentions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    part: Mapped[Part] = mapped_column(vocabulary(Part))
+    kind: Mapped[PersonKind] = mapped_column(vocabulary(PersonKind))
+    given_name = encrypted_text("given_name", scope=report_scope)
+    family_name = encrypted_text("family_name", scope=report_scope)
+    date_of_birth_text = encrypted_text("date_of_birth_text", scope=report_scope)
+    student_number = encrypted_text("student_number", scope=report_scope)
+    # The person's blind indexes (btam.security.blind_index), so that the team finds other
+    # reports naming the same person before anyone is linked: candidates, never proof.
+    student_id_index: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    name_dob_index: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    # The person the team linked it to at triage; None until then.
+    person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id"), nullable=True, index=True
+    )
+    linked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    linked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+
+    @property
+    def date_of_birth(self) -> date | None:
+        text = self.date_of_birth_text
+        return date.fromisoformat(text) if text else None
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(n for n in (self.given_name, self.family_name) if n)
 
 
 class ReportAttachment(CaseBase):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from btam.access.policy import Access, Act, ReportFacts
@@ -16,12 +16,14 @@ from btam.intake.models import (
     Report,
     ReportAction,
     ReportAttachment,
+    ReportMention,
     ReportPerson,
     TipAccess,
     TipMessage,
 )
 from btam.intake.terms import ReportStatus
 from btam.people.models import Person
+from btam.security.keys import bind_scope
 
 
 def report(db: Session, report_id: int) -> Report | None:
@@ -92,6 +94,41 @@ def report_people(db: Session, report_id: int) -> Sequence[tuple[ReportPerson, P
     return [(link, person) for link, person in rows]
 
 
+def report_mentions(db: Session, report_id: int) -> Sequence[ReportMention]:
+    """The people the report names, as typed, in the order typed."""
+    query = select(ReportMention).where(ReportMention.report_id == report_id)
+    return db.execute(query.order_by(ReportMention.id)).scalars().all()
+
+
+def report_mention(db: Session, report_id: int, mention_id: int) -> ReportMention | None:
+    """One person the report names; None for an id of another report's, or none."""
+    if not is_record_id(mention_id):
+        return None
+    query = select(ReportMention).where(
+        ReportMention.report_id == report_id, ReportMention.id == mention_id
+    )
+    return db.execute(query).scalar_one_or_none()
+
+
+def bind_report_key_to_case(db: Session, report_id: int, case_id: int) -> None:
+    """Bind the report's data key to its case's: destroying the case's destroys the report's
+    (its narrative, files, actions, messages and mentions), so a shredded case leaves nothing.
+
+    :raises ValueError: the report's key is bound to another case already.
+    """
+    bind_scope(db, f"report:{report_id}", to=f"case:{case_id}")
+
+
+def waiting_by_school(db: Session) -> dict[int, int]:
+    """How many reports wait for triage, per school id (counts only, never content)."""
+    rows = db.execute(
+        select(Report.school_id, func.count(Report.id))
+        .where(Report.status == ReportStatus.RECEIVED)
+        .group_by(Report.school_id)
+    ).all()
+    return {school_id: int(count) for school_id, count in rows}
+
+
 def report_attachments(db: Session, report_id: int) -> Sequence[ReportAttachment]:
     query = select(ReportAttachment).where(ReportAttachment.report_id == report_id)
     return db.execute(query.order_by(ReportAttachment.id)).scalars().all()
@@ -125,6 +162,38 @@ def earlier_reports_of(
         .order_by(Report.received_at.desc())
     )
     return db.execute(query).scalars().unique().all()
+
+
+def earlier_mentions(
+    db: Session,
+    access: Access,
+    *,
+    student_id_index: str | None,
+    name_dob_index: str | None,
+    before: datetime,
+    other_than: int,
+) -> Sequence[tuple[Report, ReportMention]]:
+    """Earlier reports with a mention sharing a blind index value, among those the actor may
+    triage: candidates to confirm by decrypting the mention."""
+    clauses = []
+    if student_id_index:
+        clauses.append(ReportMention.student_id_index == student_id_index)
+    if name_dob_index:
+        clauses.append(ReportMention.name_dob_index == name_dob_index)
+    if not clauses:
+        return []
+    rows = db.execute(
+        select(Report, ReportMention)
+        .join(ReportMention, ReportMention.report_id == Report.id)
+        .where(
+            or_(*clauses),
+            Report.id != other_than,
+            Report.received_at <= before,
+            intake_scope.visible_reports(access, Act.TRIAGE),
+        )
+        .order_by(Report.received_at.desc(), ReportMention.id)
+    ).all()
+    return [(r, m) for r, m in rows]
 
 
 def tip_access(db: Session, lookup: str) -> TipAccess | None:

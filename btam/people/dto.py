@@ -43,6 +43,10 @@ class PersonView:
     cases: list[tuple[str, Part, CaseStatus]] = field(default_factory=list)
     disclosures: list[DisclosureView] = field(default_factory=list)
     can_record_disclosure: bool = False
+    # The same person's other records the actor may merge into this one.
+    duplicates: list[PersonMatch] = field(default_factory=list)
+    # The id typed, when it named a record since merged into this one.
+    merged_from: int | None = None
 
 
 @dataclass(frozen=True)
@@ -52,3 +56,4 @@ class PersonMatch:
     kind: PersonKind
     date_of_birth: date | None
     cases: list[tuple[str, Part, CaseStatus]]
+    school: str | None = None

@@ -61,6 +61,12 @@ class DisclosureForm(BaseForm):
     case_number = SelectField("Case", validators=[Optional()])
 
 
+class MergeForm(BaseForm):
+    """Merge the record ``other_id`` into the one on the page."""
+
+    other_id = HiddenField(validators=[DataRequired()])
+
+
 def person_data(form: PersonFields) -> PersonData:
     """The person a form names (``person_id`` picks one already known)."""
     person_id = form.person_id.data or ""

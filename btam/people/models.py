@@ -43,6 +43,12 @@ class Person(CaseBase):
     student_id_index: Mapped[str | None] = mapped_column(String(64), nullable=True)
     name_dob_index: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # A duplicate merged into another record keeps only this tombstone: the kept person's id,
+    # when and by whom. Its fields and indexes are cleared; its cases, reports and
+    # disclosures belong to the kept person.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), nullable=True)
+    merged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    merged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
 
     @property
     def date_of_birth(self) -> date | None:

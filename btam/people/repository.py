@@ -14,6 +14,8 @@ from btam.cases.models import (
     Case,
     CaseParty,
 )
+from btam.ids import is_record_id
+from btam.intake.models import ReportMention, ReportPerson
 from btam.people import scope as people_scope
 from btam.people.models import Disclosure, Person
 
@@ -39,23 +41,44 @@ def _index_match(student_id_index: str | None, name_dob_index: str | None) -> An
 def people_by_index(
     db: Session, access: Access, *, student_id_index: str | None, name_dob_index: str | None
 ) -> Sequence[Person]:
-    """Candidates sharing a blind index value, among the people the actor may view."""
+    """Candidates sharing a blind index value, among the people the actor may view.
+
+    Never anyone else: who else in the district shares an index value is not the actor's to
+    learn, not even as a yes or no.
+    """
     match = _index_match(student_id_index, name_dob_index)
     if match is None:
         return []
-    query = select(Person).where(match, people_scope.visible_people(access)).order_by(Person.id)
+    query = (
+        select(Person)
+        .where(match, Person.merged_into_id.is_(None), people_scope.visible_people(access))
+        .order_by(Person.id)
+    )
     return db.execute(query).scalars().all()
 
 
-def candidates(
-    db: Session, *, district_id: int, student_id_index: str | None, name_dob_index: str | None
-) -> Sequence[Person]:
-    """Everyone in the district sharing an index value: to confirm by decrypting, never to show."""
-    match = _index_match(student_id_index, name_dob_index)
-    if match is None:
-        return []
-    query = select(Person).where(Person.district_id == district_id, match).order_by(Person.id)
+def any_person(db: Session, person_id: int) -> Person | None:
+    """The person row ``person_id`` whoever may see it: to follow a merged record's tombstone
+    to the kept one, never to show."""
+    return db.get(Person, person_id) if is_record_id(person_id) else None
+
+
+def parties_of(db: Session, person_id: int) -> Sequence[CaseParty]:
+    """Every part the person plays in any case (a merge moves them all)."""
+    query = select(CaseParty).where(CaseParty.person_id == person_id).order_by(CaseParty.id)
     return db.execute(query).scalars().all()
+
+
+def report_links_of(db: Session, person_id: int) -> Sequence[ReportPerson]:
+    """Every report linked to the person (a merge moves them all)."""
+    query = select(ReportPerson).where(ReportPerson.person_id == person_id)
+    return db.execute(query.order_by(ReportPerson.id)).scalars().all()
+
+
+def mentions_of(db: Session, person_id: int) -> Sequence[ReportMention]:
+    """Every mention the team linked to the person (a merge moves them all)."""
+    query = select(ReportMention).where(ReportMention.person_id == person_id)
+    return db.execute(query.order_by(ReportMention.id)).scalars().all()
 
 
 def cases_of_person(

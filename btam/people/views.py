@@ -13,10 +13,12 @@ from btam import web
 from btam.access.actor import Actor
 from btam.access.decorators import requires
 from btam.access.permissions import Permission
+from btam.context import Staged
 from btam.errors import ValidationFailed
+from btam.ids import parse_id
 from btam.people.dto import PersonView
-from btam.people.forms import DisclosureForm, SearchForm, person_data
-from btam.people.services import disclosures, records
+from btam.people.forms import DisclosureForm, MergeForm, SearchForm, person_data
+from btam.people.services import disclosures, merging, records
 from btam.people.terms import DisclosureBasis
 
 bp = Blueprint("people", __name__, url_prefix="/people")
@@ -54,6 +56,40 @@ def show(actor: Actor, person_id: int) -> ResponseReturnValue:
         person=person,
         form=_disclosure_form(person),
         outside_agency=actor.agency,
+    )
+
+
+@bp.post("/<int:person_id>/merge")
+@requires(Permission.PEOPLE_SEARCH)
+def merge(actor: Actor, person_id: int) -> ResponseReturnValue:
+    ctx = web.service_context(actor)
+    merging.check_may_merge(ctx, person_id)
+    form = MergeForm()
+
+    def merge_it() -> Staged[int]:
+        other = parse_id(form.other_id.data)
+        if other is None:
+            raise ValidationFailed("Choose a record to merge into this one.")
+        return merging.merge_people(ctx, keep_id=person_id, merge_id=other)
+
+    done = web.submit(
+        ctx,
+        form,
+        merge_it,
+        done="Records merged: this record now holds the other's cases, reports and disclosures.",
+        then=lambda kept: redirect(url_for("people.show", person_id=kept)),
+    )
+    if done:
+        return done
+    person = records.view_person(ctx, person_id)
+    return (
+        render_template(
+            "people/person.html",
+            person=person,
+            form=_disclosure_form(person),
+            outside_agency=actor.agency,
+        ),
+        400,
     )
 
 

@@ -21,8 +21,13 @@ at that point, with the row's final column values; it must read columns only (fo
 ids), never relationships, since it runs inside a flush.
 
 Reading decrypts on first access with the key ring of the instance's session and keeps the
-plaintext on the instance as long as the ciphertext it came from is unchanged. A ciphertext
-that does not authenticate raises :class:`~btam.security.crypto.DecryptionFailed`, logged
+plaintext on the instance as long as the ciphertext it came from is unchanged. The key named
+in the ciphertext must belong to the row's scope as the scope function computes it now: a
+value moved to a row of another case or person is refused even where its bytes would
+authenticate (the associated data binds table, column and row id, not the scope). A row whose
+scope column changes must therefore have its values read first and assigned again, so that
+the flush re-encrypts them under the new scope. A ciphertext that does not authenticate, or
+names a key of another scope, raises :class:`~btam.security.crypto.DecryptionFailed`, logged
 with its table, column and row only; a destroyed key raises
 :class:`~btam.security.keys.KeyDestroyed`.
 
@@ -54,6 +59,7 @@ from btam.security.crypto import (
     peek_key_id,
 )
 from btam.security.keys import (
+    KeyOutOfScope,
     KeyRing,
     KeyRingUnavailable,
     UnknownDataKey,
@@ -143,7 +149,8 @@ class EncryptedText:
         """The plaintext: assigned and not yet flushed, or decrypted from ``<name>_enc``.
 
         :raises DecryptionFailed: the ciphertext does not authenticate for this row and
-            column (moved, tampered, or under an unknown key); logged without content.
+            column (moved, tampered, or under an unknown key), or names a key of another
+            scope than the row's; logged without content.
         :raises KeyDestroyed: the key it was encrypted under was destroyed.
         :raises KeyRingUnavailable: the row is outside a session, or its session has no KEK.
         """
@@ -167,7 +174,9 @@ class EncryptedText:
             raise KeyRingUnavailable(
                 f"cannot decrypt {self.table_name}.{self.column} of a row outside a session"
             )
-        text = self._decrypt(keyring_for(session), ciphertext, row_id_of(instance))
+        text = self._decrypt(
+            keyring_for(session), ciphertext, row_id_of(instance), scope=self.scope_of(instance)
+        )
         instance.__dict__.setdefault(_CLEAR, {})[self.name] = (ciphertext, text)
         return text
 
@@ -198,10 +207,10 @@ class EncryptedText:
         cipher = ring.current_cipher(self.scope_of(row))
         return cipher.encrypt(value, table=self.table_name, column=self.column, row_id=row_id)
 
-    def _decrypt(self, ring: KeyRing, ciphertext: bytes, row_id: int | str) -> str:
+    def _decrypt(self, ring: KeyRing, ciphertext: bytes, row_id: int | str, *, scope: str) -> str:
         subject = f"{self.table_name}.{self.column} row {row_id}"
         try:
-            cipher = ring.cipher_for(peek_key_id(ciphertext))
+            cipher = ring.cipher_for(peek_key_id(ciphertext), scope=scope)
             return cipher.decrypt_text(
                 ciphertext, table=self.table_name, column=self.column, row_id=row_id
             )
@@ -209,6 +218,8 @@ class EncryptedText:
             failure = DecryptionFailed(subject, reason="unsupported ciphertext format")
         except UnknownDataKey:
             failure = DecryptionFailed(subject, reason="unknown data key")
+        except KeyOutOfScope:
+            failure = DecryptionFailed(subject, reason="a data key of another scope")
         except DecryptionFailed as exc:
             failure = exc
         # Where, never what: no plaintext, ciphertext or key ever reaches the log.

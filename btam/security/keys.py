@@ -6,7 +6,13 @@ Each scope has exactly one *current* key, which encrypts new values; older keys 
 scope stay readable until re-encryption has moved every field off them (then they are
 *retired*, still able to decrypt). Destroying a scope erases the wrapped bytes of all its
 keys (crypto-shredding): its fields can never be decrypted again, and nothing new can be
-encrypted under it.
+encrypted under it. A scope may be *bound* to another (a report's to the case it was triaged
+into): destroying the other destroys it too, so that shredding a case leaves nothing of it
+readable.
+
+A key decrypts only fields of its own scope: a ciphertext names its key by id, and the ring
+refuses a key whose scope is not the scope of the row being read (:class:`KeyOutOfScope`),
+so a value moved into another case's row, even bytes that authenticate there, stays sealed.
 
 Unwrapped keys live in a :class:`KeyRing` held in ``Session.info`` and are forgotten at
 the end of every transaction, never shared by a process: a destruction committed by
@@ -66,10 +72,13 @@ __all__ = [
     "KekMismatch",
     "KekSource",
     "KeyDestroyed",
+    "KeyOutOfScope",
     "KeyRing",
     "KeyRingUnavailable",
     "RotationBusy",
+    "ScopeBinding",
     "UnknownDataKey",
+    "bind_scope",
     "check_kek_matches",
     "destroy_scope",
     "keyring_for",
@@ -141,6 +150,19 @@ class DataKey(CaseBase):
 DATA_KEYS: Table = cast(Table, DataKey.__table__)
 
 
+class ScopeBinding(CaseBase):
+    """A scope whose keys are destroyed with another's (a report's with its case's)."""
+
+    __tablename__ = "data_key_bindings"
+
+    scope: Mapped[str] = mapped_column(String(_SCOPE_LENGTH), primary_key=True)
+    bound_to: Mapped[str] = mapped_column(String(_SCOPE_LENGTH), index=True)
+    bound_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+BINDINGS: Table = cast(Table, ScopeBinding.__table__)
+
+
 class KeyDestroyed(CryptoError):
     """The data key was destroyed (crypto-shredding): what it protected is gone for good."""
 
@@ -156,6 +178,15 @@ class UnknownDataKey(CryptoError):
     def __init__(self, key_id: int) -> None:
         self.key_id = key_id
         super().__init__(f"the case store holds no data key {key_id}")
+
+
+class KeyOutOfScope(CryptoError):
+    """A ciphertext names a data key of another scope than the row it was found in."""
+
+    def __init__(self, key_id: int, scope: str) -> None:
+        self.key_id = key_id
+        self.scope = scope
+        super().__init__(f"data key {key_id} does not belong to scope {scope!r}")
 
 
 class KeyRingUnavailable(CryptoError):
@@ -250,13 +281,14 @@ class KeyRing:
     it can run inside a flush and never adds ORM objects to the session.
     """
 
-    __slots__ = ("_by_id", "_current", "_session", "_source")
+    __slots__ = ("_by_id", "_current", "_scopes", "_session", "_source")
 
     def __init__(self, session: Session, source: KekSource) -> None:
         """Bind the ring to ``session``'s connection and to the process's KEK."""
         self._session = session
         self._source = source
         self._by_id: dict[int, FieldCipher] = {}
+        self._scopes: dict[int, str] = {}
         self._current: dict[str, tuple[int, bytes]] = {}
 
     def __repr__(self) -> str:
@@ -270,6 +302,7 @@ class KeyRing:
     def forget(self) -> None:
         """Drop every unwrapped key (the transaction ended; another may have destroyed one)."""
         self._by_id.clear()
+        self._scopes.clear()
         self._current.clear()
 
     def _connection(self) -> Connection:
@@ -289,12 +322,16 @@ class KeyRing:
         cipher = self._by_id.get(key_id)
         if cipher is None:
             cipher = self._by_id[key_id] = FieldCipher(key, key_id=key_id)
+            self._scopes[key_id] = scope
         return cipher
 
-    def cipher_for(self, key_id: int) -> FieldCipher:
-        """Return the cipher of data key ``key_id``, current or not, to decrypt with.
+    def cipher_for(self, key_id: int, *, scope: str) -> FieldCipher:
+        """Return the cipher of data key ``key_id``, current or not, to decrypt a field of
+        ``scope`` with.
 
         :raises UnknownDataKey: no such data key.
+        :raises KeyOutOfScope: the key belongs to another scope (a value moved between rows
+            of different cases or people is refused even if its bytes would authenticate).
         :raises KeyDestroyed: the key was destroyed.
         :raises UnknownKeyVersion: the key's KEK version is in no key file this process sees.
         :raises DecryptionFailed: the key file cannot unwrap the key.
@@ -305,7 +342,13 @@ class KeyRing:
             # The blind-index root key never encrypts a field, so it never decrypts one.
             if row is None or row.scope == BLIND_INDEX_SCOPE:
                 raise UnknownDataKey(key_id)
+            # Checked before unwrapping: a key of another scope is never used, even destroyed.
+            if row.scope != scope:
+                raise KeyOutOfScope(key_id, scope)
             cipher = self._by_id[key_id] = FieldCipher(self._unwrap(row), key_id=key_id)
+            self._scopes[key_id] = row.scope
+        elif self._scopes.get(key_id) != scope:
+            raise KeyOutOfScope(key_id, scope)
         return cipher
 
     def blind_index_root_key(self) -> bytes:
@@ -415,10 +458,11 @@ def _forget_keys_at_transaction_end(session: Session, transaction: SessionTransa
 
 
 def destroy_scope(session: Session, scope: str) -> int:
-    """Erase every data key of ``scope`` (crypto-shredding); the caller commits.
+    """Erase every data key of ``scope`` and of the scopes bound to it (crypto-shredding);
+    the caller commits.
 
-    Its fields then raise KeyDestroyed on every read, and nothing new can be encrypted under
-    the scope. Returns how many keys were destroyed; a scope that never had a key gets a
+    Their fields then raise KeyDestroyed on every read, and nothing new can be encrypted
+    under them. Returns how many keys were destroyed; a scope that never had a key gets a
     destroyed placeholder, so that none is created for it later.
 
     :raises ValueError: a malformed scope, or the blind-index scope (whose loss would make
@@ -426,8 +470,27 @@ def destroy_scope(session: Session, scope: str) -> int:
     """
     if _check_scope(scope) == BLIND_INDEX_SCOPE:
         raise ValueError("the blind-index key cannot be destroyed")
-    now = utcnow()
     conn = session.connection()
+    destroyed = 0
+    pending, seen = [scope], set()
+    while pending:
+        current = pending.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        destroyed += _destroy_one(conn, current)
+        pending.extend(
+            conn.execute(select(BINDINGS.c.scope).where(BINDINGS.c.bound_to == current)).scalars()
+        )
+    ring = session.info.get(_RING_INFO)
+    if ring is not None:
+        ring.forget()
+    log.info("destroyed %d data key(s) of scope %s and %d bound", destroyed, scope, len(seen) - 1)
+    return destroyed
+
+
+def _destroy_one(conn: Connection, scope: str) -> int:
+    now = utcnow()
     destroy = (
         update(DATA_KEYS)
         .where(DATA_KEYS.c.scope == scope, DATA_KEYS.c.destroyed_at.is_(None))
@@ -435,18 +498,35 @@ def destroy_scope(session: Session, scope: str) -> int:
             wrapped=None, destroyed_at=now, retired_at=func.coalesce(DATA_KEYS.c.retired_at, now)
         )
     )
-    destroyed = conn.execute(destroy).rowcount
+    destroyed: int = conn.execute(destroy).rowcount
     has_current = conn.execute(
         select(DATA_KEYS.c.id).where(DATA_KEYS.c.current_for == scope)
     ).first()
     if has_current is None and not _insert_current(conn, scope=scope, kek_version=0, wrapped=None):
         # A worker created the scope's first key meanwhile: destroy that one too.
         destroyed += conn.execute(destroy).rowcount
-    ring = session.info.get(_RING_INFO)
-    if ring is not None:
-        ring.forget()
-    log.info("destroyed %d data key(s) of scope %s", destroyed, scope)
     return destroyed
+
+
+def bind_scope(session: Session, scope: str, *, to: str) -> None:
+    """Make destroying ``to`` destroy ``scope`` too (a report's keys follow its case's).
+
+    Binding again to the same scope changes nothing. The caller commits.
+
+    :raises ValueError: a malformed scope, the blind-index scope, a scope bound to itself,
+        or one already bound to another scope.
+    """
+    if BLIND_INDEX_SCOPE in (_check_scope(scope), _check_scope(to)) or scope == to:
+        raise ValueError("bind a field scope to another field scope")
+    conn = session.connection()
+    found = conn.execute(
+        select(BINDINGS.c.bound_to).where(BINDINGS.c.scope == scope)
+    ).scalar_one_or_none()
+    if found == to:
+        return
+    if found is not None:
+        raise ValueError(f"scope {scope!r} is bound to another scope already")
+    conn.execute(insert(BINDINGS).values(scope=scope, bound_to=to, bound_at=utcnow()))
 
 
 def person_indexes(

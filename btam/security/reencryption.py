@@ -31,6 +31,7 @@ from btam.security.fields import AfterRead, EncryptedText, encrypted_fields, row
 from btam.security.key_rotation import Progress
 from btam.security.keys import (
     KeyDestroyed,
+    KeyOutOfScope,
     KeyRing,
     UnknownDataKey,
     keyring_for,
@@ -244,13 +245,16 @@ def _plan_batch(
                 result.failed += 1
                 continue
             try:
-                current = ring.current_cipher(descriptor.scope_of(row))
+                scope = descriptor.scope_of(row)
+                current = ring.current_cipher(scope)
                 if key_id == current.key_id:
                     in_use[key_id] += 1
                     continue
+                # Under its own scope's keys only: re-encrypting a value moved in from another
+                # case would launder it into this one.
                 new = reencrypt(
                     ciphertext,
-                    old=ring.cipher_for(key_id),
+                    old=ring.cipher_for(key_id, scope=scope),
                     new=current,
                     table=descriptor.table_name,
                     column=descriptor.column,
@@ -259,7 +263,7 @@ def _plan_batch(
             except KeyDestroyed:
                 result.destroyed += 1
                 continue
-            except (DecryptionFailed, UnknownDataKey) as exc:
+            except (DecryptionFailed, UnknownDataKey, KeyOutOfScope) as exc:
                 # Left as it is, and its key kept: an operator may still want to look at it.
                 log.error("cannot re-encrypt %s: %s", subject, type(exc).__name__)
                 result.failed += 1

@@ -22,9 +22,14 @@ from btam.audit.context import AuditContext
 from btam.audit.models import AuditCheckpoint, AuditEntry
 from btam.audit.signing import generate_signing_key_file, load_signing_key
 from btam.audit.writer import AuditWriter
+from btam.context import carry_out
 from btam.db import Stores, make_engine, open_stores
+from btam.intake.services import triage
+from btam.intake.terms import TriageOutcome
 from btam.models import metadata_for
 from btam.security.crypto import generate_key_file
+from tests.support.cases import acting_as
+from tests.support.intake import seed_report, student
 from tests.support.personas import build_world
 from tests.support.postgres import fresh_database
 
@@ -167,6 +172,64 @@ def test_the_case_store_goes_down_and_up_again_with_data(
         # The store works again: the same people can be made afresh.
         again = build_world(app)
         assert set(again.people) == set(world.people)
+    finally:
+        app.extensions["btam"].stores.dispose()
+
+
+def test_upgrading_binds_the_keys_of_reports_already_triaged_into_a_case(
+    urls: tuple[str, str], tmp_path: Path
+) -> None:
+    case_url, audit_url = urls
+    stores = open_stores(case_url, audit_url)
+    try:
+        schema.upgrade(stores.case_engine, "case")
+        schema.upgrade(stores.audit_engine, "audit")
+    finally:
+        stores.dispose()
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    generate_key_file(instance / "kek.key")
+    generate_signing_key_file(instance / "audit-signing.key")
+    app = create_app(
+        {
+            "instance": str(instance),
+            "database_url": case_url,
+            "audit_database_url": audit_url,
+            "secret_key": "migration-test-secret-" + "m" * 40,
+        }
+    )
+    try:
+        world = build_world(app)
+        triaged, waiting = seed_report(app, world), seed_report(app, world)
+        with acting_as(app, world, "lead_ben") as ctx:
+            number = carry_out(
+                ctx,
+                triage.decide(
+                    ctx,
+                    triaged,
+                    triage.Decision(
+                        outcome=TriageOutcome.OPENED_CASE,
+                        screening={},
+                        team_id=world.team_ids["north"],
+                        summary="Opened before key bindings existed.",
+                        subject=student("Pat", "Doe"),
+                    ),
+                ),
+            )
+        case_engine = app.extensions["btam"].stores.case_engine
+        with case_engine.connect() as conn:
+            case_id = conn.execute(
+                text("SELECT id FROM cases WHERE number = :n"), {"n": number}
+            ).scalar_one()
+        app.extensions["btam"].stores.dispose()
+
+        schema.downgrade(case_engine, "case", "0006_applied_changes")
+        assert "data_key_bindings" not in table_names(case_engine)
+        schema.upgrade(case_engine, "case")
+        with case_engine.connect() as conn:
+            bound = conn.execute(text("SELECT scope, bound_to FROM data_key_bindings")).all()
+        assert [tuple(row) for row in bound] == [(f"report:{triaged}", f"case:{case_id}")]
+        assert f"report:{waiting}" not in {scope for scope, _to in bound}
     finally:
         app.extensions["btam"].stores.dispose()
 

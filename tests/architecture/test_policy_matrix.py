@@ -160,6 +160,12 @@ FORMS: dict[str, dict[str, str]] = {
     "TO_SOUTH": {"outcome": "added_to_case", "case_number": "@south"},
     "TO_NORTH": {"outcome": "added_to_case", "case_number": "@north"},
     "OPEN_SOUTH": {"outcome": "opened_case", "team_id": "@south_team", "summary": "Pep rally."},
+    # Triage: a person a report names, linked to a new person, or to one of another school's
+    # cases slipped in by id.
+    "LINK_NEW": {"person": "new"},
+    "LINK_SOUTH": {"person": "@south_subject"},
+    # People: the South case's subject slipped in as a duplicate of the North one's.
+    "MERGE_SOUTH": {"other_id": "@south_subject"},
     "OPEN_NORTH": {
         "outcome": "opened_case",
         "team_id": "@north_team",
@@ -256,7 +262,8 @@ CASE_CONTENT = (
 #   grant_entry: its audit entry (the auditors' review queue)
 #   north_team, teacher_cam (a user id), enable, stylesheet (a static file)
 #   reports (see ``seed_reports``): nhs_report (imminent, with a subject) | sms_report |
-#     nhs_tip | sms_tip | no_such_report; their files: nhs_report_file | sms_report_file
+#     nhs_tip | sms_tip | no_such_report; their files: nhs_report_file | sms_report_file;
+#     the subjects they name, as typed: nhs_mention | sms_mention
 MATRIX_TABLE = """
 # method endpoint                 URL arguments              form        fay ben gus hal ana cam dee eve anon
 # ---- public: no sign-in needed; the later sign-in steps with none in progress go back to the first
@@ -383,6 +390,10 @@ GET  people.show                  no_such_person             -           403 404
 POST people.record_disclosure     subject                    -           403 ok  ok  ok  403 403 404 403 login
 POST people.record_disclosure     subject                    DISCLOSURE  403 ok  ok  ok  403 403 404 403 login
 POST people.record_disclosure     south_subject              DISCLOSURE  403 404 404 404 403 403 ok  403 login
+# Merging two records of one person: a team lead, or a member whose scope is the whole district
+# (none here), who sees both; a record the persona may not see is unknown (404).
+POST people.merge                 subject                    -           403 ok  403 403 403 403 404 403 login
+POST people.merge                 subject                    MERGE_SOUTH 403 404 403 403 403 403 404 403 login
 # ---- intake: every signed-in role reports a concern (for any school) and sees its own reports
 GET  intake.new                   -                          -           ok  ok  ok  ok  ok  ok  ok  ok  login
 POST intake.new                   -                          -           ok  ok  ok  ok  ok  ok  ok  ok  login
@@ -422,6 +433,13 @@ POST triage.message               nhs_tip                    -           403 ok 
 POST triage.message               nhs_tip                    REPLY       403 ok  ok  ok  403 403 404 403 login
 POST triage.message               sms_tip                    REPLY       403 404 404 404 403 403 ok  403 login
 POST triage.message               nhs_report                 REPLY       403 404 404 404 403 403 404 403 login
+# The people a report names, as typed: linked by the team that triages it, to a person it may
+# see or a new one; another report's mention, or a person of another school's, is unknown.
+POST triage.link_person           nhs_report/nhs_mention     -           403 ok  ok  ok  403 403 404 403 login
+POST triage.link_person           nhs_report/nhs_mention     LINK_SOUTH  403 404 404 404 403 403 404 403 login
+POST triage.link_person           nhs_report/sms_mention     LINK_NEW    403 404 404 404 403 403 404 403 login
+POST triage.link_person           sms_report/sms_mention     LINK_NEW    403 404 404 404 403 403 ok  403 login
+POST triage.link_person           nhs_report/nhs_mention     LINK_NEW    403 ok  ok  ok  403 403 404 403 login
 # Deciding: a report goes only into a case of the persona's own team (400, the form again),
 # and a case is opened for it only by a team of the persona's (403); then the real outcome.
 POST triage.decide                nhs_report                 -           403 ok  ok  ok  403 403 404 403 login
@@ -590,6 +608,8 @@ def seed_world(app: Flask, world: World) -> Refs:
         "sms_school": str(world.school_ids["SMS"]),
         "nhs_report": str(reports.nhs_report),
         "nhs_report_file": str(reports.nhs_file),
+        "nhs_mention": str(reports.nhs_mention),
+        "sms_mention": str(reports.sms_mention),
         "sms_report": str(reports.sms_report),
         "sms_report_file": str(reports.sms_file),
         "nhs_tip": str(reports.nhs_tip),

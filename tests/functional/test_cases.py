@@ -18,9 +18,9 @@ from btam.cases.services import page as case_page
 from btam.context import carry_out
 from btam.errors import AccessDenied, NotFound, ValidationFailed
 from btam.people.models import Disclosure, Person
-from btam.people.services import disclosures
+from btam.people.services import disclosures, merging
 from tests.support.cases import PDF, Part, acting_as, grant_emergency, seed_cases, student
-from tests.support.personas import World
+from tests.support.personas import World, with_district_member
 from tests.support.stores import audit_entries
 from tests.support.web import Browser, signed_in
 
@@ -403,7 +403,8 @@ def test_a_disclosure_made_from_another_teams_case_shows_without_its_details(
                 case_number=seeded.north,
             ),
         )
-    # The same student turns up in the south team's case.
+    # The same student turns up in the south team's case: recorded again (the South team may
+    # not see the North record), then merged by a district-wide member who sees both.
     with acting_as(app, world, "outsider_dee") as ctx:
         carry_out(
             ctx,
@@ -414,6 +415,11 @@ def test_a_disclosure_made_from_another_teams_case_shows_without_its_details(
                 person=student("Jordan", "Rivera", born=date(2010, 3, 14), number="S-1001"),
             ),
         )
+    assert page(app, world, "outsider_dee", f"/people/{seeded.subject_id}")[0] == 404
+    world = with_district_member(app, world)
+    with acting_as(app, world, "roamer_ivy") as ctx:
+        [duplicate] = merging.duplicates_of(ctx, seeded.subject_id)
+        carry_out(ctx, merging.merge_people(ctx, keep_id=seeded.subject_id, merge_id=duplicate.id))
     status, html = page(app, world, "outsider_dee", f"/people/{seeded.subject_id}")
     assert status == 200 and "Jordan Rivera" in html
     assert "County juvenile court" in html  # that a disclosure happened is part of his record

@@ -40,16 +40,25 @@ from btam.assessment.services.determinations import DeterminationData
 from btam.assessment.services.facts import FactData
 from btam.assessment.terms import FactSource, Method, NoticeKind
 from btam.cases.lifecycle import Transition
+from btam.cases.models import Case
 from btam.cases.services import emergency, lifecycle, opening, page, records, team
 from btam.cli import keys as keys_cli
 from btam.cli.keys import keys
 from btam.context import carry_out
 from btam.db import make_engine
 from btam.files import Upload
+from btam.intake.models import (
+    Report,
+    ReportAction,
+    ReportAttachment,
+    ReportMention,
+    TipMessage,
+)
 from btam.intake.services import reports, tips, triage
-from btam.intake.services.reports import ReportData
+from btam.intake.services.reports import PersonEntry, ReportData
 from btam.intake.services.tips import TipData
 from btam.intake.terms import Channel, ImmediateAction, NoThreatAction, TipCategory, TriageOutcome
+from btam.people.models import Person
 from btam.people.services import disclosures
 from btam.people.services.matching import PersonData
 from btam.people.terms import DisclosureBasis, Part, PersonKind
@@ -63,7 +72,7 @@ from btam.security.key_rotation import (
     rewrap_data_keys,
     start_data_key_rotation,
 )
-from btam.security.keys import DataKey, KekSource, session_info
+from btam.security.keys import DataKey, KekSource, KeyDestroyed, destroy_scope, session_info
 from btam.security.reencryption import field_usage, reencrypt_fields
 from tests.conftest import prepare_instance
 from tests.support.cases import acting_as, student
@@ -269,6 +278,9 @@ def test_markers_in_every_case_field_are_in_no_store_dump_or_log(
             "objection",
             "notified",
             "noticenote",
+            "mgiven",
+            "mfamily",
+            "mnumber",
         )
     }
     content = marker("CONTENT").encode()
@@ -428,6 +440,17 @@ def test_markers_in_every_case_field_are_in_no_store_dump_or_log(
                         occurred=m["occurred"],
                         location=m["where"],
                         narrative=m["narrative"],
+                        people=[
+                            PersonEntry(
+                                Part.WITNESS,
+                                student(
+                                    m["mgiven"],
+                                    m["mfamily"],
+                                    born=date(2011, 5, 6),
+                                    number=m["mnumber"],
+                                ),
+                            )
+                        ],
                         attachment=Upload(m["reportfile"], "text/plain", content),
                         imminent=True,
                         actions=[(ImmediateAction.CALLED_911, m["takenby"], ctx.now)],
@@ -528,6 +551,205 @@ def test_a_ciphertext_copied_to_another_row_or_column_fails_with_an_error_page(
         assert internal not in page
     assert f"failed authentication: users.mfa_secret_enc row {gus.user_id}" in caplog.text
     assert str(ben.totp_secret) not in caplog.text
+
+
+def test_a_note_moved_into_another_case_stays_sealed_there(
+    instance: Instance, enc_app: Flask, people: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Someone with write access to the store moves a North case note into the South case:
+    its bytes still authenticate (same table, column and row), but its key is the North
+    case's, so the South team gets an error page, never the note."""
+    secret = "Counselor: he named the three students he wants to hurt"
+    with acting_as(enc_app, people, "lead_ben") as ctx:
+        north = carry_out(
+            ctx,
+            opening.open_case(
+                ctx,
+                school_id=people.school_ids["NHS"],
+                team_id=people.team_ids["north"],
+                summary="A threat in the hallway.",
+                subject=student("Jordan", "Rivera", born=date(2010, 3, 14), number="S-1001"),
+            ),
+        )
+        carry_out(
+            ctx,
+            records.add_note(ctx, north.number, record_class=RecordClass.EDUCATION, body=secret),
+        )
+    with acting_as(enc_app, people, "outsider_dee") as ctx:
+        south = carry_out(
+            ctx,
+            opening.open_case(
+                ctx,
+                school_id=people.school_ids["SMS"],
+                team_id=people.team_ids["south"],
+                summary="A post on social media.",
+                subject=student("Sam", "Lee", born=date(2012, 1, 20), number="S-2001"),
+            ),
+        )
+    engine = enc_app.extensions["btam"].stores.case_engine
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE notes SET case_id = :south WHERE case_id = :north"),
+            {"south": south.id, "north": north.id},
+        )
+    enc_app.config["PROPAGATE_EXCEPTIONS"] = False
+    dee = Browser(enc_app.test_client())
+    dee.sign_in(
+        people.outsider_dee.username,
+        people.outsider_dee.password,
+        totp_secret=people.outsider_dee.totp_secret,
+    )
+    response = dee.get(f"/cases/{south.number}")
+    assert response.status_code == 500
+    html = response.get_data(as_text=True)
+    assert "Something went wrong" in html and secret not in html
+    assert "notes.body_enc row" in caplog.text and "a data key of another scope" in caplog.text
+    assert secret not in caplog.text
+
+
+def test_destroying_a_cases_key_leaves_nothing_of_its_reports_readable(
+    instance: Instance, enc_app: Flask, people: World
+) -> None:
+    """A report triaged into a case has its key bound to the case's: crypto-shredding the case
+    takes the narratives, places, files, immediate actions, people as typed, the tipster's
+    conversation and the triage reasons of every report in it; other reports stay."""
+    nhs = people.school_ids["NHS"]
+    with acting_as(enc_app, people, "teacher_cam") as ctx:
+        staff = carry_out(
+            ctx,
+            reports.submit_report(
+                ctx,
+                ReportData(
+                    school_id=nhs,
+                    channel=Channel.STAFF,
+                    occurred="Monday",
+                    location="the gym",
+                    narrative="He said he would bring a gun to the game.",
+                    people=[
+                        PersonEntry(
+                            Part.SUBJECT,
+                            student("Jordan", "Rivera", born=date(2010, 3, 14), number="S-1001"),
+                        )
+                    ],
+                    attachment=Upload("message.txt", "text/plain", b"see you at the game"),
+                    imminent=True,
+                    actions=[(ImmediateAction.CALLED_911, "Coach Park", ctx.now)],
+                ),
+            ),
+        ).report_id
+        kept = carry_out(
+            ctx,
+            reports.submit_report(
+                ctx,
+                ReportData(
+                    school_id=nhs,
+                    channel=Channel.STAFF,
+                    occurred="",
+                    location="",
+                    narrative="A joke about a test, nothing more.",
+                ),
+            ),
+        ).report_id
+    tip_ctx = system_ctx(enc_app)
+    try:
+        receipt = carry_out(
+            tip_ctx,
+            tips.submit_tip(
+                tip_ctx,
+                TipData(
+                    school_id=nhs,
+                    category=TipCategory.WEAPON,
+                    what="Jordan showed a gun in the parking lot.",
+                    who="Jordan Rivera",
+                    where="the parking lot",
+                    when="Monday",
+                    attachment=Upload("photo.txt", "text/plain", b"a blurry photo"),
+                ),
+                client=None,
+            ),
+        )
+        carry_out(
+            tip_ctx, tips.tipster_message(tip_ctx, receipt.code, "It was black.", client=None)
+        )
+    finally:
+        tip_ctx.db.close()
+    with acting_as(enc_app, people, "lead_ben") as ctx:
+        carry_out(ctx, tips.team_message(ctx, receipt.report_id, "Did you see it loaded?"))
+        number = carry_out(
+            ctx,
+            triage.decide(
+                ctx,
+                staff,
+                triage.Decision(
+                    outcome=TriageOutcome.OPENED_CASE,
+                    screening={},
+                    reason="A gun at a game.",
+                    team_id=people.team_ids["north"],
+                    summary="A gun at the game.",
+                ),
+            ),
+        )
+        assert number is not None
+        carry_out(
+            ctx,
+            triage.decide(
+                ctx,
+                receipt.report_id,
+                triage.Decision(
+                    outcome=TriageOutcome.ADDED_TO_CASE, screening={}, case_number=number
+                ),
+            ),
+        )
+        carry_out(
+            ctx,
+            triage.decide(
+                ctx,
+                kept,
+                triage.Decision(
+                    outcome=TriageOutcome.NO_THREAT,
+                    screening={},
+                    reason="A joke.",
+                    no_threat_action=NoThreatAction.INFORMATION_ONLY,
+                ),
+            ),
+        )
+        case_id = ctx.db.execute(select(Case.id).where(Case.number == number)).scalar_one()
+        destroy_scope(ctx.db, f"case:{case_id}")
+        ctx.db.commit()
+
+    with enc_app.extensions["btam"].stores.case_sessions() as db:
+        rows: list[tuple[object, str]] = []
+        for report_id in (staff, receipt.report_id):
+            report = db.get(Report, report_id)
+            assert report is not None
+            rows += [(report, n) for n in ("narrative", "occurred", "location", "who")]
+            rows += [(report, "outcome_reason")] if report_id == staff else []
+            for model, names in (
+                (ReportAttachment, ("filename", "content_b64")),
+                (ReportAction, ("taken_by",)),
+                (TipMessage, ("body",)),
+                (ReportMention, ("given_name", "family_name", "student_number")),
+            ):
+                for row in db.execute(
+                    select(model).where(model.report_id == report_id)  # type: ignore[attr-defined]
+                ).scalars():
+                    rows += [(row, n) for n in names]
+        stored = [(row, name) for row, name in rows if getattr(type(row), name + "_enc", None)]
+        assert len({type(row).__name__ for row, _name in stored}) == 5
+        readable = []
+        for row, name in stored:
+            if getattr(row, name + "_enc") is None:
+                continue
+            try:
+                getattr(row, name)
+            except KeyDestroyed:
+                continue
+            readable.append(f"{type(row).__name__}.{name}")
+        assert readable == []
+        other = db.get(Report, kept)
+        assert other is not None and other.narrative == "A joke about a test, nothing more."
+        # The people found at triage are not the case's: their records stay readable.
+        assert {p.full_name for p in db.execute(select(Person)).scalars()} == {"Jordan Rivera"}
 
 
 # --------------------------------------------------------------------------- keys from the shell

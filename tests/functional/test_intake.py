@@ -12,7 +12,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from btam.audit.models import AuditEntry
-from btam.intake.models import ReportAction, ReportAttachment
+from btam.intake.models import ReportAction, ReportAttachment, ReportMention
 from btam.intake.services.reports import STAFF_CHANNELS
 from btam.intake.terms import Channel
 from btam.people.models import Person
@@ -72,7 +72,18 @@ def test_a_report_can_come_through_every_staff_channel_and_reaches_the_team(
     assert row_counts(app) == before
 
 
-def test_people_are_matched_by_blind_index_to_those_already_known(app: Flask, world: World) -> None:
+def decide(app: Flask, world: World, who: str, report_id: int, data: dict[str, object]):  # type: ignore[no-untyped-def]
+    return browser_of(app, world, who).submit(
+        f"/triage/{report_id}", data, action=f"/triage/{report_id}/decide"
+    )
+
+
+NO_THREAT = {"outcome": "no_threat", "no_threat_action": "information_only", "reason": "Checked."}
+
+
+def test_people_are_kept_as_typed_and_linked_by_the_team_at_triage(
+    app: Flask, world: World
+) -> None:
     first = report_form(
         world,
         **person_fields(
@@ -100,23 +111,45 @@ def test_people_are_matched_by_blind_index_to_those_already_known(app: Flask, wo
     )
     for data in (by_number, by_name, other):
         assert submit(app, world, "member_gus", data).status_code == 200
+    # Nobody was looked up or created: the people are kept as typed, encrypted.
+    counts = row_counts(app)
+    assert (counts["people"], counts["report_people"], counts["report_mentions"]) == (0, 0, 5)
     with app.extensions["btam"].stores.case_sessions() as db:
-        people = db.execute(select(Person).order_by(Person.id)).scalars().all()
-        assert [(p.full_name, p.student_number) for p in people] == [
-            ("Jordan Rivera", "S-1001"),
-            ("Maya Chen", None),
-            ("Jordan Rivera", "S-1002"),
+        mentions = db.execute(select(ReportMention).order_by(ReportMention.id)).scalars().all()
+        assert [(m.full_name, m.student_number, m.part) for m in mentions] == [
+            ("Jordan Rivera", "S-1001", Part.SUBJECT),
+            ("Maya Chen", None, Part.TARGET),
+            ("JORDAN rivera", "s-1001", Part.SUBJECT),
+            ("jordan RIVERA", None, Part.SUBJECT),
+            ("Jordan Rivera", "S-1002", Part.SUBJECT),
         ]
-        # Names are stored encrypted, found by a keyed index: no plain name in a column.
-        assert people[0].school_id == world.school_ids["NHS"]
-    # Reports 1 to 3 name the same person, so each later one shows the earlier ones.
+    # Before anyone is linked, a report finds the earlier ones typed alike (blind index, then
+    # decrypted): 3 has report 1's name and birth date, 2 its student id.
+    assert "Report #1 (Staff member)" in page(app, world, "lead_ben", "/triage/2")[1]
     _, html = page(app, world, "lead_ben", "/triage/3")
-    assert "Report #1 (Staff member)" in html and "Report #2 (Staff member)" in html
+    assert "Report #1 (Staff member)" in html and "Report #2" not in html
     _, unrelated = page(app, world, "lead_ben", "/triage/4")
     assert "Report #1" not in unrelated and "None found." in unrelated
 
+    # Triage links them: the first report's people are new, and then a person with both
+    # the id and the birth date, through whom report 3 finds report 2 too.
+    assert decide(app, world, "lead_ben", 1, NO_THREAT).status_code == 302
+    _, html = page(app, world, "lead_ben", "/triage/3")
+    assert "Report #1 (Staff member)" in html and "Report #2 (Staff member)" in html
+    for report_id in (2, 3, 4):
+        assert decide(app, world, "lead_ben", report_id, NO_THREAT).status_code == 302
+    with app.extensions["btam"].stores.case_sessions() as db:
+        people = db.execute(select(Person).order_by(Person.id)).scalars().all()
+        assert [(p.full_name, p.student_number, p.school_id) for p in people] == [
+            ("Jordan Rivera", "S-1001", world.school_ids["NHS"]),
+            ("Maya Chen", None, world.school_ids["NHS"]),
+            ("Jordan Rivera", "S-1002", world.school_ids["NHS"]),
+        ]
+        links = db.execute(select(ReportMention.person_id).order_by(ReportMention.id)).scalars()
+        assert list(links) == [people[0].id, people[1].id, people[0].id, people[0].id, people[2].id]
 
-def test_a_person_given_by_student_id_only_is_matched_or_refused_never_dropped(
+
+def test_a_person_given_by_student_id_only_is_refused_whoever_has_that_id(
     app: Flask, world: World
 ) -> None:
     known = report_form(
@@ -124,19 +157,23 @@ def test_a_person_given_by_student_id_only_is_matched_or_refused_never_dropped(
         **person_fields(0, given_name="Jordan", family_name="Rivera", student_number="S-1001"),
     )
     assert submit(app, world, "teacher_cam", known).status_code == 200
+    assert decide(app, world, "lead_ben", latest_report(app).id, NO_THREAT).status_code == 302
     before = row_counts(app)
-    response = submit(
-        app,
-        world,
-        "teacher_cam",
-        report_form(world, **person_fields(0, student_number="S-1001", date_of_birth="2010-03-14")),
-    )
-    after = row_counts(app)
-    if response.status_code == 400:
-        assert after == before
-    else:
-        assert after["report_people"] == before["report_people"] + 1
-        assert after["people"] == before["people"]
+    answers = [
+        submit(
+            app,
+            world,
+            "teacher_cam",
+            report_form(world, **person_fields(0, student_number=number)),
+        )
+        for number in ("S-1001", "S-4242")
+    ]
+    assert [r.status_code for r in answers] == [400, 400]
+    for response in answers:
+        assert "Give each person&#39;s name (a student id alone is not enough)." in (
+            response.get_data(as_text=True)
+        )
+    assert row_counts(app) == before
 
 
 @pytest.mark.parametrize(

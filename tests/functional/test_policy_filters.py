@@ -13,7 +13,8 @@ outside its members' scope, under live, expired and ended emergency grants, with
 and removed; notes and files of every record class by five authors; people in one case or two,
 or in none; disclosures; and reports and tips of both schools, some confidential, covered by the
 team of the school, by another team whose members' scope lacks the school, and by a disabled
-team. Runs on SQLite, and on PostgreSQL with BTAM_TEST_STORES=postgresql.
+team, each naming a person of its own (seen by whoever may triage the report).
+Runs on SQLite, and on PostgreSQL with BTAM_TEST_STORES=postgresql.
 """
 
 from __future__ import annotations
@@ -32,10 +33,11 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 import btam
+from btam.access.actor import Discipline, Role
 from btam.access.policy import Access, Act, CaseFacts, RecordFacts, ReportFacts, allowed
 from btam.access.record_classes import RecordClass
 from btam.accounts import signin
-from btam.accounts.models import District, Team, User, team_members, team_schools
+from btam.accounts.models import District, School, Team, User, team_members, team_schools
 from btam.assessment.models import Fact
 from btam.assessment.terms import FactSource
 from btam.cases import repository as case_repo
@@ -51,7 +53,8 @@ from btam.cases.models import (
 from btam.cases.scope import visible_attachments, visible_cases, visible_notes
 from btam.cases.terms import CaseStatus
 from btam.intake import repository as intake_repo
-from btam.intake.models import Report
+from btam.intake.models import Report, ReportPerson
+from btam.intake.scope import visible_reports
 from btam.intake.terms import Channel
 from btam.people.models import Disclosure, Person
 from btam.people.scope import visible_disclosures, visible_people
@@ -322,19 +325,21 @@ def _seed(db: Session, world: World, now: datetime) -> Seeded:
         db.flush()
         seeded.disclosure_person[disclosure.id] = person_id
     _cover(db, world, district.id)
-    for report in REPORTS:
-        db.add(
-            Report(
-                district_id=district.id,
-                school_id=world.school_ids[report.school],
-                channel=Channel.STAFF if report.reporter else Channel.ANONYMOUS_TIP,
-                received_at=now - timedelta(hours=5),
-                due_at=now + timedelta(hours=19),
-                reporter_id=uid(report.reporter) if report.reporter else None,
-                reporter_confidential=report.confidential,
-                narrative="said he would bring a knife",
-            )
+    for n, spec in enumerate(REPORTS):
+        report = Report(
+            district_id=district.id,
+            school_id=world.school_ids[spec.school],
+            channel=Channel.STAFF if spec.reporter else Channel.ANONYMOUS_TIP,
+            received_at=now - timedelta(hours=5),
+            due_at=now + timedelta(hours=19),
+            reporter_id=uid(spec.reporter) if spec.reporter else None,
+            reporter_confidential=spec.confidential,
+            narrative="said he would bring a knife",
         )
+        named = Person(district_id=district.id, kind=PersonKind.STUDENT, given_name=f"Named {n}")
+        db.add_all([report, named])
+        db.flush()
+        db.add(ReportPerson(report_id=report.id, person_id=named.id, part=Part.SUBJECT))
     db.commit()
 
     seeded.parties = {pid: frozenset(cases) for pid, cases in party_of.items()}
@@ -441,15 +446,28 @@ def _record_facts(
     return facts
 
 
-def _person_facts(db: Session, person_id: int) -> tuple[CaseFacts, ...]:
-    """A person is decided on the cases it is a party to."""
+@dataclass(frozen=True)
+class PersonFacts:
+    """A person is decided on the cases it is a party to and the reports that name it."""
+
+    cases: tuple[CaseFacts, ...]
+    reports: tuple[ReportFacts, ...]
+
+
+def _person_facts(db: Session, person_id: int) -> PersonFacts:
     cases = db.execute(
         select(CaseParty.case_id).where(CaseParty.person_id == person_id).distinct()
     ).scalars()
-    return tuple(_case_facts(db, case_id) for case_id in cases)
+    reports = db.execute(
+        select(ReportPerson.report_id).where(ReportPerson.person_id == person_id).distinct()
+    ).scalars()
+    return PersonFacts(
+        tuple(_case_facts(db, case_id) for case_id in cases),
+        tuple(_report_facts(db, report_id) for report_id in reports),
+    )
 
 
-def _disclosure_facts(db: Session, disclosure_id: int) -> tuple[CaseFacts, ...]:
+def _disclosure_facts(db: Session, disclosure_id: int) -> PersonFacts:
     """A disclosure is decided as the person whose record of disclosures holds it."""
     disclosure = db.get(Disclosure, disclosure_id)
     assert disclosure is not None
@@ -467,10 +485,20 @@ def _on_one_record(access: Access, act: Act, facts: object) -> bool:
     return allowed(access, act, facts).allowed
 
 
+# Who may triage a report sees the header and the record of the people it names; the record
+# of disclosures stays the cases' affair.
+REPORT_OPENS = frozenset({Act.VIEW_HEADER, Act.VIEW_CASE})
+
+
 def _on_a_person(access: Access, act: Act, facts: object) -> bool:
-    """The role alone (an auditor's record of disclosures), or one of the person's cases."""
-    assert isinstance(facts, tuple)
-    return bool(allowed(access, act, None)) or any(allowed(access, act, f) for f in facts)
+    """The role alone (an auditor's record of disclosures), one of the person's cases, or
+    (to view it) a report naming it that the actor may triage."""
+    assert isinstance(facts, PersonFacts)
+    return (
+        bool(allowed(access, act, None))
+        or any(allowed(access, act, f) for f in facts.cases)
+        or (act in REPORT_OPENS and any(allowed(access, Act.TRIAGE, r) for r in facts.reports))
+    )
 
 
 @dataclass(frozen=True)
@@ -679,3 +707,160 @@ def test_a_removed_member_has_no_access(seeded: Seeded) -> None:
         assert _readable(seeded, persona, number) == set(), persona
         subject = next(p for p, cases in seeded.parties.items() if cases == {case_id})
         assert subject not in seeded.ids(Person, visible_people(access, Act.VIEW_CASE))
+
+
+# --------------------------------------------------------------------------- reports
+
+
+REPORT_ACTS = (Act.TRIAGE, Act.VIEW_REPORTER, Act.VIEW_OWN_REPORT)
+# Who else acts on reports: a district-wide member of the North team (the fallback for a
+# school no active team covers), a district-wide lead on no team, and a school-scoped
+# member of a disabled team only.
+EXTRA = {
+    "roamer": (Role.TEAM_MEMBER, True, ("north",)),
+    "teamless_lead": (Role.TEAM_LEAD, True, ()),
+    "old_member": (Role.TEAM_MEMBER, False, ("old",)),
+}
+
+
+@dataclass
+class SeededReports:
+    seeded: Seeded
+    users: dict[str, int]
+    facts: dict[int, ReportFacts]
+    # person id -> the reports it is linked to
+    linked: dict[int, frozenset[int]]
+
+    def every_report(self) -> dict[int, ReportFacts]:
+        db = self.seeded.db
+        return {r: _report_facts(db, r) for r in db.execute(select(Report.id)).scalars()}
+
+    def access(self, persona: str) -> Access:
+        if persona not in self.users:
+            return self.seeded.access(persona)
+        db = self.seeded.db
+        user = db.get(User, self.users[persona])
+        assert user is not None
+        actor = signin.actor_for(user, "")
+        return Access(actor, case_repo.active_grants(db, actor.user_id, self.seeded.now))
+
+
+@pytest.fixture
+def reports_seeded(seeded: Seeded, world: World) -> SeededReports:
+    """The cases of ``seeded``, and a report of each school: North High (covered by the North
+    team), South Middle (the South team), West Elementary (no team) and Old Academy (a
+    disabled team only), each naming a person of its own; teacher_cam reports, one of them
+    confidentially."""
+    db, now = seeded.db, seeded.now
+    district = db.execute(select(District)).scalar_one()
+    schools = {code: world.school_ids[code] for code in ("NHS", "SMS")}
+    for code, name in (("WES", "West Elementary"), ("OLD", "Old Academy")):
+        school = School(district_id=district.id, name=name, code=code)
+        db.add(school)
+        db.flush()
+        schools[code] = school.id
+    old = Team(district_id=district.id, name="Old Team", is_active=False)
+    old.schools = [db.get(School, schools["OLD"])]  # type: ignore[list-item]
+    db.add(old)
+    db.flush()
+    teams = {"north": world.team_ids["north"], "south": world.team_ids["south"], "old": old.id}
+    users: dict[str, int] = {}
+    for name, (role, district_wide, on_teams) in EXTRA.items():
+        user = User(
+            username=name,
+            display_name=name,
+            role=role,
+            discipline=Discipline.OTHER,
+            district_wide=district_wide,
+            password_hash="x",
+        )
+        if not district_wide:
+            user.schools = [db.get(School, schools["OLD"])]  # type: ignore[list-item]
+        user.teams = [db.get(Team, teams[t]) for t in on_teams]  # type: ignore[misc]
+        db.add(user)
+        db.flush()
+        users[name] = user.id
+    facts: dict[int, ReportFacts] = {}
+    linked: dict[int, frozenset[int]] = {}
+    for code in ("NHS", "SMS", "WES", "OLD"):
+        report = Report(
+            district_id=district.id,
+            school_id=schools[code],
+            channel=Channel.STAFF,
+            received_at=now,
+            due_at=now + timedelta(days=1),
+            reporter_id=seeded.uid("teacher_cam"),
+            reporter_confidential=code == "SMS",
+            narrative=f"a report at {code}",
+        )
+        named = Person(district_id=district.id, kind=PersonKind.STUDENT, given_name=code)
+        db.add_all([report, named])
+        db.flush()
+        db.add(ReportPerson(report_id=report.id, person_id=named.id, part=Part.SUBJECT))
+        facts[report.id] = intake_repo.report_facts(db, report)
+        linked[named.id] = frozenset({report.id})
+    db.commit()
+    return SeededReports(seeded, users, facts, linked)
+
+
+REPORT_PERSONAS = (*PERSONAS, *EXTRA)
+
+
+@pytest.mark.parametrize("act", REPORT_ACTS)
+def test_visible_reports_selects_what_can_allows(reports_seeded: SeededReports, act: Act) -> None:
+    mismatches = []
+    for persona in REPORT_PERSONAS:
+        access = reports_seeded.access(persona)
+        selected = reports_seeded.seeded.ids(Report, visible_reports(access, act))
+        allowed_ = {r for r, f in reports_seeded.every_report().items() if allowed(access, act, f)}
+        if selected != allowed_:
+            mismatches.append((persona, act.value, sorted(selected), sorted(allowed_)))
+    assert mismatches == []
+
+
+def test_a_report_no_active_team_covers_reaches_the_district_wide_team_roles_only(
+    reports_seeded: SeededReports, world: World
+) -> None:
+    by_school = {f.school_id: r for r, f in reports_seeded.facts.items()}
+    db = reports_seeded.seeded.db
+    wes, old = (
+        by_school[db.execute(select(School.id).where(School.code == c)).scalar_one()]
+        for c in ("WES", "OLD")
+    )
+    triagers = {
+        persona
+        for persona in REPORT_PERSONAS
+        if {wes, old}
+        <= reports_seeded.seeded.ids(
+            Report, visible_reports(reports_seeded.access(persona), Act.TRIAGE)
+        )
+    }
+    # Neither the school-scoped teams, nor a disabled team's member, nor a lead on no team.
+    assert triagers == {"roamer"}
+    nhs = by_school[world.school_ids["NHS"]]
+    assert nhs in reports_seeded.seeded.ids(
+        Report, visible_reports(reports_seeded.access("roamer"), Act.TRIAGE)
+    )
+
+
+def test_people_named_by_a_report_are_visible_to_whoever_triages_it(
+    reports_seeded: SeededReports,
+) -> None:
+    """With the fallback's personas too: the people filter against the person's decision."""
+    seeded = reports_seeded.seeded
+    every = sorted(seeded.db.execute(select(Person.id)).scalars())
+    facts = {pid: _person_facts(seeded.db, pid) for pid in every}
+    mismatches = []
+    for persona in REPORT_PERSONAS:
+        access = reports_seeded.access(persona)
+        for act in (Act.VIEW_CASE, Act.VIEW_DISCLOSURES):
+            selected = seeded.ids(Person, visible_people(access, act))
+            expected = {pid for pid in every if _on_a_person(access, act, facts[pid])}
+            if selected != expected:
+                mismatches.append((persona, act.value, sorted(selected), sorted(expected)))
+    assert mismatches == []
+    # A report opens who it names, never their record of disclosures.
+    roamer = reports_seeded.access("roamer")
+    named = set(reports_seeded.linked)
+    assert named <= seeded.ids(Person, visible_people(roamer, Act.VIEW_CASE))
+    assert not named & seeded.ids(Person, visible_people(roamer, Act.VIEW_DISCLOSURES))

@@ -10,12 +10,15 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from btam.accounts.services import organisation
 from btam.cases.models import Case, CaseParty
+from btam.context import carry_out
 from btam.intake.services.reports import one_school_day_after
 from btam.people.services.matching import PersonData
 from btam.people.terms import Part, PersonKind
 from tests.support.cases import seed_cases
 from tests.support.intake import (
+    ALERT,
     browser_of,
     page,
     report_row,
@@ -24,7 +27,7 @@ from tests.support.intake import (
     seed_tip,
     student,
 )
-from tests.support.personas import World
+from tests.support.personas import World, system_ctx, with_district_member
 from tests.support.stores import audit_entries
 
 JORDAN = student("Jordan", "Rivera", "S-1001", date(2010, 3, 14))
@@ -107,7 +110,8 @@ def test_the_history_shows_earlier_records_only_as_far_as_the_policy_allows(
     typed = student("  JORDAN ", "rivera", "s-1001")
     earlier = seed_report(app, world, people=((Part.SUBJECT, typed),))
     north = seed_report(app, world, people=((Part.SUBJECT, typed),))
-    assert row_counts(app)["people"] == people_before  # the same person, found again
+    # Kept as typed: nobody is created or looked up when a report comes in.
+    assert row_counts(app)["people"] == people_before
     _, html = page(app, world, "lead_ben", f"/triage/{north}")
     assert f"Case {seeded.north} (Subject)" in html and f'href="/cases/{seeded.north}"' in html
     assert f"Report #{earlier} (Staff member)" in html
@@ -119,7 +123,7 @@ def test_the_history_shows_earlier_records_only_as_far_as_the_policy_allows(
         app, world, school="SMS", by="outsider_dee", people=((Part.WITNESS, typed),)
     )
     status, html = page(app, world, "outsider_dee", f"/triage/{south}")
-    assert status == 200 and "Jordan Rivera" in html
+    assert status == 200 and "JORDAN rivera" in html  # as typed: she may see no one like it
     assert seeded.north not in html and f"Report #{earlier}" not in html
     assert "None found." in html
     assert "<td>0</td>" in page(app, world, "outsider_dee", "/triage/")[1]
@@ -384,3 +388,59 @@ def test_a_huge_team_id_is_refused_as_a_bad_choice_not_a_server_error(
             {"outcome": "opened_case", "team_id": team_id, "summary": "S."},
         )
         assert refused.status_code == 400
+
+
+# --------------------------------------------------------------------------- no team covers it
+
+
+def test_a_report_for_a_school_no_team_covers_reaches_the_district_wide_fallback(
+    app: Flask, world: World
+) -> None:
+    ctx = system_ctx(app)
+    try:
+        wes = carry_out(ctx, organisation.create_school(ctx, name="West Elementary", code="WES")).id
+    finally:
+        ctx.db.close()
+    world = with_district_member(app, world, teams=("north",))
+    world = World(world.people, {**world.school_ids, "WES": wes}, world.team_ids)
+    report_id = seed_report(app, world, school="WES", imminent=True)
+    url = f"/triage/{report_id}"
+    # The district-wide member of a team: in the queue, on the alert, on the report's page.
+    status, queue = page(app, world, "roamer_ivy", "/triage/")
+    assert status == 200 and f'href="{url}"' in queue
+    dashboard = page(app, world, "roamer_ivy", "/dashboard")[1]
+    assert ALERT in dashboard and f'href="{url}"' in dashboard
+    assert page(app, world, "roamer_ivy", url)[0] == 200
+    # The school teams see none of it.
+    for who in ("lead_ben", "member_gus", "outsider_dee"):
+        assert f'href="{url}"' not in page(app, world, who, "/triage/")[1], who
+        assert ALERT not in page(app, world, who, "/dashboard")[1], who
+        assert page(app, world, who, url)[0] == 404, who
+    # The district administrator is told which school no team covers and what waits there.
+    admin = page(app, world, "admin_fay", "/admin/")[1]
+    assert "No active team covers this school." in admin
+    assert "West Elementary (WES): 1 report waiting for triage" in admin
+    assert "North High School (NHS)" not in admin
+
+    # Once a team covers the school, the report is that team's (for the members whose
+    # schools include it), no longer the fallback's, and the warning goes.
+    ctx = system_ctx(app)
+    try:
+        south = organisation.get_team(ctx, world.team_ids["south"])
+        carry_out(
+            ctx,
+            organisation.update_team(
+                ctx,
+                team_id=south.id,
+                data=organisation.TeamData(
+                    name=south.name,
+                    school_ids=(*south.school_ids, wes),
+                    member_ids=south.member_ids,
+                ),
+            ),
+        )
+    finally:
+        ctx.db.close()
+    assert f'href="{url}"' not in page(app, world, "roamer_ivy", "/triage/")[1]
+    assert page(app, world, "roamer_ivy", url)[0] == 404
+    assert 'id="uncovered"' not in page(app, world, "admin_fay", "/admin/")[1]

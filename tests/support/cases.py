@@ -219,6 +219,8 @@ class SeededReports:
     nhs_tip: int  # an anonymous tip about North High, one message each way
     sms_tip: int  # an anonymous tip about South Middle
     tip_code: str  # nhs_tip's follow-up code, as the tipster was shown it
+    nhs_mention: int  # Taylor Brooks as nhs_report names him, not yet linked
+    sms_mention: int  # Avery Quinn as sms_report names her, not yet linked
 
 
 @contextmanager
@@ -250,7 +252,8 @@ def seed_reports(app: Flask, world: World) -> SeededReports:
     """Reports and tips waiting for triage, sent through the intake services.
 
     teacher_cam reports an imminent danger at North High (a subject, a file, the immediate
-    actions taken) and, confidentially, a concern at South Middle; two anonymous tips come
+    actions taken) and, confidentially, a concern at South Middle (a subject, a file); the
+    people are kept as typed, linked by nobody yet; two anonymous tips come
     in, one for each school, and the North team and the tipster exchange a message on the
     North High one.
     """
@@ -290,11 +293,22 @@ def seed_reports(app: Flask, world: World) -> SeededReports:
                     occurred="Last Monday",
                     location="the library",
                     narrative="A parent saw a hit list in Avery Quinn's notebook.",
+                    people=(
+                        PersonEntry(
+                            Part.SUBJECT,
+                            PersonData(
+                                kind=PersonKind.STUDENT, given_name="Avery", family_name="Quinn"
+                            ),
+                        ),
+                    ),
                     attachment=Upload("hit-list-photo.pdf", "application/pdf", PDF),
                     confidential=True,
                 ),
             ),
         ).report_id
+        nhs_mention, sms_mention = (
+            intake_repo.report_mentions(ctx.db, r)[0].id for r in (nhs_report, sms_report)
+        )
         nhs_file, sms_file = (
             intake_repo.report_attachments(ctx.db, r)[0].id for r in (nhs_report, sms_report)
         )
@@ -330,7 +344,17 @@ def seed_reports(app: Flask, world: World) -> SeededReports:
             ctx,
             tips.tipster_message(ctx, tip_code, "Yes, on the bleachers last week.", client=None),
         )
-    return SeededReports(nhs_report, nhs_file, sms_report, sms_file, nhs_tip, sms_tip, tip_code)
+    return SeededReports(
+        nhs_report,
+        nhs_file,
+        sms_report,
+        sms_file,
+        nhs_tip,
+        sms_tip,
+        tip_code,
+        nhs_mention,
+        sms_mention,
+    )
 
 
 __all__ = [

@@ -31,6 +31,7 @@ from tests.support.web import Browser, signed_in
 INTAKE_TABLES = (
     "reports",
     "report_people",
+    "report_mentions",
     "people",
     "report_attachments",
     "report_actions",

@@ -155,3 +155,55 @@ def build_world(app: Flask) -> World:
         secret = None if role is Role.STAFF else enrol(app, user_id)
         people[username] = Persona(username, PASSWORD, user_id, role, secret)
     return World(people, schools, teams)
+
+
+def with_district_member(
+    app: Flask,
+    world: World,
+    username: str = "roamer_ivy",
+    *,
+    role: Role = Role.TEAM_MEMBER,
+    teams: tuple[str, ...] = ("north", "south"),
+) -> World:
+    """The world with one more persona, created through the services: a team lead or member
+    (mental health) whose scope is the whole district, on ``teams``.
+
+    ``roamer_ivy`` by default: a district-wide member of the North and South teams, the one
+    who sees both schools' cases and so may merge people known to each.
+    """
+    ctx = system_ctx(app)
+    try:
+        created = carry_out(
+            ctx,
+            users.create_user(
+                ctx,
+                data=users.UserData(
+                    username=username,
+                    display_name=username.replace("_", " ").title(),
+                    role=role,
+                    discipline=Discipline.MENTAL_HEALTH,
+                    district_wide=True,
+                    school_ids=(),
+                ),
+                password=PASSWORD,
+            ),
+        )
+        for team in teams:
+            row = organisation.get_team(ctx, world.team_ids[team])
+            carry_out(
+                ctx,
+                organisation.update_team(
+                    ctx,
+                    team_id=row.id,
+                    data=organisation.TeamData(
+                        name=row.name,
+                        school_ids=row.school_ids,
+                        member_ids=(*row.member_ids, created.user_id),
+                    ),
+                ),
+            )
+    finally:
+        ctx.db.close()
+    secret = enrol(app, created.user_id)
+    persona = Persona(username, PASSWORD, created.user_id, role, secret)
+    return World({**world.people, username: persona}, world.school_ids, world.team_ids)

@@ -270,6 +270,53 @@ def test_a_ciphertext_copied_to_another_row_or_column_fails(
     assert SECRET not in caplog.text and SECRET not in str(row_error.value)
 
 
+def test_a_value_moved_into_another_cases_row_is_refused_even_where_it_authenticates(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Someone with write access to the store moves case 1's note into case 2: table, column
+    # and row id are unchanged, so the bytes authenticate; the key is case 1's, not case 2's.
+    moved = add_note(store, case_id=1, text=SECRET)
+    own = add_note(store, case_id=2, text="case two's own note")
+    store.raw("UPDATE sample_notes SET case_id = 2 WHERE id = :i", i=moved)
+    with store.sessions() as db:
+        note = db.get(Note, moved)
+        assert note is not None
+        with pytest.raises(DecryptionFailed) as caught:
+            _ = note.text
+    assert caught.value.reason == "a data key of another scope"
+    assert f"sample_notes.text_enc row {moved} (a data key of another scope)" in caplog.text
+    # A ciphertext made under case 1's key for case 2's own row, pasted in: refused too.
+    with store.sessions() as db:
+        forged = (
+            keyring_for(db)
+            .current_cipher("case:1")
+            .encrypt(SECRET, table="sample_notes", column="text_enc", row_id=own)
+        )
+    store.raw("UPDATE sample_notes SET text_enc = :v WHERE id = :i", v=forged, i=own)
+    with pytest.raises(DecryptionFailed):
+        read_note(store, own)
+    assert SECRET not in caplog.text
+    # Back in its own case, the note reads again: nothing was lost, only refused.
+    store.raw("UPDATE sample_notes SET case_id = 1 WHERE id = :i", i=moved)
+    assert read_note(store, moved)[0] == SECRET
+
+
+def test_a_row_moved_by_the_app_is_read_first_and_reencrypted_under_its_new_scope(
+    store: Store,
+) -> None:
+    note_id = add_note(store, case_id=1, text=SECRET)
+    with store.sessions() as db:
+        note = db.get(Note, note_id)
+        assert note is not None
+        text_of = note.text
+        note.case_id = 2
+        note.text = text_of
+        db.commit()
+        case_2 = keyring_for(db).current_cipher("case:2").key_id
+    stored = store.raw("SELECT text_enc FROM sample_notes")[0][0]
+    assert peek_key_id(bytes(stored)) == case_2 and read_note(store, note_id)[0] == SECRET
+
+
 def test_a_tampered_ciphertext_fails_and_never_yields_partial_text(store: Store) -> None:
     note_id = add_note(store, text=SECRET)
     stored = bytearray(store.raw("SELECT text_enc FROM sample_notes")[0][0])
@@ -379,6 +426,20 @@ def test_fields_under_a_destroyed_key_are_left_alone(store: Store) -> None:
     result = reencrypt_fields(store.sessions, metadata=Base.metadata)
     assert (result.moved, result.destroyed, result.complete) == (1, 2, True)
     assert read_note(store, kept)[0] == "kept"
+
+
+def test_reencryption_does_not_launder_a_value_moved_in_from_another_case(store: Store) -> None:
+    moved = add_note(store, case_id=1, text=SECRET)
+    add_note(store, case_id=2, text="case two")
+    store.raw("UPDATE sample_notes SET case_id = 2 WHERE id = :i", i=moved)
+    start_data_key_rotation(store.sessions, store.source)
+    result = reencrypt_fields(store.sessions, metadata=Base.metadata)
+    # Left under case 1's key, refused in case 2 as before, and case 1's key kept in use.
+    assert (result.moved, result.failed) == (1, 2)  # one failure per pass
+    with pytest.raises(DecryptionFailed):
+        read_note(store, moved)
+    stored = store.raw("SELECT text_enc FROM sample_notes WHERE id = :i", i=moved)[0][0]
+    assert result.in_use[peek_key_id(bytes(stored))] == 1
 
 
 def test_a_field_that_fails_authentication_is_counted_and_keeps_its_key(store: Store) -> None:

@@ -43,10 +43,13 @@ from btam.security.keys import (
     KekMismatch,
     KekSource,
     KeyDestroyed,
+    KeyOutOfScope,
     KeyRing,
     KeyRingUnavailable,
     RotationBusy,
+    ScopeBinding,
     UnknownDataKey,
+    bind_scope,
     check_kek_matches,
     destroy_scope,
     keyring_for,
@@ -211,7 +214,7 @@ def test_a_session_without_the_kek_has_no_key_ring(store: Store) -> None:
 
 def test_an_unknown_key_id_is_reported_as_such(store: Store) -> None:
     with store.sessions() as db, pytest.raises(UnknownDataKey):
-        keyring_for(db).cipher_for(4242)
+        keyring_for(db).cipher_for(4242, scope="case:1")
 
 
 # --------------------------------------------------------------------------- destruction
@@ -233,12 +236,13 @@ def test_destroying_a_scope_erases_its_keys_and_spares_the_others(store: Store) 
     with store.sessions() as db:
         ring = keyring_for(db)
         with pytest.raises(KeyDestroyed) as caught:
-            ring.cipher_for(doomed.key_id)
+            ring.cipher_for(doomed.key_id, scope="case:1")
         assert "case:1" in str(caught.value) and caught.value.key_id == doomed.key_id
         # Nothing new may be encrypted under a destroyed scope either.
         with pytest.raises(KeyDestroyed):
             ring.current_cipher("case:1")
-        assert ring.cipher_for(kept.key_id).decrypt_text(kept_text, **WHERE) == "kept"  # type: ignore[arg-type]
+        kept_cipher = ring.cipher_for(kept.key_id, scope="case:2")
+        assert kept_cipher.decrypt_text(kept_text, **WHERE) == "kept"  # type: ignore[arg-type]
     assert doomed_text  # the ciphertext still exists; nothing can open it
 
 
@@ -246,13 +250,75 @@ def test_a_destruction_by_another_worker_holds_for_the_next_transaction(store: S
     with store.sessions() as worker:
         key_id = keyring_for(worker).current_cipher("case:3").key_id
         worker.commit()
-        keyring_for(worker).cipher_for(key_id)  # unwrapped and cached in this transaction
+        # Unwrapped and cached in this transaction.
+        keyring_for(worker).cipher_for(key_id, scope="case:3")
         with store.sessions() as other:
             destroy_scope(other, "case:3")
             other.commit()
         worker.rollback()  # the request ends; the next one must not use the cached key
         with pytest.raises(KeyDestroyed):
-            keyring_for(worker).cipher_for(key_id)
+            keyring_for(worker).cipher_for(key_id, scope="case:3")
+
+
+def test_a_key_decrypts_for_its_own_scope_only(store: Store) -> None:
+    with store.sessions() as db:
+        ring = keyring_for(db)
+        case_1 = ring.current_cipher("case:1")
+        ring.current_cipher("case:2")
+        ciphertext = case_1.encrypt("case 1 only", **WHERE)  # type: ignore[arg-type]
+        db.commit()
+    # Fresh ring and cached ring alike: the bytes would authenticate, the scope is wrong.
+    with store.sessions() as db:
+        ring = keyring_for(db)
+        with pytest.raises(KeyOutOfScope) as caught:
+            ring.cipher_for(case_1.key_id, scope="case:2")
+        assert caught.value.key_id == case_1.key_id and caught.value.scope == "case:2"
+        opened = ring.cipher_for(case_1.key_id, scope="case:1")
+        assert opened.decrypt_text(ciphertext, **WHERE) == "case 1 only"  # type: ignore[arg-type]
+        for scope in ("case:2", "person:1", "accounts"):
+            with pytest.raises(KeyOutOfScope):
+                ring.cipher_for(case_1.key_id, scope=scope)
+
+
+def test_destroying_a_scope_destroys_the_scopes_bound_to_it(store: Store) -> None:
+    with store.sessions() as db:
+        ring = keyring_for(db)
+        for scope in ("case:1", "report:7", "report:8", "report:9", "case:2"):
+            ring.current_cipher(scope)
+        bind_scope(db, "report:7", to="case:1")
+        bind_scope(db, "report:8", to="case:1")
+        bind_scope(db, "report:8", to="case:1")  # again: nothing changes
+        bind_scope(db, "report:9", to="case:2")
+        db.commit()
+    with store.sessions() as db:
+        assert destroy_scope(db, "case:1") == 3
+        db.commit()
+    states = {r.scope: r.destroyed_at is not None for r in key_rows(store)}
+    assert states == {
+        "case:1": True,
+        "report:7": True,
+        "report:8": True,
+        "report:9": False,
+        "case:2": False,
+    }
+    with store.sessions() as db:
+        with pytest.raises(KeyDestroyed):
+            keyring_for(db).current_cipher("report:7")
+        assert len(db.execute(select(ScopeBinding)).scalars().all()) == 3
+
+
+def test_a_scope_is_bound_to_one_other_field_scope(store: Store) -> None:
+    with store.sessions() as db:
+        bind_scope(db, "report:7", to="case:1")
+        for scope, to in (
+            ("report:7", "case:2"),  # a report belongs to one case
+            ("case:1", "case:1"),
+            ("report:8", BLIND_INDEX_SCOPE),
+            (BLIND_INDEX_SCOPE, "case:1"),
+            ("Report 8", "case:1"),
+        ):
+            with pytest.raises(ValueError):
+                bind_scope(db, scope, to=to)
 
 
 def test_destroying_a_scope_that_never_had_a_key_forbids_one(store: Store) -> None:
@@ -292,7 +358,7 @@ def test_person_indexes_use_a_blind_index_data_key_of_their_own(store: Store) ->
         assert person_indexes(db).student_id_index("S-1234") == first
         # The root key is no field key: a ciphertext naming its id is not decrypted with it.
         with pytest.raises(UnknownDataKey):
-            keyring_for(db).cipher_for(rows[BLIND_INDEX_SCOPE].id)
+            keyring_for(db).cipher_for(rows[BLIND_INDEX_SCOPE].id, scope=BLIND_INDEX_SCOPE)
 
 
 def test_blind_indexes_survive_a_data_key_rotation(store: Store) -> None:
@@ -351,7 +417,7 @@ def test_a_running_worker_picks_up_a_version_added_to_the_file(store: Store) -> 
     # ``store.source`` was loaded before the rotation, like a worker started earlier.
     assert store.source.kek.versions == (1,)
     with store.sessions() as db:
-        keyring_for(db).cipher_for(key_id)
+        keyring_for(db).cipher_for(key_id, scope="accounts")
     assert store.source.kek.versions == (1, 2)
 
 

@@ -94,9 +94,11 @@ def other_case(**relations: frozenset[int]) -> CaseFacts:
 # --------------------------------------------------------------------------- the matrix
 
 A = Act
-# The acts decided on a case; the report acts (decided on ReportFacts) have tests of their own.
+# The acts decided on a case; the report acts (decided on ReportFacts) and the merging of
+# people (on the actor alone) have tests of their own.
 REPORT_ACTS = frozenset({A.SUBMIT_REPORT, A.VIEW_OWN_REPORT, A.TRIAGE, A.VIEW_REPORTER})
-CASE_ACTS = frozenset(Act) - REPORT_ACTS
+PERSON_ACTS = frozenset({A.MERGE_PEOPLE})
+CASE_ACTS = frozenset(Act) - REPORT_ACTS - PERSON_ACTS
 ROLE_WIDE = frozenset({A.LIST_CASES, A.SEARCH_PEOPLE})  # no case needed; the role decides
 TEAM_ACTS = ROLE_WIDE | {
     A.VIEW_HEADER,
@@ -631,3 +633,40 @@ def test_a_confidential_reporter_is_known_to_the_team_lead_alone(persona: str) -
         access, Act.VIEW_REPORTER, _report(reporter_id=4242, reporter_confidential=True)
     )
     assert bool(hidden) == (bool(shown) and actor.role is Role.TEAM_LEAD)
+
+
+@pytest.mark.parametrize("report", ["own school", "another school"])
+@pytest.mark.parametrize("persona", sorted(PERSONAS))
+def test_a_report_no_active_team_covers_falls_to_the_district_wide_team_roles(
+    persona: str, report: str
+) -> None:
+    actor = PERSONAS[persona]
+    school = NHS if report == "own school" else SMS
+    uncovered = _report(school_id=school, covering_team_ids=frozenset())
+    roaming = replace(actor, district_wide=True, school_ids=frozenset())
+    team_role = actor.role in {Role.TEAM_LEAD, Role.TEAM_MEMBER}
+    # Scoped to schools: never, not even its own school's report, when no team covers it.
+    assert not allowed(Access(actor), Act.TRIAGE, uncovered)
+    # The whole district in scope, and on a team: the fallback triages it, and only it.
+    on_a_team = bool(roaming.team_ids)
+    assert bool(allowed(Access(roaming), Act.TRIAGE, uncovered)) == (team_role and on_a_team)
+    covered_elsewhere = _report(school_id=school, covering_team_ids=frozenset({SOUTH}))
+    assert not allowed(Access(roaming), Act.TRIAGE, covered_elsewhere)
+    # On no team at all: nothing, even with the district in scope.
+    teamless = replace(roaming, team_ids=frozenset())
+    assert not allowed(Access(teamless), Act.TRIAGE, uncovered)
+
+
+# --------------------------------------------------------------------------- people
+
+
+@pytest.mark.parametrize("persona", sorted(PERSONAS))
+def test_only_a_team_lead_or_a_district_wide_member_merges_people(persona: str) -> None:
+    actor = PERSONAS[persona]
+    roaming = replace(actor, district_wide=True, school_ids=frozenset())
+    lead = actor.role is Role.TEAM_LEAD
+    member = actor.role is Role.TEAM_MEMBER
+    assert bool(allowed(Access(actor), Act.MERGE_PEOPLE, None)) == lead
+    assert bool(allowed(Access(roaming), Act.MERGE_PEOPLE, None)) == (lead or member)
+    decision = allowed(Access(roaming), Act.MERGE_PEOPLE, None)
+    assert decision.reason and (decision.basis is not None) == decision.allowed

@@ -17,6 +17,7 @@ from btam.accounts.forms import ConfirmForm, DistrictForm, SchoolForm, TeamForm,
 from btam.accounts.services import organisation, users
 from btam.context import ServiceContext, Staged, staged
 from btam.intake.services import tips
+from btam.intake.services import coverage
 
 
 def _user_data(form: UserForm, username: str | None = None) -> users.UserData:
@@ -48,6 +49,7 @@ def index(actor: Actor) -> ResponseReturnValue:
         teams=organisation.list_teams(ctx),
         schools=organisation.list_schools(ctx),
         tip_flood=tips.tip_line_flood(ctx),
+        uncovered=coverage.uncovered_schools(ctx),
     )
 
 

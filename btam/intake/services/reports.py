@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from btam.access import policy
@@ -20,11 +20,11 @@ from btam.intake.models import (
     Report,
     ReportAction,
     ReportAttachment,
-    ReportPerson,
+    ReportMention,
 )
 from btam.intake.terms import Channel, ImmediateAction
-from btam.people.services.matching import PersonData, find_or_create_person
-from btam.people.terms import Part, PersonKind
+from btam.people.services.matching import PersonData, checked, indexes_of
+from btam.people.terms import Part
 from btam.text import clean_text
 
 NARRATIVE_MAX = 20_000
@@ -97,8 +97,38 @@ def attach_file(ctx: ServiceContext, report: Report, upload: Upload | None) -> N
     ctx.db.add(row)
 
 
+# Every person a report names is kept as typed, so this is the one answer about a person:
+# it never depends on who is known already.
+NAME_EACH = "Give each person's name (a student id alone is not enough)."
+
+
+def mention_of(ctx: ServiceContext, report: Report, entry: PersonEntry) -> ReportMention:
+    """The person as the reporter typed it, to be linked by the team at triage.
+
+    :raises ValidationFailed: not named, or named wrongly (the same rules on every path).
+    """
+    person = checked(entry.person)
+    if not person.given_name and not person.family_name:
+        raise ValidationFailed(NAME_EACH)
+    by_number, by_name = indexes_of(ctx, person)
+    return ReportMention(
+        report_id=report.id,
+        part=entry.part,
+        kind=person.kind,
+        given_name=person.given_name or None,
+        family_name=person.family_name or None,
+        date_of_birth_text=person.date_of_birth.isoformat() if person.date_of_birth else None,
+        student_number=person.student_number or None,
+        student_id_index=by_number,
+        name_dob_index=by_name,
+    )
+
+
 def submit_report(ctx: ServiceContext, data: ReportData) -> Staged[Submitted]:
-    """A signed-in user's report, its people, immediate actions and file.
+    """A signed-in user's report, the people it names (as typed), immediate actions and file.
+
+    The people are not looked up: the reporter learns nothing of who is known, and the team
+    links them at triage among the people it may see.
 
     :raises ValidationFailed: a field is missing, too long or of the wrong kind.
     """
@@ -124,11 +154,7 @@ def submit_report(ctx: ServiceContext, data: ReportData) -> Staged[Submitted]:
     ctx.db.add(report)
     ctx.db.flush()
     for entry in data.people:
-        person = entry.person
-        if person.kind is not PersonKind.OTHER and person.school_id is None:
-            person = replace(person, school_id=data.school_id)
-        found = find_or_create_person(ctx, person, district_id=district_id)
-        ctx.db.add(ReportPerson(report_id=report.id, person_id=found.id, part=entry.part))
+        ctx.db.add(mention_of(ctx, report, entry))
     for action, by_whom, at in data.actions:
         ctx.db.add(
             ReportAction(

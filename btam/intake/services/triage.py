@@ -25,13 +25,20 @@ from btam.context import ServiceContext, Staged, staged
 from btam.errors import ValidationFailed
 from btam.files import Download
 from btam.intake import dto, repository
-from btam.intake.models import Report, ReportAction
+from btam.intake.models import Report, ReportAction, ReportMention, ReportPerson
 from btam.intake.terms import Channel, ImmediateAction, NoThreatAction, ReportStatus, TriageOutcome
 from btam.people import dto as people_dto
 from btam.people import repository as people_repo
 from btam.people.models import Person
-from btam.people.services.matching import PersonData
-from btam.people.terms import Part
+from btam.people.services.matching import (
+    PersonData,
+    data_of,
+    find_or_create_person,
+    new_person,
+    same_person,
+    visible_matches,
+)
+from btam.people.terms import Part, PersonKind
 
 REASON_MAX = 5_000
 SCREENING = (
@@ -90,6 +97,11 @@ def queue(ctx: ServiceContext) -> list[dto.QueueItem]:
     items = []
     for r in rows:
         people = repository.report_people(ctx.db, r.id)
+        typed = [
+            m.full_name
+            for m in repository.report_mentions(ctx.db, r.id)
+            if m.person_id is None and m.part is Part.SUBJECT
+        ]
         items.append(
             dto.QueueItem(
                 id=r.id,
@@ -101,7 +113,7 @@ def queue(ctx: ServiceContext) -> list[dto.QueueItem]:
                 overdue=r.due_at < ctx.now,
                 imminent=r.imminent,
                 acknowledged=r.imminent_acknowledged_at is not None,
-                subjects=[p.full_name for link, p in people if link.part is Part.SUBJECT],
+                subjects=[p.full_name for link, p in people if link.part is Part.SUBJECT] + typed,
                 age=_age(ctx.now - r.received_at),
                 earlier=len(_history(ctx, access, r)),
             )
@@ -116,14 +128,79 @@ def _age(delta: timedelta) -> str:
     return f"{hours} h" if hours < 48 else f"{hours // 24} d"
 
 
+def _mention_data(report: Report, mention: ReportMention) -> PersonData:
+    """The person as the report names it (checked when the report came in)."""
+    return data_of(
+        mention, school_id=None if mention.kind is PersonKind.OTHER else report.school_id
+    )
+
+
+def _candidates(
+    ctx: ServiceContext, access: Access, report: Report, mention: ReportMention
+) -> list[Person]:
+    """Who an unlinked mention may be, among the people the actor may see: none else."""
+    if mention.person_id is not None:
+        return []
+    return visible_matches(ctx, access, _mention_data(report, mention))
+
+
+def _people_of(ctx: ServiceContext, access: Access, report: Report) -> list[Person]:
+    """The report's linked people and the visible candidates of its unlinked mentions."""
+    found: dict[int, Person] = {p.id: p for _link, p in repository.report_people(ctx.db, report.id)}
+    for mention in repository.report_mentions(ctx.db, report.id):
+        for candidate in _candidates(ctx, access, report, mention):
+            found.setdefault(candidate.id, candidate)
+    return list(found.values())
+
+
+def _report_item(name: str, report: Report) -> dto.HistoryItem:
+    return dto.HistoryItem(
+        person=name,
+        kind="report",
+        label=f"Report #{report.id} ({report.channel.label})",
+        when=report.received_at,
+        status=(report.outcome.label if report.outcome else report.status.label),
+        case_number=None,
+    )
+
+
+def _named_earlier(
+    ctx: ServiceContext,
+    access: Access,
+    report: Report,
+    indexes: tuple[str | None, str | None],
+    data: PersonData,
+) -> list[Report]:
+    """Earlier reports whose unlinked mentions name the same person (index, then decrypted)."""
+    return [
+        earlier
+        for earlier, mention in repository.earlier_mentions(
+            ctx.db,
+            access,
+            student_id_index=indexes[0],
+            name_dob_index=indexes[1],
+            before=report.received_at,
+            other_than=report.id,
+        )
+        if mention.person_id is None and same_person(mention, data)
+    ]
+
+
 def _history(ctx: ServiceContext, access: Access, report: Report) -> list[dto.HistoryItem]:
-    """Earlier reports and cases of the report's people, as far as the actor may see them."""
-    items: list[dto.HistoryItem] = []
-    for _link, person in repository.report_people(ctx.db, report.id):
+    """Earlier reports and cases of the report's people, as far as the actor may see them:
+    its linked people, the people its unlinked mentions may be, and earlier reports naming
+    the same person before anyone linked them."""
+    # Once per record: a report found through a linked person and through a mention alike.
+    items: dict[tuple[str, str], dto.HistoryItem] = {}
+
+    def add(item: dto.HistoryItem) -> None:
+        items.setdefault((item.kind, item.label), item)
+
+    for person in _people_of(ctx, access, report):
         for case, party in people_repo.cases_of_person(ctx.db, access, person.id):
             if case.id == report.case_id:
                 continue
-            items.append(
+            add(
                 dto.HistoryItem(
                     person=person.full_name,
                     kind="case",
@@ -136,17 +213,55 @@ def _history(ctx: ServiceContext, access: Access, report: Report) -> list[dto.Hi
         for earlier in repository.earlier_reports_of(
             ctx.db, access, person.id, before=report.received_at, other_than=report.id
         ):
-            items.append(
-                dto.HistoryItem(
-                    person=person.full_name,
-                    kind="report",
-                    label=f"Report #{earlier.id} ({earlier.channel.label})",
-                    when=earlier.received_at,
-                    status=(earlier.outcome.label if earlier.outcome else earlier.status.label),
-                    case_number=None,
-                )
+            add(_report_item(person.full_name, earlier))
+        indexes = (person.student_id_index, person.name_dob_index)
+        for earlier in _named_earlier(ctx, access, report, indexes, data_of(person)):
+            add(_report_item(person.full_name, earlier))
+    for mention in repository.report_mentions(ctx.db, report.id):
+        if mention.person_id is None:
+            indexes = (mention.student_id_index, mention.name_dob_index)
+            data = _mention_data(report, mention)
+            for earlier in _named_earlier(ctx, access, report, indexes, data):
+                add(_report_item(mention.full_name, earlier))
+    return sorted(items.values(), key=lambda h: h.when, reverse=True)
+
+
+def _mention_views(ctx: ServiceContext, access: Access, report: Report) -> list[dto.MentionView]:
+    views = []
+    linked = {p.id: p for _link, p in repository.report_people(ctx.db, report.id)}
+    for mention in repository.report_mentions(ctx.db, report.id):
+        person = linked.get(mention.person_id) if mention.person_id is not None else None
+        views.append(
+            dto.MentionView(
+                id=mention.id,
+                part=mention.part,
+                kind=mention.kind,
+                name=mention.full_name,
+                date_of_birth=mention.date_of_birth,
+                student_number=mention.student_number,
+                linked=(
+                    people_dto.PartyView(
+                        person_id=person.id,
+                        name=person.full_name,
+                        kind=person.kind,
+                        part=mention.part,
+                    )
+                    if person is not None
+                    else None
+                ),
+                candidates=[
+                    dto.CandidateView(
+                        person_id=c.id,
+                        name=c.full_name,
+                        kind=c.kind,
+                        date_of_birth=c.date_of_birth,
+                        school=_school_name(ctx, c.school_id) if c.school_id else None,
+                    )
+                    for c in _candidates(ctx, access, report, mention)
+                ],
             )
-    return sorted(items, key=lambda h: h.when, reverse=True)
+        )
+    return views
 
 
 def view_report(ctx: ServiceContext, report_id: int) -> dto.ReportView:
@@ -165,6 +280,8 @@ def view_report(ctx: ServiceContext, report_id: int) -> dto.ReportView:
         user = accounts_repo.user(ctx.db, report.reporter_id)
         reporter = user.display_name if user else None
     case_numbers = case_repo.case_numbers(ctx.db, [report.case_id] if report.case_id else [])
+    mentions = _mention_views(ctx, access, report)
+    mentioned = {m.linked.person_id for m in mentions if m.linked is not None}
     return dto.ReportView(
         id=report.id,
         school=_school_name(ctx, report.school_id),
@@ -185,7 +302,9 @@ def view_report(ctx: ServiceContext, report_id: int) -> dto.ReportView:
         people=[
             people_dto.PartyView(person_id=p.id, name=p.full_name, kind=p.kind, part=link.part)
             for link, p in repository.report_people(ctx.db, report.id)
+            if p.id not in mentioned
         ],
+        mentions=mentions,
         attachments=[
             case_dto.AttachmentView(
                 id=a.id,
@@ -269,6 +388,66 @@ def record_action(
     )
 
 
+def _link(
+    ctx: ServiceContext, access: Access, report: Report, mention: ReportMention, person: Person
+) -> None:
+    mention.person_id = person.id
+    mention.linked_at = ctx.now
+    mention.linked_by = access.actor.user_id
+    known = {
+        (link.person_id, link.part) for link, _p in repository.report_people(ctx.db, report.id)
+    }
+    if (person.id, mention.part) not in known:
+        ctx.db.add(ReportPerson(report_id=report.id, person_id=person.id, part=mention.part))
+    ctx.db.flush()
+
+
+def link_mention(
+    ctx: ServiceContext, report_id: int, mention_id: int, *, person_id: int | None
+) -> Staged[None]:
+    """Link a person the report names to a person the actor may see, or to a new person.
+
+    :raises NotFound: not a report the actor may triage, not one of its mentions, or a person
+        the actor may not see (each recorded; the same answer as for one that does not exist).
+    :raises ValidationFailed: the report was triaged already, or the mention is linked.
+    """
+    access = access_for(ctx)
+    report = _report(ctx, access, report_id)
+    mention = repository.report_mention(ctx.db, report.id, mention_id)
+    if mention is None:
+        refuse(ctx, object_type="report_mention", object_id=mention_id, reason="none")
+    if report.status is not ReportStatus.RECEIVED:
+        raise ValidationFailed("This report has been triaged already.")
+    if mention.person_id is not None:
+        raise ValidationFailed("This person is linked already.")
+    if person_id is None:
+        person = new_person(ctx, _mention_data(report, mention), district_id=report.district_id)
+    else:
+        found = people_repo.person(ctx.db, access, person_id)
+        if found is None or found.merged_into_id is not None:
+            refuse(ctx, object_type="person", object_id=person_id, reason="not visible")
+        person = found
+    _link(ctx, access, report, mention, person)
+    return staged(
+        None,
+        _report_event(
+            AuditAction.TRIAGE_PERSON_LINKED,
+            report,
+            purpose="new person" if person_id is None else "known person",
+        ),
+    )
+
+
+def _link_the_rest(ctx: ServiceContext, access: Access, report: Report) -> None:
+    """Link every mention the triager left: a person it may see, or a new one."""
+    for mention in repository.report_mentions(ctx.db, report.id):
+        if mention.person_id is None:
+            person = find_or_create_person(
+                ctx, _mention_data(report, mention), district_id=report.district_id
+            )
+            _link(ctx, access, report, mention, person)
+
+
 def decide(ctx: ServiceContext, report_id: int, decision: Decision) -> Staged[str | None]:
     """Record the screening and the outcome; the value is the case's number, if any.
 
@@ -283,6 +462,7 @@ def decide(ctx: ServiceContext, report_id: int, decision: Decision) -> Staged[st
         raise ValidationFailed("At most 5,000 characters.", field="reason")
     for name, _question in SCREENING:
         setattr(report, name, decision.screening.get(name))
+    _link_the_rest(ctx, access, report)
     people = repository.report_people(ctx.db, report.id)
     case = None
     events: list[AuditEvent] = []
@@ -341,6 +521,7 @@ def decide(ctx: ServiceContext, report_id: int, decision: Decision) -> Staged[st
                 )
                 known.add((person.id, link.part))
         report.case_id = case.id
+        repository.bind_report_key_to_case(ctx.db, report.id, case.id)
     report.outcome = decision.outcome
     report.outcome_reason = reason or None
     report.status = ReportStatus.TRIAGED

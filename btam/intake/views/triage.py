@@ -14,12 +14,13 @@ from btam.access.decorators import requires
 from btam.access.permissions import Permission
 from btam.context import ServiceContext, Staged
 from btam.errors import ValidationFailed
-from btam.intake.forms import ActionForm, MessageForm, TriageForm
+from btam.ids import parse_id
+from btam.intake.forms import ActionForm, LinkPersonForm, MessageForm, TriageForm
 from btam.intake.services import tips, triage
 from btam.intake.services.triage import SCREENING, Decision
 from btam.intake.terms import ImmediateAction, NoThreatAction, TriageOutcome
 from btam.people.services.matching import PersonData
-from btam.people.terms import PersonKind
+from btam.people.terms import Part, PersonKind
 
 bp = Blueprint("triage", __name__, url_prefix="/triage")
 TRI = {"yes": True, "no": False}
@@ -57,7 +58,8 @@ def report_page(
         form=form,
         action_form=actions,
         message_form=message_form or MessageForm(),
-        needs_subject=not any(p.part.value == "subject" for p in view.people),
+        needs_subject=not any(p.part is Part.SUBJECT for p in view.people)
+        and not any(m.part is Part.SUBJECT for m in view.mentions),
     ), status
 
 
@@ -116,6 +118,29 @@ def record_action(actor: Actor, report_id: int) -> ResponseReturnValue:
         ctx, form, record, done="Action recorded.", then=lambda _: redirect(_to_report(report_id))
     )
     return done or report_page(ctx, report_id, status=400, action_form=form)
+
+
+@bp.post("/<int:report_id>/people/<int:mention_id>")
+@requires(Permission.TRIAGE_WORK)
+def link_person(actor: Actor, report_id: int, mention_id: int) -> ResponseReturnValue:
+    ctx = web.service_context(actor)
+    form = LinkPersonForm()
+
+    def link() -> Staged[None]:
+        choice = (form.person.data or "").strip()
+        person_id = None if choice == "new" else parse_id(choice)
+        if choice != "new" and person_id is None:
+            raise ValidationFailed("Choose one of the people shown, or a new person.")
+        return triage.link_mention(ctx, report_id, mention_id, person_id=person_id)
+
+    done = web.submit(
+        ctx,
+        form,
+        link,
+        done="Person linked to the report.",
+        then=lambda _: redirect(_to_report(report_id, "people")),
+    )
+    return done or report_page(ctx, report_id, status=400)
 
 
 def _decision(form: TriageForm) -> Decision:

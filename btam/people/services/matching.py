@@ -1,10 +1,18 @@
-"""Finding a person again by blind index, or recording a new one."""
+"""Finding a person again by blind index, or recording a new one.
+
+A match is looked for among the people the actor may see (the policy's visible people) and
+nowhere else: typing another school's student id must neither show that student nor tell
+the actor that the id is known. Whoever it does not find, it records as a new person; the
+team lead or a district-wide member merges duplicates later (:mod:`.merging`).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol
 
+from btam.access.policy import Access
 from btam.access.refusal import refuse
 from btam.cases import repository as case_repo
 from btam.cases.services.guard import access_for
@@ -35,7 +43,12 @@ class PersonData:
     person_id: int | None = None
 
 
-def _checked(data: PersonData) -> PersonData:
+def checked(data: PersonData) -> PersonData:
+    """The person as typed, trimmed and checked (the same rules on every path).
+
+    :raises ValidationFailed: no name or student id, too long, a student id for someone who
+        is not a student, or a date of birth that cannot be.
+    """
     given = data.given_name.strip()
     family = data.family_name.strip()
     number = data.student_number.strip()
@@ -62,6 +75,10 @@ def _checked(data: PersonData) -> PersonData:
     )
 
 
+# One answer whether the id is known in another school or nowhere at all.
+NAME_NEEDED = "No one you may see has that student id: give the person's name too."
+
+
 def indexes_of(ctx: ServiceContext, data: PersonData) -> tuple[str | None, str | None]:
     indexes = person_indexes(ctx.db)
     by_number = indexes.student_id_index(data.student_number) if data.student_number else None
@@ -75,7 +92,37 @@ def indexes_of(ctx: ServiceContext, data: PersonData) -> tuple[str | None, str |
     return by_number, by_name
 
 
-def same_person(person: Person, data: PersonData, *, any_kind: bool = False) -> bool:
+class Named(Protocol):
+    """A person's record or a report's mention of one: what a blind-index match is confirmed on."""
+
+    kind: PersonKind
+
+    @property
+    def given_name(self) -> str | None: ...
+
+    @property
+    def family_name(self) -> str | None: ...
+
+    @property
+    def student_number(self) -> str | None: ...
+
+    @property
+    def date_of_birth(self) -> date | None: ...
+
+
+def data_of(named: Named, *, school_id: int | None = None) -> PersonData:
+    """A stored person, or a report's mention of one, as the data a match is made on."""
+    return PersonData(
+        kind=named.kind,
+        given_name=named.given_name or "",
+        family_name=named.family_name or "",
+        date_of_birth=named.date_of_birth,
+        student_number=named.student_number or "",
+        school_id=school_id,
+    )
+
+
+def same_person(person: Named, data: PersonData, *, any_kind: bool = False) -> bool:
     """Confirm a blind-index candidate by decrypting it: the index alone proves nothing."""
     if not any_kind and person.kind is not data.kind:
         return False
@@ -89,38 +136,37 @@ def same_person(person: Person, data: PersonData, *, any_kind: bool = False) -> 
     )
 
 
-def find_or_create_person(ctx: ServiceContext, data: PersonData, *, district_id: int) -> Person:
-    """The person ``data`` names: chosen by id (if visible), found by blind index, or new.
+def visible_matches(ctx: ServiceContext, access: Access, data: PersonData) -> list[Person]:
+    """The people the actor may see that ``data`` names (blind index, then decrypted).
 
-    The caller commits (with its audit entry).
+    ``data`` must have passed :func:`checked`.
     """
-    access = access_for(ctx)
-    if data.person_id is not None:
-        found = repository.person(ctx.db, access, data.person_id)
-        if found is None:
-            refuse(ctx, object_type="person", object_id=data.person_id, reason="not visible")
-        return found
-    clean = _checked(data)
-    by_number, by_name = indexes_of(ctx, clean)
-    for candidate in repository.candidates(
-        ctx.db, district_id=district_id, student_id_index=by_number, name_dob_index=by_name
-    ):
-        if same_person(candidate, clean):
-            return candidate
-    if not clean.given_name and not clean.family_name:
-        # A student id alone finds a known student; a new person needs a name.
-        raise ValidationFailed(
-            "No student with that id is known yet: give the person's name too.",
-            field="family_name",
+    by_number, by_name = indexes_of(ctx, data)
+    return [
+        candidate
+        for candidate in repository.people_by_index(
+            ctx.db, access, student_id_index=by_number, name_dob_index=by_name
         )
+        if same_person(candidate, data)
+    ]
+
+
+def new_person(ctx: ServiceContext, data: PersonData, *, district_id: int) -> Person:
+    """Record a new person as ``data`` names it (checked, with a name); the caller commits.
+
+    :raises ValidationFailed: ``data`` gives no name.
+    """
+    if not data.given_name and not data.family_name:
+        raise ValidationFailed(NAME_NEEDED, field="family_name")
+    by_number, by_name = indexes_of(ctx, data)
     person = Person(
         district_id=district_id,
-        kind=clean.kind,
-        school_id=clean.school_id,
-        given_name=clean.given_name or None,
-        family_name=clean.family_name or None,
-        date_of_birth_text=clean.date_of_birth.isoformat() if clean.date_of_birth else None,
-        student_number=clean.student_number or None,
+        kind=data.kind,
+        school_id=data.school_id,
+        given_name=data.given_name or None,
+        family_name=data.family_name or None,
+        date_of_birth_text=data.date_of_birth.isoformat() if data.date_of_birth else None,
+        student_number=data.student_number or None,
         student_id_index=by_number,
         name_dob_index=by_name,
         created_at=ctx.now,
@@ -128,6 +174,29 @@ def find_or_create_person(ctx: ServiceContext, data: PersonData, *, district_id:
     ctx.db.add(person)
     ctx.db.flush()
     return person
+
+
+def find_or_create_person(ctx: ServiceContext, data: PersonData, *, district_id: int) -> Person:
+    """The person ``data`` names: chosen by id (if visible), found among the people the
+    actor may see, or new. The caller commits (with its audit entry).
+
+    The answer never depends on people outside the actor's view: a student id known only in
+    another school is treated as unknown.
+
+    :raises NotFound: ``person_id`` names a person the actor may not see (recorded).
+    :raises ValidationFailed: the person is not named well enough.
+    """
+    access = access_for(ctx)
+    if data.person_id is not None:
+        found = repository.person(ctx.db, access, data.person_id)
+        if found is None:
+            refuse(ctx, object_type="person", object_id=data.person_id, reason="not visible")
+        return found
+    clean = checked(data)
+    matches = visible_matches(ctx, access, clean)
+    if matches:
+        return matches[0]
+    return new_person(ctx, clean, district_id=district_id)
 
 
 def party_views(ctx: ServiceContext, case_id: int) -> list[dto.PartyView]:

@@ -15,6 +15,7 @@ from btam.errors import ValidationFailed
 from btam.people import dto, repository
 from btam.people.services.disclosures import disclosure_views
 from btam.people.services.matching import STUDENT_NUMBER_MAX, PersonData, indexes_of, same_person
+from btam.people.services.merging import duplicates_of
 from btam.people.terms import Part
 
 
@@ -64,15 +65,38 @@ def _case_list(ctx: ServiceContext, person_id: int) -> list[tuple[str, Part, Cas
     ]
 
 
+# A kept record may be merged again later; a chain is followed this far at most.
+MAX_MERGE_HOPS = 8
+
+
+def _kept_id(ctx: ServiceContext, person_id: int) -> int:
+    """The record to show for ``person_id``: itself, or the one a merged record points to."""
+    row = repository.any_person(ctx.db, person_id)
+    for _hop in range(MAX_MERGE_HOPS):
+        if row is None or row.merged_into_id is None:
+            break
+        row = repository.any_person(ctx.db, row.merged_into_id)
+    return row.id if row is not None else person_id
+
+
 def view_person(ctx: ServiceContext, person_id: int) -> dto.PersonView:
-    """The person's record: all of it to the team, the record of disclosures to auditors."""
+    """The person's record: all of it to the team, the record of disclosures to auditors.
+
+    A record merged into another shows the kept one, if the actor may see that.
+
+    :raises NotFound: the person (or the record it was merged into) is not visible to the
+        actor (recorded).
+    """
     access = access_for(ctx)
+    asked = person_id
+    person_id = _kept_id(ctx, person_id)
+    merged_from = asked if asked != person_id else None
     person = repository.person(ctx.db, access, person_id)
     full = person is not None
     if person is None:
         person = repository.person(ctx.db, access, person_id, for_disclosures=True)
     if person is None:
-        refuse(ctx, object_type="person", object_id=person_id, reason="not visible")
+        refuse(ctx, object_type="person", object_id=asked, reason="not visible")
     ctx.record(
         AuditAction.PERSON_RECORD_VIEWED if full else AuditAction.PERSON_DISCLOSURES_VIEWED,
         object_type="person",
@@ -90,6 +114,7 @@ def view_person(ctx: ServiceContext, person_id: int) -> dto.PersonView:
             student_number=None,
             school=school.name if school else None,
             disclosures=disclosures,
+            merged_from=merged_from,
         )
     readable = {c.id for c, _ in repository.cases_of_person(ctx.db, access, person.id)}
     disclosures = disclosure_views(ctx, rows, readable_cases=readable)
@@ -107,4 +132,6 @@ def view_person(ctx: ServiceContext, person_id: int) -> dto.PersonView:
         cases=_case_list(ctx, person.id),
         disclosures=disclosures,
         can_record_disclosure=may_record,
+        duplicates=duplicates_of(ctx, person.id),
+        merged_from=merged_from,
     )

@@ -1,7 +1,7 @@
 """assessment
 
 Revision ID: 0010_assessment
-Revises: 0008_tip_limits
+Revises: 0009_person_mentions
 Create Date: 2026-12-01
 
 Facts (with their versions), answers to the model's questions and the facts they cite,
@@ -22,7 +22,7 @@ from alembic import op
 import btam.db
 
 revision = "0010_assessment"
-down_revision = "0008_tip_limits"
+down_revision = "0009_person_mentions"
 branch_labels = None
 depends_on = None
 
