@@ -27,6 +27,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import date
 from urllib.parse import urlsplit
 
 import pyotp
@@ -40,6 +41,11 @@ from btam.accounts import signin
 from btam.accounts.services import users
 from btam.cases.models import EmergencyGrant
 from btam.context import carry_out
+from btam.intake import repository as intake_repo
+from btam.intake.services import reports, triage
+from btam.intake.services.reports import PersonEntry, ReportData
+from btam.intake.terms import Channel
+from btam.people.terms import Part
 from tests.architecture.test_policy_matrix import (
     ANONYMOUS,
     COLUMNS,
@@ -53,7 +59,7 @@ from tests.architecture.test_policy_matrix import (
     rule_of,
     seed_world,
 )
-from tests.support.cases import PDF, acting_as, grant_emergency
+from tests.support.cases import PDF, acting_as, grant_emergency, student
 from tests.support.outage import worker_refusing_audit_writes
 from tests.support.personas import PASSWORD, World, system_ctx
 from tests.support.stores import (
@@ -106,6 +112,7 @@ lead_ben       cases.remove_member         north                  REMOVE_ANA    
 lead_ben       cases.change_status         north_quiet            CLOSE         -                       change
 lead_ben       cases.emergency_access      -                      EMERGENCY     -                       change
 lead_ben       people.record_disclosure    subject                DISCLOSURE    -                       change
+lead_ben       people.merge                kept                   MERGE_DUPLICATE duplicate             change
 # ---- assessment: facts, an answer, a determination, a notice; a participant confirms
 lead_ben       assessment.add_fact         north                  FACT          -                       change
 lead_ben       assessment.correct_fact     north/fact             CORRECTED_FACT -                      change
@@ -134,6 +141,7 @@ outsider_dee   auth.logout                 -                      -             
 teacher_cam    intake.new                  -                      REPORT        -                       change
 teacher_cam    auth.logout                 -                      -             -                       signout
 officer_hal    triage.acknowledge          nhs_report             -             -                       change
+officer_hal    triage.link_person          nhs_report/nhs_mention LINK_NEW      -                       change
 officer_hal    triage.record_action        nhs_report             ACTION        -                       change
 officer_hal    triage.message              nhs_tip                REPLY         -                       change
 officer_hal    triage.decide               nhs_report             NO_THREAT     -                       change
@@ -192,6 +200,7 @@ WRITE_FORMS: dict[str, dict[str, FormValue]] = {
         "parties": "School resource officer and the principal of South Middle School",
     },
     "REVIEW": {"verdict": "justified"},
+    "MERGE_DUPLICATE": {"other_id": "@duplicate"},
     "DISTRICT": {"assessment_model": "florida"},
     "CORRECTED_FACT": {
         "source": "observation",
@@ -374,6 +383,39 @@ def _active_grant(app: Flask, world: World, refs: Refs, who: str) -> Start:
     return Start(values={"active_grant": str(grant_id)})
 
 
+def _duplicate(app: Flask, world: World, refs: Refs, who: str) -> Start:
+    """Two records of Taylor Brooks that ``who`` sees: the North High report's, linked as a new
+    person, and another report's, linked as a new person again. ``@kept`` and ``@duplicate``."""
+    with acting_as(app, world, "teacher_cam") as ctx:
+        again = carry_out(
+            ctx,
+            reports.submit_report(
+                ctx,
+                ReportData(
+                    school_id=world.school_ids["NHS"],
+                    channel=Channel.STAFF,
+                    occurred="Wednesday after school",
+                    location="the gym",
+                    narrative="Taylor Brooks repeated the rifle remark in the gym.",
+                    people=(
+                        PersonEntry(
+                            Part.SUBJECT,
+                            student("Taylor", "Brooks", born=date(2009, 11, 2), number="S-1003"),
+                        ),
+                    ),
+                ),
+            ),
+        ).report_id
+    linked = []
+    with acting_as(app, world, who) as ctx:
+        for report_id in (int(refs.values["nhs_report"]), again):
+            mention = intake_repo.report_mentions(ctx.db, report_id)[0].id
+            carry_out(ctx, triage.link_mention(ctx, report_id, mention, person_id=None))
+            linked.append(intake_repo.report_mentions(ctx.db, report_id)[0].person_id)
+    kept, duplicate = linked
+    return Start(values={"kept": str(kept), "duplicate": str(duplicate)})
+
+
 Given = Callable[[Flask, World, Refs, str], Start]
 GIVENS: dict[str, Given] = {
     "visitor": _visitor,
@@ -382,6 +424,7 @@ GIVENS: dict[str, Given] = {
     "enrolled": _enrolled,
     "pending_secret": _pending_secret,
     "active_grant": _active_grant,
+    "duplicate": _duplicate,
 }
 WRITES = parse(WRITES_TABLE)
 
