@@ -34,7 +34,9 @@ from btam.assessment.terms import (
     Response,
 )
 from btam.audit.actions import AuditAction
+from btam.cases import repository as case_repo
 from btam.cases.lifecycle import CaseClosed, Transition
+from btam.cases.models import Case
 from btam.cases.services import lifecycle, opening, page
 from btam.cases.services.guard import load_case
 from btam.cases.terms import CaseStatus
@@ -74,7 +76,6 @@ def add_fact(
 
 
 def _party_id(ctx: object, case_id: int, person_id: int) -> int:
-    from btam.cases import repository as case_repo
 
     return next(
         p.id
@@ -122,8 +123,6 @@ def confirm(app: Flask, world: World, who: str, number: str, determination_id: i
 
 def case_state(app: Flask, number: str) -> tuple[CaseStatus, str | None]:
     with app.extensions["btam"].stores.case_sessions() as db:
-        from btam.cases.models import Case
-
         row = db.execute(select(Case).where(Case.number == number)).scalar_one()
         return row.status, row.level
 
