@@ -9,7 +9,7 @@ from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from btam.errors import AccessDenied, NotFound
+from btam.errors import AccessDenied, NotFound, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,11 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(AuditUnavailable)
     def _audit_down(_exc: AuditUnavailable) -> tuple[str, int]:
         log.error("audit store unavailable: action refused")
+        return render_error(503)
+
+    @app.errorhandler(StoreUnavailable)
+    def _store_down(_exc: StoreUnavailable) -> tuple[str, int]:
+        log.error("case store unavailable: a sign-in attempt could not be counted, refused")
         return render_error(503)
 
     @app.errorhandler(NotFound)

@@ -250,6 +250,8 @@ POST account.recovery_codes       -                          -           ok  ok 
 POST account.end_other_sessions   -                          -           ok  ok  ok  ok  ok  ok  ok  ok  login
 GET  account.two_step             -                          -           ok  ok  ok  ok  ok  ok  ok  ok  login
 POST account.two_step             -                          -           ok  ok  ok  ok  ok  ok  ok  ok  login
+GET  account.reauthenticate       -                          -           ok  ok  ok  ok  ok  ok  ok  ok  login
+POST account.reauthenticate       -                          -           ok  ok  ok  ok  ok  ok  ok  ok  login
 # ---- district administration: admin_fay only
 GET  admin.index                  -                          -           ok  403 403 403 403 403 403 403 login
 GET  admin.schools                -                          -           ok  403 403 403 403 403 403 403 login

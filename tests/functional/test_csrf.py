@@ -15,7 +15,16 @@ from flask import Flask, url_for
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import select
 
-from btam.accounts.models import RecoveryCode, School, SigninFailure, Team, User, UserSession
+from btam.accounts.models import (
+    RecoveryCode,
+    School,
+    SigninCounter,
+    SigninFailure,
+    SigninStepToken,
+    Team,
+    User,
+    UserSession,
+)
 from tests.support.personas import World
 from tests.support.stores import audit_actions
 from tests.support.web import Browser, csrf_token, signed_in
@@ -106,7 +115,7 @@ def snapshot(app: Flask) -> dict[str, list[tuple[object, ...]]]:
             "schools": [(s.id, s.name) for s in db.execute(select(School)).scalars()],
             # last_seen_at is left out: it moves when a session is merely used.
             "sessions": [
-                (s.id, s.user_id, s.ended_at, s.end_reason)
+                (s.id, s.user_id, s.ended_at, s.end_reason, s.reauthenticated_at)
                 for s in db.execute(select(UserSession).order_by(UserSession.id)).scalars()
             ],
             "recovery": [
@@ -115,6 +124,16 @@ def snapshot(app: Flask) -> dict[str, list[tuple[object, ...]]]:
             ],
             "failures": [
                 (f.id,) for f in db.execute(select(SigninFailure).order_by(SigninFailure.id))
+            ],
+            "attempts": [
+                (c.scope, c.key_hash, c.attempts)
+                for c in db.execute(
+                    select(SigninCounter).order_by(SigninCounter.scope, SigninCounter.key_hash)
+                ).scalars()
+            ],
+            "step_tokens": [
+                (t.id, t.used_at)
+                for t in db.execute(select(SigninStepToken).order_by(SigninStepToken.id)).scalars()
             ],
         }
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 from flask import Flask
 from sqlalchemy import func, select
 
-from btam.accounts.models import SigninFailure, UserSession
+from btam.accounts.models import SigninCounter, SigninFailure, UserSession
 from btam.audit.models import AuditEntry
 
 
@@ -40,9 +40,13 @@ def age_sessions(
 
 
 def age_failures(app: Flask, by: timedelta) -> None:
+    """Move every counted sign-in attempt and tip-line event back in time."""
     with app.extensions["btam"].stores.case_sessions() as db:
         for failure in db.execute(select(SigninFailure)).scalars():
             failure.at = failure.at - by
+        for counter in db.execute(select(SigninCounter)).scalars():
+            counter.window_start = counter.window_start - by
+            counter.last_at = counter.last_at - by
         db.commit()
 
 
