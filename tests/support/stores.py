@@ -59,3 +59,12 @@ def live_sessions(app: Flask, user_id: int) -> int:
                 )
             ).scalar_one()
         )
+
+
+def age_reauthentication(app: Flask, user_id: int, by: timedelta) -> None:
+    """Move back when a user's sessions last proved the password, as if time had passed."""
+    with app.extensions["btam"].stores.case_sessions() as db:
+        for row in db.execute(select(UserSession).where(UserSession.user_id == user_id)).scalars():
+            if row.reauthenticated_at is not None:
+                row.reauthenticated_at = row.reauthenticated_at - by
+        db.commit()
