@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
@@ -19,6 +21,7 @@ from btam.accounts.models import SigninStepToken, UserSession
 from btam.accounts.services import users
 from btam.context import carry_out
 from btam.db import make_engine
+from btam.security.passwords import PasswordHashing
 from tests.support.personas import World, build_world, system_ctx
 from tests.support.stores import (
     age_failures,
@@ -702,3 +705,57 @@ def test_a_get_that_writes_holds_when_another_worker_commits_meanwhile(
         assert datetime.now(UTC) - seen < timedelta(seconds=30)
     else:
         assert 'id="totp-secret"' in response.get_data(as_text=True)
+
+
+def test_parallel_guesses_are_each_counted_before_any_is_checked(
+    app: Flask, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Eight guesses at one account at once, each from another address. Every password check
+    is held until every guess is being checked or has been answered, so all eight overlap as
+    badly as they can: still no more than five are checked, the others are refused as a
+    lockout, and each is on record. (tests/functional/test_parallel_clients.py does the same
+    against gunicorn.)"""
+    guesses = 8
+    held = threading.Condition()
+    progress = {"checking": 0, "answered": 0}
+    check = PasswordHashing.verify
+
+    def held_check(self: PasswordHashing, stored: str | None, password: str) -> bool:
+        with held:
+            progress["checking"] += 1
+            held.notify_all()
+            held.wait_for(lambda: progress["checking"] + progress["answered"] >= guesses, 10)
+        return check(self, stored, password)
+
+    monkeypatch.setattr(PasswordHashing, "verify", held_check)
+    browsers = []
+    for n in range(guesses):
+        browser = Browser(app.test_client())
+        browser.client.environ_base["REMOTE_ADDR"] = f"192.0.2.{n + 1}"
+        browsers.append(browser)
+    tokens = [csrf_token(b.get("/login").get_data(as_text=True)) for b in browsers]
+    start = threading.Barrier(guesses)
+
+    def guess(n: int) -> int:
+        start.wait(timeout=30)
+        try:
+            return (
+                browsers[n]
+                .client.post(
+                    "/login",
+                    data={"csrf_token": tokens[n], "username": "member_gus", "password": WRONG},
+                )
+                .status_code
+            )
+        finally:
+            with held:
+                progress["answered"] += 1
+                held.notify_all()
+
+    with ThreadPoolExecutor(max_workers=guesses) as pool:
+        answers = list(pool.map(guess, range(guesses)))
+
+    assert answers.count(200) == progress["checking"] <= 5
+    assert answers.count(429) == guesses - answers.count(200)
+    assert len(audit_entries(app, "auth:login:failure")) == answers.count(200)
+    assert len(audit_entries(app, "auth:login:locked")) == answers.count(429)
