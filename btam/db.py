@@ -158,6 +158,19 @@ def writing(engine: Engine) -> Engine:
     return engine.execution_options(btam_begin="IMMEDIATE")
 
 
+def begin_writing(db: Session) -> None:
+    """Commit the session's transaction so far and begin the next one for writing.
+
+    For a unit of work that has read in a deferred transaction (every GET) and now must
+    write: on SQLite that transaction's snapshot may be older than another worker's commit,
+    and its first write would then fail at once ("database is locked", SQLITE_BUSY_SNAPSHOT,
+    which the busy timeout does not cover). The new transaction begins IMMEDIATE, so it waits
+    its turn and reads the latest data; whatever it decides must be read again inside it.
+    """
+    db.commit()
+    db.connection(execution_options={"btam_begin": "IMMEDIATE"})
+
+
 @dataclass(frozen=True)
 class Stores:
     """The engines and session factories of both stores, opened once per process.

@@ -20,7 +20,7 @@ from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
 from btam import web
-from btam.errors import AccessDenied, NotFound
+from btam.errors import AccessDenied, NotFound, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +118,12 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(AuditUnavailable)
     def _audit_down(_exc: AuditUnavailable) -> tuple[str, int]:
         log.error("audit store unavailable: action refused")
+        _start_clean()
+        return render_error(503)
+
+    @app.errorhandler(StoreUnavailable)
+    def _store_down(_exc: StoreUnavailable) -> tuple[str, int]:
+        log.error("case store unavailable: a sign-in attempt could not be counted, refused")
         _start_clean()
         return render_error(503)
 

@@ -29,3 +29,12 @@ class ValidationFailed(BTAMError):
 
 class Conflict(ValidationFailed):
     """The change would clash with an existing record (a user name taken, for example)."""
+
+
+class StoreUnavailable(BTAMError):
+    """The case store could not record what must be recorded before going on (a sign-in
+    attempt is counted before its password is checked): nothing was decided."""
+
+
+class ReauthenticationRequired(BTAMError):
+    """The change needs the actor's password again: the session has not proved it lately."""

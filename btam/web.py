@@ -18,13 +18,14 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
+from werkzeug.exceptions import HTTPException
 
 from btam import housekeeping
 from btam.access.actor import Actor
 from btam.audit.context import AuditContext
 from btam.context import ServiceContext, Staged, carry_out
 from btam.db import utcnow
-from btam.errors import ValidationFailed
+from btam.errors import ReauthenticationRequired, ValidationFailed
 from btam.files import ATTACHMENT_MAX_BYTES, Upload
 from btam.runtime import Runtime
 
@@ -199,6 +200,31 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
+def return_path() -> str:
+    """The page to come back to after a detour: this one, or for a button (a URL that takes
+    only POST) the page it sits on."""
+    path = request.path
+    adapter = current_app.create_url_adapter(request)
+    try:
+        if adapter is not None:
+            adapter.match(path, method="GET")
+            return path
+    except HTTPException:
+        pass
+    return path.rsplit("/", 1)[0] or "/"
+
+
+def ask_for_password() -> ResponseReturnValue:
+    """Send the actor to confirm their password, then back to the page they were on."""
+    flash("Enter your password again to make this change.", "info")
+    return redirect(url_for("account.reauthenticate", next=return_path()))
+
+
+def _reauthentication_required(_exc: ReauthenticationRequired) -> ResponseReturnValue:
+    # A service refused a change the page should have asked the password for first.
+    return ask_for_password()
+
+
 def assign_request_id() -> None:
     """Give the request its id (audit entries and the access log know a request by it)."""
     g.request_id = secrets.token_hex(8)
@@ -263,3 +289,4 @@ def init_app(app: Flask) -> None:
     app.before_request(_before_request)
     app.after_request(_housekeeping)
     app.teardown_appcontext(_teardown)
+    app.register_error_handler(ReauthenticationRequired, _reauthentication_required)

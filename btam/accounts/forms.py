@@ -64,6 +64,17 @@ class AccountEnrolForm(EnrolForm):
     )
 
 
+class ReauthenticateForm(BaseForm):
+    """The password again, before changes a session alone may not make."""
+
+    current_password = PasswordField(
+        "Your password",
+        validators=[DataRequired(), Length(max=PASSWORD_INPUT_MAX)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    submit = SubmitField("Confirm")
+
+
 class RecoveryCodesForm(BaseForm):
     current_password = PasswordField(
         "Your password",

@@ -129,13 +129,58 @@ class UserSession(CaseBase):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     end_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # When the user last proved their password in this session (signing in counts): changes
+    # a stolen session must not make, such as the district administrator's, ask for a recent one.
+    reauthenticated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class SigninStepToken(CaseBase):
+    """A one-time token that lets a sign-in in progress take its next step on the server's word.
+
+    The cookie carries the token, the table its digest; using it marks it used, so a saved
+    copy of the cookie cannot take the step again. Short-lived.
+    """
+
+    __tablename__ = "signin_step_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    step: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class SigninCounter(CaseBase):
+    """Sign-in attempts counted per account name or per client address in the current window.
+
+    One row per key, changed only by single statements (an upsert, a conditional update), so
+    that attempts made at the same moment by several workers are each counted once and each
+    learn their own rank: the count decides before a password or code is checked. Keys are
+    keyed digests, so the table shows neither user names nor addresses.
+    """
+
+    __tablename__ = "signin_counters"
+
+    scope: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # Attempts of the window that failed or are still being checked (a success gives its back).
+    attempts: Mapped[int] = mapped_column(Integer)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The last attempt let through to be checked; a lockout lasts from there.
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Whether the statement that last wrote the row let its attempt through: what RETURNING
+    # hands back to that statement alone.
+    admitted: Mapped[bool] = mapped_column(Boolean)
 
 
 class SigninFailure(CaseBase):
-    """One failed sign-in, counted per account and per client address to throttle guessing.
+    """One event counted against a key within a window: the anonymous tip line's rate limits.
 
     Kept in the database so every gunicorn worker and host sees the same counts; keys are
-    keyed digests, so the table shows neither user names nor addresses.
+    keyed digests, so the table shows no client address. (Sign-in attempts are counted in
+    ``signin_counters``.)
     """
 
     __tablename__ = "signin_failures"

@@ -28,6 +28,14 @@ def user(db: Session, user_id: int) -> User | None:
     return db.get(User, user_id) if is_record_id(user_id) else None
 
 
+def user_for_change(db: Session, user_id: int) -> User | None:
+    """The user read afresh and held (PostgreSQL row lock) until the transaction ends, so
+    that a change decided on what was read cannot be overtaken by another request's."""
+    if not is_record_id(user_id):
+        return None
+    return db.get(User, user_id, with_for_update=True, populate_existing=True)
+
+
 def display_names(db: Session, user_ids: Iterable[int]) -> dict[int, str]:
     """The display names of ``user_ids`` in one query (unknown ids are left out)."""
     wanted = sorted({i for i in user_ids if is_record_id(i)})
@@ -115,15 +123,6 @@ def team_candidates(db: Session, roles: Iterable[Role], present: Iterable[int]) 
         .order_by(User.display_name)
     )
     return db.execute(query).scalars().all()
-
-
-def unused_recovery_code(db: Session, user_id: int, digest: str) -> RecoveryCode | None:
-    query = select(RecoveryCode).where(
-        RecoveryCode.user_id == user_id,
-        RecoveryCode.code_hash == digest,
-        RecoveryCode.used_at.is_(None),
-    )
-    return db.execute(query).scalar_one_or_none()
 
 
 def unused_recovery_code_count(db: Session, user_id: int) -> int:

@@ -23,6 +23,9 @@ class AuditAction(StrEnum):
     AUTH_RECOVERY_CODE_USED = "auth:recovery_code:used"
     AUTH_SESSION_SIGNED_OUT = "auth:session:signed_out"
     AUTH_SESSION_EXPIRED = "auth:session:expired"
+    # The password asked again of a signed-in user (the account page, administrative changes).
+    AUTH_REAUTH_SUCCESS = "auth:reauth:success"
+    AUTH_REAUTH_FAILURE = "auth:reauth:failure"
 
     ACCOUNT_PASSWORD_CHANGED = "account:password:changed"  # noqa: S105  (an event name)
     ACCOUNT_SESSIONS_ENDED = "account:sessions:ended"
@@ -115,6 +118,7 @@ CHANGE_ACTIONS: frozenset[AuditAction] = frozenset(
         AuditAction.AUTH_RECOVERY_CODE_USED,
         AuditAction.AUTH_SESSION_SIGNED_OUT,
         AuditAction.AUTH_SESSION_EXPIRED,  # ends the session, though its outcome is "denied"
+        AuditAction.AUTH_REAUTH_SUCCESS,  # records the check on the session
         AuditAction.ACCOUNT_PASSWORD_CHANGED,
         AuditAction.ACCOUNT_SESSIONS_ENDED,
         AuditAction.ADMIN_USER_CREATED,

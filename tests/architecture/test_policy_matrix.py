@@ -287,6 +287,8 @@ POST account.recovery_codes       -                          -           ok  ok 
 POST account.end_other_sessions   -                          -           ok  ok  ok  ok  ok  ok  ok  ok  login
 GET  account.two_step             -                          -           ok  ok  ok  ok  ok  ok  ok  ok  login
 POST account.two_step             -                          -           ok  ok  ok  ok  ok  ok  ok  ok  login
+GET  account.reauthenticate       -                          -           ok  ok  ok  ok  ok  ok  ok  ok  login
+POST account.reauthenticate       -                          -           ok  ok  ok  ok  ok  ok  ok  ok  login
 # ---- district administration: admin_fay only
 GET  admin.index                  -                          -           ok  403 403 403 403 403 403 403 login
 GET  admin.district               -                          -           ok  403 403 403 403 403 403 403 login

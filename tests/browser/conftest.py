@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page, StorageState, expect, sync_playwright
@@ -28,7 +29,7 @@ from tests.browser.live import (
     require_chromium,
     serve,
 )
-from tests.support.pages import Keyring, PasswordChangePage, sign_in
+from tests.support.pages import ConfirmPasswordPage, Keyring, PasswordChangePage, sign_in
 
 DEMO_PASSWORD = "copper lantern drifting over quiet meadows"
 ADMIN_PASSWORD = "seven herons fold the evening tide"
@@ -113,8 +114,12 @@ def admin_state(chromium: Browser, live_server: LiveServer, keyring: Keyring) ->
 
 @pytest.fixture
 def admin_page(browsing: Browsing, admin_state: StorageState) -> Page:
-    """A fresh context's page, signed in as the district administrator ``admin.osei``."""
-    return browsing.new_page(storage_state=admin_state)
+    """A fresh context's page, signed in as the district administrator ``admin.osei``, who
+    has just confirmed the password (administrative changes ask for it every 15 minutes)."""
+    page = browsing.new_page(storage_state=admin_state)
+    confirmed = ConfirmPasswordPage(page).open(back_to="/admin/").confirm(ADMIN_PASSWORD)
+    assert urlsplit(confirmed.page.url).path == "/admin/", confirmed.page.url
+    return page
 
 
 @pytest.fixture

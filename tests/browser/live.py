@@ -16,9 +16,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
@@ -60,18 +60,26 @@ class LiveServer:
     admin_username: str
     admin_temporary_password: str
     log: Path
+    # The environment the server and its commands run with (for `btam` commands of a test).
+    environment: dict[str, str] = field(default_factory=dict)
 
     def log_tail(self, lines: int = 40) -> str:
         """The end of gunicorn's log: start-up, errors, and the requests with their worker."""
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
 
-def _environment(instance: Path) -> dict[str, str]:
+def _environment(instance: Path, settings: Mapping[str, str] | None = None) -> dict[str, str]:
     # The suite's own BTAM_* (BTAM_CONFIG=testing with fast hashing) must not leak into the
-    # served app: it runs with what `make run` gives it and nothing else.
+    # served app: it runs with what `make run` gives it, and the settings a test names.
     env = {name: value for name, value in os.environ.items() if not name.startswith("BTAM_")}
     env.update(BTAM_CONFIG="development", BTAM_INSTANCE=str(instance))
+    env.update(settings or {})
     return env
+
+
+def btam_command(server: LiveServer, *args: str) -> str:
+    """Run a ``btam`` command on the server's instance and stores; fail the test if it fails."""
+    return _btam(server.environment, *args)
 
 
 def _btam(env: dict[str, str], *args: str) -> str:
@@ -95,8 +103,10 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait_until_serving(proc: subprocess.Popen[bytes], base_url: str, log: Path) -> None:
-    """Return once /healthz answers 200 and both workers have booted; fail at the deadline."""
+def _wait_until_serving(
+    proc: subprocess.Popen[bytes], base_url: str, log: Path, workers: int
+) -> None:
+    """Return once /healthz answers 200 and every worker has booted; fail at the deadline."""
     deadline = time.monotonic() + START_TIMEOUT
     healthy = False
     while time.monotonic() < deadline:
@@ -106,7 +116,7 @@ def _wait_until_serving(proc: subprocess.Popen[bytes], base_url: str, log: Path)
                     healthy = answer.status == 200
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 healthy = False
-        if healthy and log.read_text(errors="replace").count("Booting worker") >= 2:
+        if healthy and log.read_text(errors="replace").count("Booting worker") >= workers:
             return
         try:
             # The pause between polls, which also notices a gunicorn that gave up.
@@ -124,13 +134,14 @@ def serve(
     demo_password: str,
     admin_username: str,
     admin_name: str,
-    settings: dict[str, str] | None = None,
+    settings: Mapping[str, str] | None = None,
 ) -> Iterator[LiveServer]:
     """The demo district behind gunicorn, plus one district administrator made at the shell.
 
-    ``settings`` are BTAM_* variables for a server that must differ from ``make run``'s.
+    ``settings`` are ``BTAM_*`` variables for the server and its commands (other stores, a
+    trusted proxy hop, ...).
     """
-    env = _environment(home / "instance") | (settings or {})
+    env = _environment(home / "instance", settings)
     _btam(env, "init")
     _btam(env, "demo", "--password", demo_password)
     created = _btam(
@@ -141,14 +152,30 @@ def serve(
     temporary = re.search(r"Temporary password \(shown only now\): (\S+)", created)
     assert temporary, f"btam create-user printed no temporary password: {created}"
 
+    with _gunicorn(env, home / "gunicorn.log", workers=2) as base_url:
+        yield LiveServer(
+            base_url, demo_password, admin_username, temporary.group(1), home / "gunicorn.log", env
+        )
+
+
+@contextmanager
+def serve_again(server: LiveServer, log: Path, *, workers: int) -> Iterator[LiveServer]:
+    """Another gunicorn, with ``workers`` workers, on the same instance and stores as
+    ``server``: another host behind the same load balancer, or a busier one."""
+    with _gunicorn(server.environment, log, workers=workers) as base_url:
+        yield replace(server, base_url=base_url, log=log)
+
+
+@contextmanager
+def _gunicorn(env: dict[str, str], log: Path, *, workers: int) -> Iterator[str]:
+    """gunicorn serving ``wsgi:app`` on a free port of 127.0.0.1; yields its base URL."""
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
-    log = home / "gunicorn.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(  # noqa: S603 - our own server with fixed arguments
             [
                 str(BIN / "gunicorn"),
-                *("--bind", f"127.0.0.1:{port}", "--workers", "2"),
+                *("--bind", f"127.0.0.1:{port}", "--workers", str(workers)),
                 "--access-logfile",
                 "-",
                 # Which worker served each request, and how long it took.
@@ -161,8 +188,8 @@ def serve(
             stderr=subprocess.STDOUT,
         )
     try:
-        _wait_until_serving(proc, base_url, log)
-        yield LiveServer(base_url, demo_password, admin_username, temporary.group(1), log)
+        _wait_until_serving(proc, base_url, log, workers)
+        yield base_url
     finally:
         proc.terminate()
         try:

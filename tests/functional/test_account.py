@@ -8,9 +8,10 @@ import pyotp
 from flask import Flask
 
 from tests.support.personas import World
-from tests.support.stores import audit_actions
+from tests.support.stores import audit_actions, audit_entries
 from tests.support.web import Browser, signed_in
 
+NEW = "an entirely new passphrase of mine"
 CODE = re.compile(r"<li><code>([a-z2-7-]{19})</code></li>")
 
 
@@ -70,3 +71,45 @@ def test_moving_to_a_new_device_replaces_the_old_one(app: Flask, world: World) -
     old_device.submit("/login", {"username": "lead_ben", "password": world.lead_ben.password})
     old_code = pyotp.TOTP(world.lead_ben.totp_secret or "").now()
     assert old_device.submit("/login/code", {"code": old_code}).status_code == 200
+
+
+def test_wrong_passwords_on_the_account_page_count_like_sign_in_failures(
+    app: Flask, world: World
+) -> None:
+    """A stolen session cannot guess the password on the account page any faster than at the
+    sign-in page: the same counters, so five wrong ones lock the account everywhere."""
+    gus = signed_in(app, world, "member_gus")
+    wrong = "a guess that is not right"
+    gus.submit("/account/", {"current_password": wrong}, action="/account/recovery-codes")
+    gus.submit("/account/confirm-password", {"current_password": wrong})
+    gus.submit("/account/password", {"current_password": wrong, "new_password": NEW})
+    gus.submit("/account/two-step", {"code": "123456", "current_password": wrong})
+    gus.submit("/account/confirm-password", {"current_password": wrong})
+    assert audit_actions(app).count("auth:reauth:failure") == 5
+    refused = gus.submit(
+        "/account/",
+        {"current_password": world.member_gus.password},
+        action="/account/recovery-codes",
+    )
+    assert refused.status_code == 429
+    assert audit_entries(app, "auth:login:locked")[-1].object_id == str(world.member_gus.user_id)
+    elsewhere = Browser(app.test_client())
+    elsewhere.client.environ_base["REMOTE_ADDR"] = "198.51.100.77"
+    response = elsewhere.submit(
+        "/login", {"username": "member_gus", "password": world.member_gus.password}
+    )
+    assert response.status_code == 429
+
+
+def test_a_right_password_on_the_account_page_is_not_counted(app: Flask, world: World) -> None:
+    gus = signed_in(app, world, "member_gus")
+    for _ in range(6):
+        confirmed = gus.submit(
+            "/account/confirm-password", {"current_password": world.member_gus.password}
+        )
+        assert confirmed.status_code == 302
+    fresh = Browser(app.test_client())
+    passed = fresh.submit(
+        "/login", {"username": "member_gus", "password": world.member_gus.password}
+    )
+    assert passed.headers["Location"].endswith("/login/code")

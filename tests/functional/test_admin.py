@@ -7,16 +7,29 @@ other persona is refused every admin page and every admin action, and the refusa
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from html import unescape
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flask import Flask, url_for
 from sqlalchemy import func, select
 
 from btam.accounts.models import School, Team, User, UserSession
-from tests.support.personas import World
-from tests.support.stores import audit_actions, audit_entries, live_sessions
+from btam.accounts.services import organisation, users
+from btam.accounts.signin import actor_for
+from btam.audit.context import AuditContext
+from btam.context import carry_out
+from btam.errors import ReauthenticationRequired
+from tests.support.personas import World, system_ctx
+from tests.support.stores import (
+    age_reauthentication,
+    audit_actions,
+    audit_entries,
+    case_store_snapshot,
+    live_sessions,
+)
 from tests.support.web import Browser, csrf_token, signed_in
 
 NOT_ADMINS = (
@@ -1044,3 +1057,134 @@ def test_a_duplicate_school_is_reported_next_to_the_name(app: Flask, world: Worl
     html = response.get_data(as_text=True)
     assert 'id="name-error"' in html
     assert "A school with that name or code exists." in html
+
+
+# --- the password again before a change ----------------------------------------------------
+
+CONFIRM = "/account/confirm-password"
+
+
+def admin_forms(app: Flask, world: World) -> list[tuple[str, str, dict[str, object]]]:
+    """(endpoint, URL, a complete valid form) of every POST route under /admin/: walked from
+    the app's routes, so a new one is covered without editing this test."""
+    nhs = str(world.school_ids["NHS"])
+    forms: dict[str, dict[str, object]] = {
+        "admin.new_user": {
+            "username": "new.admin",
+            "display_name": "New Admin",
+            "role": "district_admin",
+            "discipline": "",
+            "district_wide": "y",
+        },
+        "admin.edit_user": {
+            "display_name": "Cam Renamed",
+            "role": "district_admin",
+            "discipline": "",
+            "district_wide": "y",
+        },
+        "admin.team": {"name": "Another Team", "school_ids": [nhs], "member_ids": []},
+        "admin.schools": {"name": "East Elementary", "code": "EES"},
+    }
+    values = {"user_id": world.teacher_cam.user_id, "team_id": world.team_ids["north"]}
+    found = []
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/admin/") or "POST" not in (rule.methods or set()):
+            continue
+        for change in ("disable", "enable") if "change" in rule.arguments else (None,):
+            args: dict[str, object] = {n: values[n] for n in rule.arguments if n != "change"}
+            if change:
+                args["change"] = change
+            with app.test_request_context():
+                url = url_for(rule.endpoint, **args)
+            found.append((rule.endpoint, url, forms.get(rule.endpoint, {})))
+    return sorted(found, key=lambda f: f[1])
+
+
+def test_every_admin_change_asks_for_the_password_after_fifteen_minutes(
+    app: Flask, world: World
+) -> None:
+    fay = signed_in(app, world, "admin_fay")
+    token = csrf_token(text(fay.get("/account/")))
+    age_reauthentication(app, world.admin_fay.user_id, timedelta(minutes=16))
+    before, actions_before = case_store_snapshot(app), audit_actions(app)
+    routes = admin_forms(app, world)
+    assert len(routes) >= 9
+    for endpoint, url, form in routes:
+        response = fay.client.post(url, data={"csrf_token": token, **form})
+        assert response.status_code == 302, (endpoint, response.status_code)
+        where = urlsplit(response.headers["Location"])
+        assert where.path == CONFIRM, (endpoint, response.headers["Location"])
+        back = parse_qs(where.query)["next"][0]
+        assert fay.get(back).status_code == 200, (endpoint, back)
+    assert case_store_snapshot(app) == before
+    assert audit_actions(app) == actions_before
+
+
+def test_after_confirming_the_password_the_admin_comes_back_and_the_change_works(
+    app: Flask, world: World
+) -> None:
+    cam = world.teacher_cam
+    fay = signed_in(app, world, "admin_fay")
+    age_reauthentication(app, world.admin_fay.user_id, timedelta(minutes=16))
+    asked = fay.post_button(f"/admin/users/{cam.user_id}", f"/admin/users/{cam.user_id}/disable")
+    assert user_by_id(app, cam.user_id).is_active
+    page = fay.get(asked.headers["Location"])
+    assert page.status_code == 200
+    assert "Enter your password again" in text(page)
+    wrong = fay.submit(asked.headers["Location"], {"current_password": "not my password at all"})
+    assert wrong.status_code == 400 and "Your password is not right." in text(wrong)
+    confirmed = fay.submit(
+        asked.headers["Location"], {"current_password": world.admin_fay.password}
+    )
+    assert confirmed.headers["Location"] == f"/admin/users/{cam.user_id}"
+    fay.post_button(f"/admin/users/{cam.user_id}", f"/admin/users/{cam.user_id}/disable")
+    assert not user_by_id(app, cam.user_id).is_active
+    assert [e.actor_id for e in audit_entries(app, "auth:reauth:success")] == [
+        world.admin_fay.user_id
+    ]
+    assert len(audit_entries(app, "auth:reauth:failure")) == 1
+
+
+def test_the_confirmation_page_never_sends_anyone_off_site(app: Flask, world: World) -> None:
+    fay = signed_in(app, world, "admin_fay")
+    for target in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
+        confirmed = fay.submit(
+            f"{CONFIRM}?next={target}", {"current_password": world.admin_fay.password}
+        )
+        assert confirmed.headers["Location"].endswith("/account/"), target
+
+
+def test_the_admin_services_refuse_a_stale_session_but_not_the_command_line(
+    app: Flask, world: World
+) -> None:
+    fay = signed_in(app, world, "admin_fay")
+    with fay.client.session_transaction() as session:
+        session_token = session["_user_id"]
+    age_reauthentication(app, world.admin_fay.user_id, timedelta(minutes=16))
+    rt = app.extensions["btam"]
+    db = rt.stores.case_write_sessions()
+    try:
+        admin = actor_for(db.get(User, world.admin_fay.user_id), session_token)
+        ctx = rt.context(db, AuditContext.system(), admin)
+        for change in (
+            lambda: users.set_user_active(ctx, user_id=world.teacher_cam.user_id, active=False),
+            lambda: users.reset_password(ctx, user_id=world.teacher_cam.user_id),
+            lambda: organisation.create_school(ctx, name="East Elementary", code="EES"),
+            lambda: organisation.set_team_active(
+                ctx, team_id=world.team_ids["north"], active=False
+            ),
+        ):
+            with pytest.raises(ReauthenticationRequired):
+                change()
+            db.rollback()
+    finally:
+        db.close()
+    system = system_ctx(app)
+    try:
+        carry_out(
+            system,
+            users.set_user_active(system, user_id=world.teacher_cam.user_id, active=False),
+        )
+    finally:
+        system.db.close()
+    assert not user_by_id(app, world.teacher_cam.user_id).is_active

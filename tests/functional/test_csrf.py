@@ -13,11 +13,10 @@ from typing import Any
 import pytest
 from flask import Flask, url_for
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
-from sqlalchemy import select
 
-from btam.accounts.models import RecoveryCode, School, SigninFailure, Team, User, UserSession
 from tests.support.personas import World
 from tests.support.stores import audit_actions
+from tests.support.stores import case_store_snapshot as snapshot
 from tests.support.web import Browser, csrf_token, signed_in
 
 EXPIRED = "The form had expired"
@@ -77,46 +76,6 @@ def forged_form(endpoint: str, world: World) -> dict[str, object]:
         "admin.team": {"name": "Forged Team", "school_ids": [nhs], "member_ids": []},
         "admin.schools": {"name": "Forged School", "code": "FRG"},
     }.get(endpoint, {})
-
-
-def snapshot(app: Flask) -> dict[str, list[tuple[object, ...]]]:
-    """Everything a forged request could change in the case store."""
-    with app.extensions["btam"].stores.case_sessions() as db:
-        return {
-            "users": [
-                (
-                    u.id,
-                    u.username,
-                    u.display_name,
-                    str(u.role),
-                    u.is_active,
-                    u.password_hash,
-                    u.must_change_password,
-                    u.mfa_secret,
-                    u.mfa_pending_secret,
-                    u.mfa_last_step,
-                    tuple(s.id for s in u.schools),
-                )
-                for u in db.execute(select(User).order_by(User.id)).scalars()
-            ],
-            "teams": [
-                (t.id, t.name, tuple(m.id for m in t.members))
-                for t in db.execute(select(Team).order_by(Team.id)).scalars()
-            ],
-            "schools": [(s.id, s.name) for s in db.execute(select(School)).scalars()],
-            # last_seen_at is left out: it moves when a session is merely used.
-            "sessions": [
-                (s.id, s.user_id, s.ended_at, s.end_reason)
-                for s in db.execute(select(UserSession).order_by(UserSession.id)).scalars()
-            ],
-            "recovery": [
-                (r.id, r.code_hash, r.used_at)
-                for r in db.execute(select(RecoveryCode).order_by(RecoveryCode.id)).scalars()
-            ],
-            "failures": [
-                (f.id,) for f in db.execute(select(SigninFailure).order_by(SigninFailure.id))
-            ],
-        }
 
 
 def test_the_route_walk_finds_the_forms(app: Flask, world: World) -> None:

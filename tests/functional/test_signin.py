@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
-from datetime import timedelta
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import pyotp
 import pytest
 from flask import Flask
+from sqlalchemy import event, select, text
 
 from btam import create_app
+from btam.accounts.models import SigninStepToken, UserSession
 from btam.accounts.services import users
 from btam.context import carry_out
+from btam.db import make_engine
+from btam.security.passwords import PasswordHashing
 from tests.support.personas import World, build_world, system_ctx
 from tests.support.stores import (
     age_failures,
@@ -418,3 +428,336 @@ def test_an_admin_created_user_must_choose_a_password_first(app: Flask, world: W
         {"current_password": temporary, "new_password": "my own long passphrase"},
     )
     assert browser.get("/dashboard").status_code == 200
+
+
+# --- a lockout holds at every step ---------------------------------------------------------
+
+WRONG = "wrong password here!"
+
+
+def lock_out(app: Flask, *, username: str | None = None, address: str | None = None) -> None:
+    """Lock an account name (five wrong passwords from elsewhere) or a client address (twenty
+    wrong passwords from it, for other names)."""
+    attacker = Browser(app.test_client())
+    attacker.client.environ_base["REMOTE_ADDR"] = address or "192.0.2.66"
+    guesses = [username] * 5 if username else [f"guess{n}" for n in range(20)]
+    for name in guesses:
+        attacker.submit("/login", {"username": name, "password": WRONG})
+
+
+def recovery_codes_of(app: Flask, world: World, who: str) -> list[str]:
+    """Fresh recovery codes of a persona, made on the account page."""
+    browser = signed_in(app, world, who)
+    shown = browser.submit(
+        "/account/",
+        {"current_password": world.people[who].password},
+        action="/account/recovery-codes",
+    )
+    browser.sign_out()
+    return re.findall(r"<li><code>([a-z2-7-]{19})</code></li>", shown.get_data(as_text=True))
+
+
+@pytest.mark.parametrize("lock", ["account", "address"])
+@pytest.mark.parametrize("step", ["password", "code", "recovery code", "enrolment"])
+def test_a_lockout_is_refused_at_every_step_of_signing_in(
+    app: Flask, world: World, step: str, lock: str
+) -> None:
+    """Whoever knows the password must not go on guessing codes once the account name or the
+    address is locked: every step refuses, and records the refusal as a lockout."""
+    gus = world.member_gus
+    address = "198.51.100.30"
+    codes = recovery_codes_of(app, world, "member_gus") if step == "recovery code" else []
+    if step == "enrolment":
+        ctx = system_ctx(app)
+        carry_out(ctx, users.reset_mfa(ctx, user_id=gus.user_id))
+        ctx.db.close()
+    browser = Browser(app.test_client())
+    browser.client.environ_base["REMOTE_ADDR"] = address
+    url, form = "/login", {"username": gus.username, "password": gus.password}
+    if step != "password":
+        passed = browser.submit("/login", form)
+        url = urlsplit(passed.headers["Location"]).path
+    page = browser.get(url).get_data(as_text=True)
+    if step == "code":
+        form = {"code": next_code(gus.totp_secret or "")}
+    elif step == "recovery code":
+        form = {"code": codes[0]}
+    elif step == "enrolment":
+        secret = re.search(r'id="totp-secret">([A-Z2-7 ]+)<', page).group(1).replace(" ", "")
+        form = {"code": pyotp.TOTP(secret).now()}
+    lock_out(app, **({"username": gus.username} if lock == "account" else {"address": address}))
+    before = len(audit_entries(app, "auth:login:locked"))
+
+    response = browser.client.post(url, data={"csrf_token": csrf_token(page), **form})
+
+    assert response.status_code == 429
+    assert "Too many attempts" in response.get_data(as_text=True)
+    refusals = audit_entries(app, "auth:login:locked")[before:]
+    assert [(e.outcome, e.client_address) for e in refusals] == [("denied", address)]
+    if step != "password":
+        assert refusals[0].object_id == str(gus.user_id)
+    assert browser.get("/dashboard").status_code == 302
+    assert live_sessions(app, gus.user_id) == 0
+
+
+def test_the_enrolment_page_itself_is_refused_during_a_lockout(app: Flask, world: World) -> None:
+    ctx = system_ctx(app)
+    carry_out(ctx, users.reset_mfa(ctx, user_id=world.officer_hal.user_id))
+    ctx.db.close()
+    hal = world.officer_hal
+    browser = Browser(app.test_client())
+    browser.submit("/login", {"username": hal.username, "password": hal.password})
+    lock_out(app, username=hal.username)
+    response = browser.get("/login/setup")
+    assert response.status_code == 429
+    assert "totp-secret" not in response.get_data(as_text=True)
+    assert audit_entries(app, "auth:login:locked")[-1].object_id == str(hal.user_id)
+
+
+# --- counted before checked ----------------------------------------------------------------
+
+
+def refuse_counting(app: Flask) -> None:
+    """Make the case store refuse to count sign-in attempts, and nothing else."""
+    engine = app.extensions["btam"].stores.case_engine
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql(
+                "CREATE FUNCTION refuse_counts() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'refused'; END $$"
+            )
+            conn.exec_driver_sql(
+                "CREATE TRIGGER refuse_counts BEFORE INSERT OR UPDATE ON signin_counters "
+                "FOR EACH ROW EXECUTE FUNCTION refuse_counts()"
+            )
+        else:
+            for event in ("INSERT", "UPDATE"):
+                conn.exec_driver_sql(
+                    f"CREATE TRIGGER refuse_counts_{event.lower()} BEFORE {event} "
+                    "ON signin_counters BEGIN SELECT RAISE(ABORT, 'refused'); END"
+                )
+
+
+@pytest.mark.parametrize("password", ["right", "wrong"])
+def test_an_attempt_that_cannot_be_counted_is_refused_unchecked(
+    app: Flask, world: World, password: str
+) -> None:
+    cam = world.teacher_cam
+    refuse_counting(app)
+    browser = Browser(app.test_client())
+    response = browser.submit(
+        "/login",
+        {"username": cam.username, "password": cam.password if password == "right" else WRONG},
+    )
+    assert response.status_code == 503
+    actions = audit_actions(app)
+    for checked in ("auth:password:accepted", "auth:login:failure", "auth:login:success"):
+        assert checked not in actions
+    assert browser.get("/dashboard").status_code == 302
+    assert live_sessions(app, cam.user_id) == 0
+
+
+def test_a_right_password_gives_its_count_back(app: Flask, world: World) -> None:
+    """Signing in many times from one school's address never locks it (20 right ones here)."""
+    cam = world.teacher_cam
+    for _ in range(21):
+        browser = Browser(app.test_client())
+        browser.client.environ_base["REMOTE_ADDR"] = "203.0.113.50"
+        response = browser.sign_in(cam.username, cam.password, totp_secret=None)
+        assert response.headers["Location"].endswith("/dashboard")
+
+
+# --- the last step after enrolment is taken once -------------------------------------------
+
+
+def enrol_through_the_pages(app: Flask, world: World, who: str) -> tuple[Browser, str]:
+    """Reset a persona's second factor and enrol again up to the recovery codes' page; return
+    the browser and that page."""
+    ctx = system_ctx(app)
+    carry_out(ctx, users.reset_mfa(ctx, user_id=world.people[who].user_id))
+    ctx.db.close()
+    person = world.people[who]
+    browser = Browser(app.test_client())
+    browser.submit("/login", {"username": person.username, "password": person.password})
+    page = browser.get("/login/setup").get_data(as_text=True)
+    secret = re.search(r'id="totp-secret">([A-Z2-7 ]+)<', page).group(1).replace(" ", "")
+    shown = browser.submit("/login/setup", {"code": pyotp.TOTP(secret).now()})
+    assert "shown only now" in shown.get_data(as_text=True)
+    return browser, shown.get_data(as_text=True)
+
+
+def test_a_saved_cookie_cannot_finish_a_sign_in_again(app: Flask, world: World) -> None:
+    """The cookie of the recovery codes' page, copied before "continue", opens no session:
+    not while the user is signed in, nor after they have signed out."""
+    hal = world.officer_hal
+    browser, shown = enrol_through_the_pages(app, world, "officer_hal")
+    saved = browser.client.get_cookie("btam")
+    assert saved is not None
+    token = csrf_token(shown)
+    done = browser.client.post("/login/finish", data={"csrf_token": token})
+    assert done.headers["Location"].endswith("/dashboard")
+    for moment in ("signed in", "signed out"):
+        if moment == "signed out":
+            browser.sign_out()
+        thief = app.test_client()
+        thief.set_cookie("btam", saved.value)
+        replay = thief.post("/login/finish", data={"csrf_token": token})
+        assert replay.status_code == 302 and replay.headers["Location"].endswith("/login")
+        assert thief.get("/dashboard").status_code == 302
+    assert audit_actions(app).count("auth:login:success") == 1
+    assert live_sessions(app, hal.user_id) == 0
+
+
+def test_the_cookie_holds_no_finished_step_only_a_token(app: Flask, world: World) -> None:
+    browser, _shown = enrol_through_the_pages(app, world, "officer_hal")
+    with browser.client.session_transaction() as session:
+        pending = session["pending"]
+    assert pending["step"] == "done" and len(pending["token"]) >= 43
+    with app.extensions["btam"].stores.case_sessions() as db:
+        stored = db.execute(select(SigninStepToken.token_hash)).scalars().all()
+    assert pending["token"] not in stored
+    assert hashlib.sha256(pending["token"].encode()).hexdigest() in stored
+
+
+def test_a_saved_cookie_of_the_password_step_cannot_enrol_again(app: Flask, world: World) -> None:
+    """Copied after the password step, before the user enrolled: once the user has enrolled,
+    the copy can neither show a new authenticator's QR code nor replace theirs."""
+    ctx = system_ctx(app)
+    carry_out(ctx, users.reset_mfa(ctx, user_id=world.officer_hal.user_id))
+    ctx.db.close()
+    hal = world.officer_hal
+    browser = Browser(app.test_client())
+    browser.submit("/login", {"username": hal.username, "password": hal.password})
+    saved = browser.client.get_cookie("btam")
+    assert saved is not None
+    page = browser.get("/login/setup").get_data(as_text=True)
+    secret = re.search(r'id="totp-secret">([A-Z2-7 ]+)<', page).group(1).replace(" ", "")
+    shown = browser.submit("/login/setup", {"code": pyotp.TOTP(secret).now()})
+    browser.client.post(
+        "/login/finish", data={"csrf_token": csrf_token(shown.get_data(as_text=True))}
+    )
+    thief = app.test_client()
+    thief.set_cookie("btam", saved.value)
+    again = thief.get("/login/setup")
+    assert again.status_code == 302 and again.headers["Location"].endswith("/login")
+    assert (
+        audit_actions(app).count("auth:mfa:enrolled")
+        == len([p for p in world.people.values() if p.totp_secret]) + 1
+    )
+
+
+# --- a GET that writes does not fail on another worker's commit -----------------------------
+
+
+@contextmanager
+def another_worker_commits_after_the_first_read(app: Flask) -> Iterator[list[str]]:
+    """While armed, right after the request's first SELECT another connection commits a write,
+    as another gunicorn worker would: the request's snapshot is then no longer the newest."""
+    rt = app.extensions["btam"]
+    engine = rt.stores.case_engine
+    other = make_engine(rt.settings.database_url)
+    fired: list[str] = []
+
+    def after(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if fired or not statement.lstrip().upper().startswith("SELECT"):
+            return
+        fired.append(statement)
+        with other.begin() as conn:
+            conn.execute(text("UPDATE schools SET name = name"))
+
+    event.listen(engine, "after_cursor_execute", after)
+    try:
+        yield fired
+    finally:
+        event.remove(engine, "after_cursor_execute", after)
+        other.dispose()
+
+
+@pytest.mark.parametrize("write", ["last use", "end", "pending authenticator"])
+def test_a_get_that_writes_holds_when_another_worker_commits_meanwhile(
+    app: Flask, world: World, write: str
+) -> None:
+    gus = world.member_gus
+    browser = Browser(app.test_client())
+    if write == "pending authenticator":
+        ctx = system_ctx(app)
+        carry_out(ctx, users.reset_mfa(ctx, user_id=gus.user_id))
+        ctx.db.close()
+        browser.submit("/login", {"username": gus.username, "password": gus.password})
+        url = "/login/setup"
+    else:
+        browser = signed_in(app, world, "member_gus")
+        idle = timedelta(minutes=1) if write == "last use" else timedelta(minutes=16)
+        age_sessions(app, gus.user_id, idle=idle)
+        url = "/dashboard"
+    with another_worker_commits_after_the_first_read(app) as fired:
+        response = browser.get(url)
+    assert fired, "the request read nothing"
+    assert (
+        response.status_code == {"last use": 200, "end": 302, "pending authenticator": 200}[write]
+    )
+    if write == "end":
+        assert audit_actions(app).count("auth:session:expired") == 1
+        assert live_sessions(app, gus.user_id) == 0
+    elif write == "last use":
+        with app.extensions["btam"].stores.case_sessions() as db:
+            seen = db.execute(
+                select(UserSession.last_seen_at).where(UserSession.user_id == gus.user_id)
+            ).scalar_one()
+        assert datetime.now(UTC) - seen < timedelta(seconds=30)
+    else:
+        assert 'id="totp-secret"' in response.get_data(as_text=True)
+
+
+def test_parallel_guesses_are_each_counted_before_any_is_checked(
+    app: Flask, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Eight guesses at one account at once, each from another address. Every password check
+    is held until every guess is being checked or has been answered, so all eight overlap as
+    badly as they can: still no more than five are checked, the others are refused as a
+    lockout, and each is on record. (tests/functional/test_parallel_clients.py does the same
+    against gunicorn.)"""
+    guesses = 8
+    held = threading.Condition()
+    progress = {"checking": 0, "answered": 0}
+    check = PasswordHashing.verify
+
+    def held_check(self: PasswordHashing, stored: str | None, password: str) -> bool:
+        with held:
+            progress["checking"] += 1
+            held.notify_all()
+            held.wait_for(lambda: progress["checking"] + progress["answered"] >= guesses, 10)
+        return check(self, stored, password)
+
+    monkeypatch.setattr(PasswordHashing, "verify", held_check)
+    browsers = []
+    for n in range(guesses):
+        browser = Browser(app.test_client())
+        browser.client.environ_base["REMOTE_ADDR"] = f"192.0.2.{n + 1}"
+        browsers.append(browser)
+    tokens = [csrf_token(b.get("/login").get_data(as_text=True)) for b in browsers]
+    start = threading.Barrier(guesses)
+
+    def guess(n: int) -> int:
+        start.wait(timeout=30)
+        try:
+            return (
+                browsers[n]
+                .client.post(
+                    "/login",
+                    data={"csrf_token": tokens[n], "username": "member_gus", "password": WRONG},
+                )
+                .status_code
+            )
+        finally:
+            with held:
+                progress["answered"] += 1
+                held.notify_all()
+
+    with ThreadPoolExecutor(max_workers=guesses) as pool:
+        answers = list(pool.map(guess, range(guesses)))
+
+    assert answers.count(200) == progress["checking"] <= 5
+    assert answers.count(429) == guesses - answers.count(200)
+    assert len(audit_entries(app, "auth:login:failure")) == answers.count(200)
+    assert len(audit_entries(app, "auth:login:locked")) == answers.count(429)

@@ -283,6 +283,21 @@ class AccountPage(BTAMPage):
         return self.page.get_by_role("region", name="Two-step sign-in")
 
 
+class ConfirmPasswordPage(BTAMPage):
+    """The password again, before changes a session alone may not make (administration)."""
+
+    path = "/account/confirm-password"
+
+    def open(self, back_to: str = "/account/") -> ConfirmPasswordPage:
+        self.page.goto(f"{self.path}?next={back_to}")
+        return self.expect_shown()
+
+    def confirm(self, password: str) -> BTAMPage:
+        self.page.get_by_label("Your password").fill(password)
+        self.page.get_by_role("button", name="Confirm").click()
+        return moved_on_from(self.page, self.path)
+
+
 class AdminPage(BTAMPage):
     path = "/admin/"
 

@@ -8,7 +8,16 @@ from datetime import timedelta
 from flask import Flask
 from sqlalchemy import MetaData, func, select, update
 
-from btam.accounts.models import SigninFailure, UserSession
+from btam.accounts.models import (
+    RecoveryCode,
+    School,
+    SigninCounter,
+    SigninFailure,
+    SigninStepToken,
+    Team,
+    User,
+    UserSession,
+)
 from btam.audit.models import AuditEntry
 from btam.db import utcnow
 
@@ -42,9 +51,13 @@ def age_sessions(
 
 
 def age_failures(app: Flask, by: timedelta) -> None:
+    """Move every counted sign-in attempt and tip-line event back in time."""
     with app.extensions["btam"].stores.case_sessions() as db:
         for failure in db.execute(select(SigninFailure)).scalars():
             failure.at = failure.at - by
+        for counter in db.execute(select(SigninCounter)).scalars():
+            counter.window_start = counter.window_start - by
+            counter.last_at = counter.last_at - by
         db.commit()
 
 
@@ -115,3 +128,63 @@ def age_rate_limits(app: Flask, by: timedelta) -> None:
                 for name in names:
                     setattr(row, name, getattr(row, name) - by)
         db.commit()
+
+
+def age_reauthentication(app: Flask, user_id: int, by: timedelta) -> None:
+    """Move back when a user's sessions last proved the password, as if time had passed."""
+    with app.extensions["btam"].stores.case_sessions() as db:
+        for row in db.execute(select(UserSession).where(UserSession.user_id == user_id)).scalars():
+            if row.reauthenticated_at is not None:
+                row.reauthenticated_at = row.reauthenticated_at - by
+        db.commit()
+
+
+def case_store_snapshot(app: Flask) -> dict[str, list[tuple[object, ...]]]:
+    """Everything a refused request could change in the case store (users, teams, schools,
+    sessions, recovery codes, sign-in counts and tokens)."""
+    with app.extensions["btam"].stores.case_sessions() as db:
+        return {
+            "users": [
+                (
+                    u.id,
+                    u.username,
+                    u.display_name,
+                    str(u.role),
+                    u.is_active,
+                    u.password_hash,
+                    u.must_change_password,
+                    u.mfa_secret,
+                    u.mfa_pending_secret,
+                    u.mfa_last_step,
+                    tuple(s.id for s in u.schools),
+                )
+                for u in db.execute(select(User).order_by(User.id)).scalars()
+            ],
+            "teams": [
+                (t.id, t.name, tuple(m.id for m in t.members))
+                for t in db.execute(select(Team).order_by(Team.id)).scalars()
+            ],
+            "schools": [(s.id, s.name) for s in db.execute(select(School)).scalars()],
+            # last_seen_at is left out: it moves when a session is merely used.
+            "sessions": [
+                (s.id, s.user_id, s.ended_at, s.end_reason, s.reauthenticated_at)
+                for s in db.execute(select(UserSession).order_by(UserSession.id)).scalars()
+            ],
+            "recovery": [
+                (r.id, r.code_hash, r.used_at)
+                for r in db.execute(select(RecoveryCode).order_by(RecoveryCode.id)).scalars()
+            ],
+            "failures": [
+                (f.id,) for f in db.execute(select(SigninFailure).order_by(SigninFailure.id))
+            ],
+            "attempts": [
+                (c.scope, c.key_hash, c.attempts)
+                for c in db.execute(
+                    select(SigninCounter).order_by(SigninCounter.scope, SigninCounter.key_hash)
+                ).scalars()
+            ],
+            "step_tokens": [
+                (t.id, t.used_at)
+                for t in db.execute(select(SigninStepToken).order_by(SigninStepToken.id)).scalars()
+            ],
+        }

@@ -11,6 +11,7 @@ from btam.access.refusal import require_permission
 from btam.accounts import authn, repository
 from btam.accounts.dto import DistrictSettings, SchoolRow, TeamRow, UserRow
 from btam.accounts.models import District, School, Team
+from btam.accounts.services import reauth
 from btam.accounts.services.users import schools_of, user_row
 from btam.assessment.catalog import DEFAULT_MODEL_ID
 from btam.audit.actions import AuditAction
@@ -70,11 +71,13 @@ def list_schools(ctx: ServiceContext) -> list[SchoolRow]:
 def create_school(ctx: ServiceContext, *, name: str, code: str) -> Staged[SchoolRow]:
     """Add a school to the district.
 
+    :raises ReauthenticationRequired: the actor's session has not proved the password lately.
     :raises ValidationFailed: on an empty or overlong name or code.
     :raises Conflict: when the name or code is taken.
     :raises AuditUnavailable: when the change cannot be recorded.
     """
     require_permission(ctx, Permission.ADMIN_SCHOOLS_MANAGE)
+    reauth.require_recent_password(ctx)
     name, code = name.strip(), code.strip().upper()
     if not name or len(name) > 200:
         raise ValidationFailed("Enter the school's name (at most 200 characters).", field="name")
@@ -163,11 +166,13 @@ def _apply_team(ctx: ServiceContext, team: Team, data: TeamData) -> None:
 def create_team(ctx: ServiceContext, *, data: TeamData) -> Staged[TeamRow]:
     """Create a team covering schools, with its members.
 
+    :raises ReauthenticationRequired: the actor's session has not proved the password lately.
     :raises ValidationFailed: on a malformed field.
     :raises Conflict: when the name is taken.
     :raises AuditUnavailable: when the change cannot be recorded.
     """
     require_permission(ctx, Permission.ADMIN_TEAMS_MANAGE)
+    reauth.require_recent_password(ctx)
     team = Team(district_id=the_district(ctx).id, name="")
     _apply_team(ctx, team, data)
     ctx.db.add(team)
@@ -178,11 +183,13 @@ def create_team(ctx: ServiceContext, *, data: TeamData) -> Staged[TeamRow]:
 def update_team(ctx: ServiceContext, *, team_id: int, data: TeamData) -> Staged[None]:
     """Change a team's name, schools and members; members who leave lose their sessions.
 
+    :raises ReauthenticationRequired: the actor's session has not proved the password lately.
     :raises NotFound: when there is no such team.
     :raises ValidationFailed: on a malformed field.
     :raises AuditUnavailable: when the change cannot be recorded.
     """
     require_permission(ctx, Permission.ADMIN_TEAMS_MANAGE)
+    reauth.require_recent_password(ctx)
     team = _get_team(ctx, team_id)
     before = {m.id for m in team.members}
     _apply_team(ctx, team, data)
@@ -194,10 +201,12 @@ def update_team(ctx: ServiceContext, *, team_id: int, data: TeamData) -> Staged[
 def set_team_active(ctx: ServiceContext, *, team_id: int, active: bool) -> Staged[None]:
     """Disable a team (its members lose its cases at their next request) or enable it again.
 
+    :raises ReauthenticationRequired: the actor's session has not proved the password lately.
     :raises NotFound: when there is no such team.
     :raises AuditUnavailable: when the change cannot be recorded.
     """
     require_permission(ctx, Permission.ADMIN_TEAMS_MANAGE)
+    reauth.require_recent_password(ctx)
     team = _get_team(ctx, team_id)
     team.is_active = active
     if not active:

@@ -12,6 +12,7 @@ from btam.access.refusal import require_permission
 from btam.accounts import authn, repository
 from btam.accounts.dto import UserRow
 from btam.accounts.models import School, User
+from btam.accounts.services import reauth
 from btam.audit.actions import AuditAction
 from btam.audit.events import AuditEvent
 from btam.context import ServiceContext, Staged, staged
@@ -121,11 +122,13 @@ def create_user(
 ) -> Staged[NewCredentials]:
     """Create a user; without ``password`` a temporary one is generated and must be changed.
 
+    :raises ReauthenticationRequired: the actor's session has not proved the password lately.
     :raises ValidationFailed: on a malformed field or a refused password.
     :raises Conflict: when the user name is taken.
     :raises AuditUnavailable: when the change cannot be recorded (nothing is stored).
     """
     require_permission(ctx, Permission.ADMIN_USERS_MANAGE)
+    reauth.require_recent_password(ctx)
     data = UserData(**{**data.__dict__, "username": data.username.strip().casefold()})
     _validate_user(data)
     if repository.username_taken(ctx.db, data.username):
@@ -162,11 +165,13 @@ def update_user(ctx: ServiceContext, *, user_id: int, data: UserData) -> Staged[
     Sessions end when the role or scope changes, so no page keeps showing what the user may
     no longer see.
 
+    :raises ReauthenticationRequired: the actor's session has not proved the password lately.
     :raises NotFound: when there is no such user.
     :raises ValidationFailed: on a malformed field.
     :raises AuditUnavailable: when the change cannot be recorded.
     """
     require_permission(ctx, Permission.ADMIN_USERS_MANAGE)
+    reauth.require_recent_password(ctx)
     user = _get_user(ctx, user_id)
     _validate_user(UserData(**{**data.__dict__, "username": user.username}))
     if (
@@ -214,11 +219,13 @@ def _agency(value: str | None) -> str | None:
 def set_user_active(ctx: ServiceContext, *, user_id: int, active: bool) -> Staged[None]:
     """Disable a user (every session ends at once) or enable them again.
 
+    :raises ReauthenticationRequired: the actor's session has not proved the password lately.
     :raises NotFound: when there is no such user.
     :raises ValidationFailed: when administrators would lock themselves out.
     :raises AuditUnavailable: when the change cannot be recorded.
     """
     require_permission(ctx, Permission.ADMIN_USERS_MANAGE)
+    reauth.require_recent_password(ctx)
     user = _get_user(ctx, user_id)
     if not active and ctx.actor is not None and user.id == ctx.actor.user_id:
         raise ValidationFailed("You cannot disable your own account.")
@@ -233,10 +240,12 @@ def set_user_active(ctx: ServiceContext, *, user_id: int, active: bool) -> Stage
 def reset_mfa(ctx: ServiceContext, *, user_id: int) -> Staged[None]:
     """Remove a user's authenticator and recovery codes; they enrol again at next sign-in.
 
+    :raises ReauthenticationRequired: the actor's session has not proved the password lately.
     :raises NotFound: when there is no such user.
     :raises AuditUnavailable: when the change cannot be recorded.
     """
     require_permission(ctx, Permission.ADMIN_USERS_MANAGE)
+    reauth.require_recent_password(ctx)
     user = _get_user(ctx, user_id)
     user.mfa_secret = None
     user.mfa_pending_secret = None
@@ -251,10 +260,12 @@ def reset_mfa(ctx: ServiceContext, *, user_id: int) -> Staged[None]:
 def reset_password(ctx: ServiceContext, *, user_id: int) -> Staged[NewCredentials]:
     """Give a user a temporary password (shown once) and end their sessions.
 
+    :raises ReauthenticationRequired: the actor's session has not proved the password lately.
     :raises NotFound: when there is no such user.
     :raises AuditUnavailable: when the change cannot be recorded.
     """
     require_permission(ctx, Permission.ADMIN_USERS_MANAGE)
+    reauth.require_recent_password(ctx)
     user = _get_user(ctx, user_id)
     chosen = temporary_password()
     user.password_hash = ctx.hashing.hash(chosen)
@@ -270,11 +281,13 @@ def reset_password(ctx: ServiceContext, *, user_id: int) -> Staged[NewCredential
 def set_password(ctx: ServiceContext, *, user_id: int, password: str) -> Staged[None]:
     """Set a password chosen by an operator at the shell (``btam create-user``, the demo).
 
+    :raises ReauthenticationRequired: the actor's session has not proved the password lately.
     :raises NotFound: when there is no such user.
     :raises ValidationFailed: when the password breaks the rules.
     :raises AuditUnavailable: when the change cannot be recorded.
     """
     require_permission(ctx, Permission.ADMIN_USERS_MANAGE)
+    reauth.require_recent_password(ctx)
     user = _get_user(ctx, user_id)
     problems = ctx.password_rules.problems(password, context=(user.username, user.display_name))
     if problems:

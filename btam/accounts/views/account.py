@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from btam import web
@@ -14,8 +14,11 @@ from btam.accounts.forms import (
     AccountEnrolForm,
     ConfirmForm,
     PasswordChangeForm,
+    ReauthenticateForm,
     RecoveryCodesForm,
 )
+from btam.accounts.services.reauth import REAUTH_WINDOW
+from btam.error_pages import render_error
 from btam.errors import ValidationFailed
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -46,6 +49,8 @@ def password(actor: Actor) -> ResponseReturnValue:
                 current=form.current_password.data or "",
                 new=form.new_password.data or "",
             )
+        except signin.SigninLocked:
+            return render_error(429)
         except ValidationFailed as exc:
             getattr(form, exc.field or "new_password").errors.append(str(exc))
         else:
@@ -67,6 +72,8 @@ def two_step(actor: Actor) -> ResponseReturnValue:
             codes = signin.confirm_pending_enrolment(
                 ctx, user_id=actor.user_id, code=form.code.data or ""
             )
+        except signin.SigninLocked:
+            return render_error(429)
         except ValidationFailed as exc:
             getattr(form, exc.field or "code").errors.append(str(exc))
         else:
@@ -86,10 +93,40 @@ def recovery_codes(actor: Actor) -> ResponseReturnValue:
         codes = signin.regenerate_recovery_codes(
             web.service_context(actor), actor=actor, password=form.current_password.data or ""
         )
+    except signin.SigninLocked:
+        return render_error(429)
     except ValidationFailed as exc:
         flash(str(exc), "error")
         return redirect(url_for("account.index"))
     return render_template("auth/recovery_codes.html", codes=codes, during_signin=False)
+
+
+@bp.route("/confirm-password", methods=["GET", "POST"])
+@requires(Permission.ACCOUNT_SELF_MANAGE)
+def reauthenticate(actor: Actor) -> ResponseReturnValue:
+    form = ReauthenticateForm()
+    back = web.safe_next(request.args.get("next")) or url_for("account.index")
+    if form.validate_on_submit():
+        try:
+            signin.confirm_identity(
+                web.service_context(actor),
+                actor=actor,
+                password=form.current_password.data or "",
+            )
+        except signin.SigninLocked:
+            return render_error(429)
+        except ValidationFailed as exc:
+            web.form_error(form, exc)
+        else:
+            flash("Password confirmed.", "success")
+            return redirect(back)
+    page = render_template(
+        "account/reauthenticate.html",
+        form=form,
+        back=back,
+        minutes=int(REAUTH_WINDOW.total_seconds() // 60),
+    )
+    return page, 400 if web.is_post() else 200
 
 
 @bp.post("/sessions/end-others")

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from wtforms import SelectChoice
 
 from btam import web
 from btam.access.actor import Actor, Discipline, Role
 from btam.access.decorators import requires
-from btam.access.permissions import Permission
+from btam.access.permissions import Permission, role_has
 from btam.accounts.dto import TeamRow
 from btam.accounts.forms import ConfirmForm, DistrictForm, SchoolForm, TeamForm, UserForm
-from btam.accounts.services import organisation, users
+from btam.accounts.services import organisation, reauth, users
 from btam.context import ServiceContext, Staged, staged
-from btam.intake.services import tips
-from btam.intake.services import coverage
+from btam.intake.services import coverage, tips
 
 
 def _user_data(form: UserForm, username: str | None = None) -> users.UserData:
@@ -33,6 +32,26 @@ def _user_data(form: UserForm, username: str | None = None) -> users.UserData:
 
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.before_request
+def _password_proved_lately() -> ResponseReturnValue | None:
+    """Every change on these pages needs the password proved in the last 15 minutes.
+
+    Asked here, for every POST of the blueprint (a new route is covered without anyone
+    remembering it), after the route's own permission so that other roles still get their
+    403; the services refuse too (``ReauthenticationRequired``).
+    """
+    if not web.is_post():
+        return None
+    actor = web.current_actor()
+    view = current_app.view_functions.get(request.endpoint or "")
+    needed = getattr(view, "required_permission", None)
+    if actor is None or needed is None or not role_has(actor.role, needed):
+        return None
+    if reauth.password_recent(web.service_context(actor)):
+        return None
+    return web.ask_for_password()
 
 
 def school_choices(ctx: ServiceContext) -> list[tuple[int, str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
@@ -44,10 +45,23 @@ def _pending(step: signin.Step) -> dict[str, object] | None:
     return pending
 
 
-def _finish(user_id: int, username: str, next_url: str | None) -> ResponseReturnValue:
-    ctx = web.service_context(user_id=user_id)
+def _address() -> str:
+    return web.client_address() or signin.UNKNOWN_ADDRESS
+
+
+def _locked() -> ResponseReturnValue:
+    # The sign-in in progress ends with the lockout: its next attempt starts from the top.
+    session.clear()
+    return render_error(429)
+
+
+def _finish(
+    user_id: int, next_url: str | None, open_session: Callable[[], str]
+) -> ResponseReturnValue:
     try:
-        token = signin.complete_signin(ctx, user_id=user_id, username_typed=username)
+        token = open_session()
+    except signin.SigninLocked:
+        return _locked()
     except ValidationFailed:
         session.clear()
         flash(GENERIC_FAILURE, "error")
@@ -59,6 +73,11 @@ def _finish(user_id: int, username: str, next_url: str | None) -> ResponseReturn
         return redirect(url_for("auth.login"))
     login_user(found, remember=False)
     return redirect(web.safe_next(next_url) or url_for("main.dashboard"))
+
+
+def _complete(user_id: int, next_url: str | None) -> ResponseReturnValue:
+    ctx = web.service_context(user_id=user_id)
+    return _finish(user_id, next_url, lambda: signin.complete_signin(ctx, user_id=user_id))
 
 
 bp = Blueprint("auth", __name__)
@@ -77,17 +96,16 @@ def login() -> ResponseReturnValue:
             ctx,
             username=form.username.data or "",
             password=form.password.data or "",
-            address=web.client_address() or "unknown",
+            address=_address(),
         )
         if result.step is signin.Step.LOCKED:
             return render_error(429)
         if result.step is signin.Step.FAILED or result.user_id is None:
             flash(GENERIC_FAILURE, "error")
             return render_template("auth/login.html", form=form), 200
-        username = form.username.data or ""
         if result.step is signin.Step.DONE:
-            return _finish(result.user_id, username, next_url)
-        _set_pending(result.user_id, username, result.step, next_url)
+            return _complete(result.user_id, next_url)
+        _set_pending(result.user_id, form.username.data or "", result.step, next_url)
         if result.step is signin.Step.ENROL:
             return redirect(url_for("auth.enrol"))
         return redirect(url_for("auth.second_factor"))
@@ -106,17 +124,16 @@ def second_factor() -> ResponseReturnValue:
     form = CodeForm()
     if form.validate_on_submit():
         user_id = int(str(pending["user_id"]))
-        ctx = web.service_context(user_id=user_id)
-        address = web.client_address() or "unknown"
-        if signin.check_second_factor(
-            ctx, user_id=user_id, code=form.code.data or "", address=address
-        ):
-            return _finish(user_id, str(pending["username"]), pending.get("next"))  # type: ignore[arg-type]
-        if ctx.throttle.is_locked(
-            ctx.db, username=str(pending["username"]), address=address, now=ctx.now
-        ):
-            session.clear()
-            return render_error(429)
+        outcome = signin.check_second_factor(
+            web.service_context(user_id=user_id),
+            user_id=user_id,
+            code=form.code.data or "",
+            address=_address(),
+        )
+        if outcome is signin.Step.DONE:
+            return _complete(user_id, _next_of(pending))
+        if outcome is signin.Step.LOCKED:
+            return _locked()
         form.code.errors.append("That code is not right. Enter the code the app shows now.")
     return render_template("auth/second_factor.html", form=form)
 
@@ -131,19 +148,33 @@ def enrol() -> ResponseReturnValue:
     user_id = int(str(pending["user_id"]))
     ctx = web.service_context(user_id=user_id)
     form = EnrolForm()
-    if form.validate_on_submit():
-        try:
-            codes = signin.confirm_pending_enrolment(
-                ctx, user_id=user_id, code=form.code.data or ""
-            )
-        except ValidationFailed as exc:
-            form.code.errors.append(str(exc))
-        else:
-            # Not _set_pending: clearing the session now would orphan the form token
-            # that the page below carries.
-            session["pending"] = {**pending, "step": str(signin.Step.DONE)}
-            return render_template("auth/recovery_codes.html", codes=codes, during_signin=True)
-    setup = signin.pending_enrolment(ctx, user_id=user_id)
+    try:
+        if form.validate_on_submit():
+            try:
+                enrolled = signin.confirm_signin_enrolment(
+                    ctx, user_id=user_id, code=form.code.data or "", address=_address()
+                )
+            except ValidationFailed as exc:
+                form.code.errors.append(str(exc))
+            else:
+                # Not _set_pending: clearing the session now would orphan the form token
+                # that the page below carries. The cookie carries the one-time token that
+                # finishes the sign-in, never the right to finish it.
+                session["pending"] = {
+                    **pending,
+                    "step": str(signin.Step.DONE),
+                    "token": enrolled.step_token,
+                }
+                return render_template(
+                    "auth/recovery_codes.html", codes=enrolled.codes, during_signin=True
+                )
+        setup = signin.signin_enrolment(ctx, user_id=user_id, address=_address())
+    except signin.SigninLocked:
+        return _locked()
+    except ValidationFailed:
+        session.clear()
+        flash("Start again with your user name and password.", "info")
+        return redirect(url_for("auth.login"))
     return render_template("auth/enrol.html", form=form, setup=setup)
 
 
@@ -153,7 +184,20 @@ def finish() -> ResponseReturnValue:
     pending = _pending(signin.Step.DONE)
     if pending is None:
         return redirect(url_for("auth.login"))
-    return _finish(int(str(pending["user_id"])), str(pending["username"]), pending.get("next"))  # type: ignore[arg-type]
+    user_id = int(str(pending["user_id"]))
+    ctx = web.service_context(user_id=user_id)
+    return _finish(
+        user_id,
+        _next_of(pending),
+        lambda: signin.finish_enrolled_signin(
+            ctx, user_id=user_id, step_token=str(pending.get("token") or ""), address=_address()
+        ),
+    )
+
+
+def _next_of(pending: dict[str, object]) -> str | None:
+    target = pending.get("next")
+    return target if isinstance(target, str) else None
 
 
 @bp.route("/logout", methods=["POST"])

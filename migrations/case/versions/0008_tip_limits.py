@@ -1,7 +1,7 @@
 """the tip line's salted rate limits, proofs of work and flood alerts; the pruning timer
 
 Revision ID: 0008_tip_limits
-Revises: 0006_applied_changes
+Revises: 0007_signin
 Create Date: 2026-12-08
 
 ``rate_limit_salts`` holds each limit's current window and its random salt (a client is keyed
@@ -23,7 +23,7 @@ from alembic import op
 import btam.db
 
 revision = "0008_tip_limits"
-down_revision = "0006_applied_changes"
+down_revision = "0007_signin"
 branch_labels = None
 depends_on = None
 
