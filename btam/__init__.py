@@ -136,6 +136,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     web.init_app(app)
     # Every time people read: in the district's time zone, with the zone shown.
     app.add_template_filter(web.local_time, "when")
+    app.add_template_filter(web.local_day, "day")
     error_pages.init_app(app)
     for module in (
         signin_views,

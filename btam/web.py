@@ -8,9 +8,10 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from typing import TypeVar, cast
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from flask import Flask, Response, current_app, flash, g, redirect, request, url_for
 from flask.typing import ResponseReturnValue
@@ -22,6 +23,7 @@ from werkzeug.exceptions import HTTPException
 
 from btam import housekeeping
 from btam.access.actor import Actor
+from btam.accounts.services import organisation
 from btam.audit.context import AuditContext
 from btam.context import ServiceContext, Staged, carry_out
 from btam.db import utcnow
@@ -179,9 +181,34 @@ def file_download(data: bytes, *, content_type: str, filename: str) -> Response:
     return response
 
 
-def local_time(moment: datetime) -> str:
-    """A stored UTC moment as people read it, with its zone."""
-    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+def district_zone() -> ZoneInfo:
+    """The district's time zone, read once per request."""
+    if "district_zone" not in g:
+        g.district_zone = organisation.district_zone(service_context())
+    zone: ZoneInfo = g.district_zone
+    return zone
+
+
+def local_time(moment: datetime, *, seconds: bool = False) -> str:
+    """A stored UTC moment as people read it: in the district's zone, the zone named."""
+    shown = moment.astimezone(district_zone())
+    return f"{shown:%Y-%m-%d %H:%M:%S %Z}" if seconds else f"{shown:%Y-%m-%d %H:%M %Z}"
+
+
+def local_day(moment: datetime) -> str:
+    """The district's calendar day of a stored UTC moment."""
+    return f"{moment.astimezone(district_zone()):%Y-%m-%d}"
+
+
+def typed_moment(day: date, at: time | None, now: datetime) -> datetime:
+    """A date and an optional time typed in the district's zone, as a UTC moment (no time
+    given: now when the day is today there, else noon of that day)."""
+    zone = district_zone()
+    if at is None:
+        if day == now.astimezone(zone).date():
+            return now
+        at = time(12)
+    return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
 
 
 def is_post() -> bool:

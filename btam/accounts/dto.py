@@ -50,3 +50,4 @@ class DistrictSettings:
     assessment_model: str
     # (id, "name (id-vN)") of the latest version of every model shipped.
     model_choices: tuple[tuple[str, str], ...]
+    time_zone: str

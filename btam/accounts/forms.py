@@ -155,4 +155,9 @@ class DistrictForm(BaseForm):
         choices=[],
         description="Each case keeps the model version it was opened with.",
     )
+    time_zone = SelectField(
+        "Time zone",
+        choices=[],
+        description="Every date and time is shown, and typed, in this zone.",
+    )
     submit = SubmitField("Save the district's settings")

@@ -42,6 +42,8 @@ class District(CaseBase):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # The assessment model new cases follow (an id of the catalog; None: the default).
     assessment_model: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    # An IANA zone name: times are stored in UTC and shown, and typed, in this zone.
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
 
 
 class School(CaseBase):

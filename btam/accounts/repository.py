@@ -67,6 +67,11 @@ def first_district(db: Session) -> District | None:
     return db.execute(select(District).order_by(District.id)).scalars().first()
 
 
+def district_time_zone(db: Session) -> str | None:
+    """The district's zone name, or None before a district is made."""
+    return db.execute(select(District.time_zone).order_by(District.id).limit(1)).scalar()
+
+
 def schools_by_ids(db: Session, ids: Iterable[int]) -> Sequence[School]:
     wanted = sorted({i for i in ids if is_record_id(i)})
     return db.execute(select(School).where(School.id.in_(wanted))).scalars().all()

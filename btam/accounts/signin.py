@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from btam.access.actor import ROLES_REQUIRING_MFA, Actor
@@ -627,7 +627,7 @@ class AccountSummary:
     mfa_required: bool
     recovery_codes_left: int
     other_sessions: int
-    password_changed_at: str
+    password_changed_at: datetime
 
 
 def account_summary(ctx: ServiceContext, *, actor: Actor) -> AccountSummary:
@@ -650,5 +650,5 @@ def account_summary(ctx: ServiceContext, *, actor: Actor) -> AccountSummary:
             ctx.db, user_id=user.id, now=ctx.now, rules=ctx.session_rules
         )
         - 1,
-        password_changed_at=user.password_changed_at.strftime("%Y-%m-%d %H:%M UTC"),
+        password_changed_at=user.password_changed_at,
     )

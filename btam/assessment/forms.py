@@ -130,7 +130,7 @@ class NoticeForm(BaseForm):
         validators=[DataRequired(message="Say to whom."), Length(max=500)],
     )
     given_on = DateField("On", validators=[InputRequired(message="Give the date.")])
-    given_at = TimeField("At", validators=[Optional()])
+    given_at = TimeField("At", validators=[Optional()], description="In the district's time zone.")
     method = SelectField("How", choices=METHOD_CHOICES)
     reached = SelectField(
         "Parents reached",

@@ -3,7 +3,6 @@ confirmation, notices. Each refusal shows the case page again with the form and 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, url_for
@@ -204,7 +203,7 @@ def record_notice(actor: Actor, number: str) -> ResponseReturnValue:
             number,
             kind=NoticeKind(form.kind.data),
             recipient=form.recipient.data or "",
-            given_at=_moment(form.given_on.data, form.given_at.data, ctx.now),
+            given_at=web.typed_moment(form.given_on.data, form.given_at.data, ctx.now),
             method=Method(form.method.data),
             reached={"yes": True, "no": False}.get(form.reached.data or ""),
             note=form.note.data or "",
@@ -214,10 +213,3 @@ def record_notice(actor: Actor, number: str) -> ResponseReturnValue:
         then=lambda _: _to(number, "notices"),
     )
     return done or render_case_page(ctx, actor, number, notice_form=form, status=400)
-
-
-def _moment(day: Any, at: time | None, now: datetime) -> datetime:
-    """A date and an optional time typed in a form, as a UTC moment (today, no time: now)."""
-    if at is None:
-        return now if day == now.date() else datetime.combine(day, time(12), tzinfo=UTC)
-    return datetime.combine(day, at, tzinfo=UTC)

@@ -41,6 +41,7 @@ class AuditAction(StrEnum):
     ADMIN_TEAM_DISABLED = "admin:team:disabled"
     ADMIN_TEAM_ENABLED = "admin:team:enabled"
     ADMIN_SCHOOL_CREATED = "admin:school:created"
+    ADMIN_DISTRICT_CREATED = "admin:district:created"
     ADMIN_DISTRICT_UPDATED = "admin:district:updated"
 
     ACCESS_ROUTE_DENIED = "access:route:denied"
@@ -132,6 +133,7 @@ CHANGE_ACTIONS: frozenset[AuditAction] = frozenset(
         AuditAction.ADMIN_TEAM_DISABLED,
         AuditAction.ADMIN_TEAM_ENABLED,
         AuditAction.ADMIN_SCHOOL_CREATED,
+        AuditAction.ADMIN_DISTRICT_CREATED,
         AuditAction.ADMIN_DISTRICT_UPDATED,
         AuditAction.ACCESS_EMERGENCY_GRANTED,
         AuditAction.ACCESS_EMERGENCY_ENDED,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, select
@@ -34,6 +34,8 @@ class TrailFilter:
     object_id: str | None = None
     date_from: date | None = None
     date_to: date | None = None
+    # The zone whose calendar days date_from and date_to name (the district's).
+    zone: tzinfo = UTC
 
     def apply(self, query: Select[Any]) -> Select[Any]:
         conditions = []
@@ -49,9 +51,9 @@ class TrailFilter:
             if value is not None and value != "":
                 conditions.append(column == value)
         if self.date_from is not None:
-            conditions.append(AuditEntry.at >= datetime.combine(self.date_from, time(), UTC))
+            conditions.append(AuditEntry.at >= datetime.combine(self.date_from, time(), self.zone))
         if self.date_to is not None:
-            end = datetime.combine(self.date_to + timedelta(days=1), time(), UTC)
+            end = datetime.combine(self.date_to + timedelta(days=1), time(), self.zone)
             conditions.append(AuditEntry.at < end)
         return query.where(*conditions) if conditions else query
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from enum import StrEnum
 
 from btam.access.permissions import Permission
@@ -48,7 +49,7 @@ class EntryRow:
     """One entry as the auditor's page shows it."""
 
     seq: int
-    at: str
+    at: datetime
     actor: str
     actor_id: int | None
     actor_role: str
@@ -84,7 +85,7 @@ def _rows(ctx: ServiceContext, entries: list[AuditEntry]) -> list[EntryRow]:
         out.append(
             EntryRow(
                 seq=e.seq,
-                at=e.at.strftime("%Y-%m-%d %H:%M:%S"),
+                at=e.at,
                 actor=actor,
                 actor_id=e.actor_id,
                 actor_role=e.actor_role,
@@ -110,6 +111,7 @@ def search(ctx: ServiceContext, *, flt: reader.TrailFilter, page: int) -> TrailV
     """
     require_permission(ctx, Permission.AUDIT_TRAIL_READ)
     ctx.record(AuditAction.AUDIT_TRAIL_VIEWED, object_type="audit_trail")
+    flt = replace(flt, zone=organisation.district_zone(ctx))
     found = reader.read_page(ctx.audit_sessions, flt, page=page)
     return TrailView(_rows(ctx, found.entries), found.page, found.pages, found.total)
 
@@ -121,6 +123,7 @@ def export_csv(ctx: ServiceContext, *, flt: reader.TrailFilter) -> Iterator[str]
     """
     require_permission(ctx, Permission.AUDIT_TRAIL_EXPORT)
     ctx.record(AuditAction.AUDIT_TRAIL_EXPORTED, object_type="audit_trail")
+    flt = replace(flt, zone=organisation.district_zone(ctx))
 
     def generate() -> Iterator[str]:
         yield _csv_text([CSV_COLUMNS])
@@ -139,7 +142,7 @@ def export_csv(ctx: ServiceContext, *, flt: reader.TrailFilter) -> Iterator[str]
 def _csv_row(row: EntryRow) -> tuple[object, ...]:
     return (
         row.seq,
-        row.at,
+        row.at.isoformat(),
         row.actor_id or "",
         row.actor,
         row.actor_role,
@@ -180,7 +183,7 @@ class ChainState:
     head_seq: int
     checked_from: int
     last_checkpoint_seq: int | None
-    last_checkpoint_at: str | None
+    last_checkpoint_at: datetime | None
     reason: str
     unsealed: int = 0  # entries after the last signed checkpoint
     witnessed: bool = False  # the witness file holds the head of the chain
@@ -210,7 +213,7 @@ def chain_state(ctx: ServiceContext) -> ChainState:
         head_seq=result.head_seq,
         checked_from=last.seq if last is not None else 1,
         last_checkpoint_seq=last.seq if last else None,
-        last_checkpoint_at=last.signed_at.strftime("%Y-%m-%d %H:%M UTC") if last else None,
+        last_checkpoint_at=last.signed_at if last else None,
         reason=result.reason,
         unsealed=result.unsealed_entries,
         witnessed=result.witnessed_seq is not None and result.witnessed_seq >= result.head_seq,

@@ -21,6 +21,7 @@ def cli() -> None:
 
 for command in (
     setup.init,
+    setup.create_district,
     demo.demo,
     setup.create_user,
     audit.audit,

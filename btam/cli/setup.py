@@ -7,6 +7,7 @@ import secrets
 
 import click
 
+from btam.access.actor import Discipline
 from btam.audit.context import AuditContext
 from btam.cli.context import fail, system_context
 from btam.context import carry_out
@@ -76,6 +77,23 @@ def init(audit_migration_url: str | None) -> None:
     click.echo("Case store and audit store are up to date.")
 
 
+@click.command("create-district")
+@click.argument("name")
+@click.option(
+    "--time-zone",
+    default="UTC",
+    show_default=True,
+    help="IANA name of the zone times are shown and typed in, e.g. America/Chicago.",
+)
+def create_district(name: str, time_zone: str) -> None:
+    """Create the deployment's district (once; its administrator sets the rest at /admin/)."""
+    from btam.accounts.services import organisation
+
+    with system_context() as (_rt, ctx):
+        carry_out(ctx, organisation.create_district(ctx, name=name, time_zone=time_zone))
+    click.echo(f"Created the district {name.strip()} ({time_zone}).")
+
+
 @click.command("create-user")
 @click.option("--username", required=True)
 @click.option("--name", "display_name", required=True, help="The person's full name.")
@@ -88,7 +106,7 @@ def init(audit_migration_url: str | None) -> None:
 )
 @click.option(
     "--discipline",
-    type=click.Choice(["administrator", "mental_health", "law_enforcement", "other"]),
+    type=click.Choice([d.value for d in Discipline]),
 )
 @click.option(
     "--school",
@@ -106,7 +124,7 @@ def create_user(
     agency: str | None,
 ) -> None:
     """Create a user; a temporary password is printed once and must be changed at sign-in."""
-    from btam.access.actor import Discipline, Role
+    from btam.access.actor import Role
     from btam.accounts.services import organisation, users
 
     with system_context() as (_rt, ctx):

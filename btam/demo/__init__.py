@@ -14,6 +14,7 @@ from btam.demo.cases import load_cases
 from btam.demo.intake import load_intake
 
 DISTRICT = "Riverbend Unified School District"
+TIME_ZONE = "America/Chicago"
 SCHOOLS = (("Riverbend High School", "RHS"), ("Cedar Park Middle School", "CPMS"))
 TEAM = "Riverbend District Threat Assessment Team"
 OFFICER_AGENCY = "Riverbend Police Department"
@@ -103,7 +104,9 @@ def load_demo(ctx: ServiceContext, *, password: str, reset_passwords: bool = Fal
     """
     district = accounts_repo.district_named(ctx.db, DISTRICT)
     if district is None:
-        district = carry_out(ctx, organisation.create_district(ctx, name=DISTRICT))
+        district = carry_out(
+            ctx, organisation.create_district(ctx, name=DISTRICT, time_zone=TIME_ZONE)
+        )
     codes: dict[str, int] = {s.code: s.id for s in organisation.list_schools(ctx)}
     for name, code in SCHOOLS:
         if code not in codes:

@@ -146,7 +146,9 @@ class ActionForm(BaseForm):
     )
     taken_by = StringField("By whom", validators=[DataRequired(), Length(max=500)])
     taken_at = StringField(
-        "When (UTC, YYYY-MM-DD HH:MM)", validators=[DataRequired(), Length(max=16)]
+        "When",
+        validators=[DataRequired(), Length(max=16)],
+        description="YYYY-MM-DD HH:MM, in the district's time zone.",
     )
 
 

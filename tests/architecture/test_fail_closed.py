@@ -79,6 +79,9 @@ from tests.support.web import Browser, csrf_token, next_code
 #   the trail misses). The refusing worker ends the session (only ``user_sessions`` changes),
 #   adds no entry and sends the browser to sign-in; the old cookie opens nothing afterwards.
 EFFECTS = frozenset({"change", "trail", "signout"})
+# Password attempts are counted before anything else, and the count stays even when the
+# audit store refuses the rest: an outage must never make guesses free.
+COUNTED_WHILE_REFUSED = frozenset({"signin_counters"})
 
 # Rows: the persona, the endpoint, its URL arguments (names of the seeded world, see
 # ``seed_world``), the form (from ``WRITE_FORMS``), what is done first (``GIVENS``: "-" is the
@@ -128,6 +131,7 @@ member_gus     cases.assign                north                  WORK          
 member_gus     people.search               -                      SEARCH        -                       trail
 member_gus     assessment.respond          north/determination    CONFIRM       -                       change
 # ---- one's own account (the password last: the rows before it confirm with the old one)
+member_gus     account.reauthenticate      -                      PASSWORD_ONLY -                       change
 member_gus     account.recovery_codes      -                      PASSWORD_ONLY -                       change
 member_gus     account.end_other_sessions  -                      -             -                       change
 member_gus     account.two_step            -                      TWO_STEP      pending_secret          change
@@ -201,7 +205,7 @@ WRITE_FORMS: dict[str, dict[str, FormValue]] = {
     },
     "REVIEW": {"verdict": "justified"},
     "MERGE_DUPLICATE": {"other_id": "@duplicate"},
-    "DISTRICT": {"assessment_model": "florida"},
+    "DISTRICT": {"assessment_model": "florida", "time_zone": "America/Chicago"},
     "CORRECTED_FACT": {
         "source": "observation",
         "learned_on": "2025-01-10",
@@ -339,8 +343,11 @@ def _enrol_step(app: Flask, world: World, refs: Refs, who: str) -> Start:
     """``who``'s two-step sign-in reset by the administrator; a visitor past the password
     step, shown the set-up page; ``@code`` is a current code of the secret it shows."""
     user_id = world.people[who].user_id
-    with acting_as(app, world, "admin_fay") as ctx:
+    ctx = system_ctx(app)  # as ``btam`` at the shell: no password to confirm again
+    try:
         carry_out(ctx, users.reset_mfa(ctx, user_id=user_id))
+    finally:
+        ctx.db.close()
     start = _past_the_password(app, world, who, "/login/setup")
     ctx = system_ctx(app)
     try:
@@ -455,7 +462,11 @@ class Snapshot:
     entries: int
 
     def changed_tables(self, other: Snapshot) -> list[str]:
-        return sorted(t for t in self.tables if self.tables[t] != other.tables.get(t))
+        return sorted(
+            t
+            for t in self.tables
+            if self.tables[t] != other.tables.get(t) and t not in COUNTED_WHILE_REFUSED
+        )
 
 
 def snapshot(app: Flask, tables: MetaData) -> Snapshot:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page, StorageState, expect, sync_playwright
@@ -29,10 +28,10 @@ from tests.browser.live import (
     require_chromium,
     serve,
 )
-from tests.support.pages import ConfirmPasswordPage, Keyring, PasswordChangePage, sign_in
+from tests.browser.people import ADMIN_PASSWORD, Enrol, Newcomer, confirm_admin_password, enrolled
+from tests.support.pages import Keyring, PasswordChangePage, sign_in
 
 DEMO_PASSWORD = "copper lantern drifting over quiet meadows"
-ADMIN_PASSWORD = "seven herons fold the evening tide"
 
 
 @pytest.hookimpl(wrapper=True)
@@ -112,14 +111,27 @@ def admin_state(chromium: Browser, live_server: LiveServer, keyring: Keyring) ->
         browsing.close()
 
 
+@pytest.fixture(scope="session")
+def newcomers(
+    chromium: Browser, live_server: LiveServer, admin_state: StorageState, keyring: Keyring
+) -> Enrol:
+    """The cookies of a newcomer added and signed in once per worker: every module of the
+    worker shares its demo server, where a username can be taken only once."""
+    states: dict[str, StorageState] = {}
+
+    def state(who: Newcomer) -> StorageState:
+        if who.username not in states:
+            states[who.username] = enrolled(chromium, live_server, admin_state, keyring, who)
+        return states[who.username]
+
+    return state
+
+
 @pytest.fixture
 def admin_page(browsing: Browsing, admin_state: StorageState) -> Page:
     """A fresh context's page, signed in as the district administrator ``admin.osei``, who
     has just confirmed the password (administrative changes ask for it every 15 minutes)."""
-    page = browsing.new_page(storage_state=admin_state)
-    confirmed = ConfirmPasswordPage(page).open(back_to="/admin/").confirm(ADMIN_PASSWORD)
-    assert urlsplit(confirmed.page.url).path == "/admin/", confirmed.page.url
-    return page
+    return confirm_admin_password(browsing.new_page(storage_state=admin_state))
 
 
 @pytest.fixture

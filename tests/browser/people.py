@@ -7,13 +7,32 @@ adds, once per module.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
-from playwright.sync_api import Browser, StorageState
+from playwright.sync_api import Browser, Page, StorageState
 
 from btam.demo import OFFICER_AGENCY, SCHOOLS, TEAM
 from tests.browser.live import Browsing, LiveServer
-from tests.support.pages import AdminPage, Keyring, PasswordChangePage, sign_in
+from tests.support.pages import (
+    AdminPage,
+    ConfirmPasswordPage,
+    Keyring,
+    PasswordChangePage,
+    sign_in,
+)
+
+ADMIN_PASSWORD = "seven herons fold the evening tide"
+
+
+def confirm_admin_password(page: Page) -> Page:
+    """The administrator confirms the password (administrative changes ask for it every 15
+    minutes) and is back on /admin/."""
+    confirmed = ConfirmPasswordPage(page).open(back_to="/admin/").confirm(ADMIN_PASSWORD)
+    assert urlsplit(confirmed.page.url).path == "/admin/", confirmed.page.url
+    return page
+
 
 OWN_PASSWORD = "amber tides wash the harbour wall"
 SCHOOL_NAMES = {code: name for name, code in SCHOOLS}
@@ -53,6 +72,10 @@ COUNSELOR = Newcomer(
 AUDITOR = Newcomer("auditor.lund", "Erik Lund", "Auditor")
 
 
+# A newcomer's cookies, the newcomer added and signed in once (the ``newcomers`` fixture).
+Enrol = Callable[[Newcomer], StorageState]
+
+
 def enrolled(
     chromium: Browser,
     live_server: LiveServer,
@@ -63,7 +86,8 @@ def enrolled(
     """Add ``who`` (and put them on the demo team), sign in once: the cookies of that session."""
     browsing = Browsing(chromium, live_server.base_url)
     try:
-        admin = AdminPage(browsing.new_page(storage_state=admin_state)).open()
+        admin_tab = confirm_admin_password(browsing.new_page(storage_state=admin_state))
+        admin = AdminPage(admin_tab).open()
         form = admin.add_user().fill(
             username=who.username,
             name=who.name,

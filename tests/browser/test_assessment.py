@@ -11,11 +11,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Browser, Page, StorageState, expect
+from playwright.sync_api import Page, StorageState, expect
 
-from tests.browser.live import Browsing, LiveServer, expect_clean
-from tests.browser.people import LEAD, OFFICER, SCHOOL_NAMES, Newcomer, enrolled
-from tests.support.pages import CasePage, Keyring, NewCasePage
+from tests.browser.live import Browsing, expect_clean
+from tests.browser.people import LEAD, OFFICER, SCHOOL_NAMES, Enrol, Newcomer
+from tests.support.pages import CasePage, NewCasePage
 
 pytestmark = pytest.mark.browser
 
@@ -32,14 +32,9 @@ PSYCH = Newcomer(
 )
 
 
-@pytest.fixture(scope="module")
-def states(
-    chromium: Browser, live_server: LiveServer, admin_state: StorageState, keyring: Keyring
-) -> dict[str, StorageState]:
-    return {
-        who.username: enrolled(chromium, live_server, admin_state, keyring, who)
-        for who in (LEAD, PSYCH, OFFICER)
-    }
+@pytest.fixture
+def states(newcomers: Enrol) -> dict[str, StorageState]:
+    return {who.username: newcomers(who) for who in (LEAD, PSYCH, OFFICER)}
 
 
 def as_page(browsing: Browsing, states: dict[str, StorageState], who: Newcomer) -> Page:

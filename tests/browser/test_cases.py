@@ -17,19 +17,18 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, StorageState, expect
+from playwright.sync_api import Page, StorageState, expect
 
 from btam.access.record_classes import RecordClass
 from btam.demo import OFFICER_AGENCY
 from btam.demo.cases import BATHROOM_WALL, SOCIAL_MEDIA, TYLER, DemoCase
-from tests.browser.live import Browsing, LiveServer, expect_clean
-from tests.browser.people import AUDITOR, COUNSELOR, LEAD, OFFICER, SCHOOL_NAMES, enrolled
+from tests.browser.live import Browsing, expect_clean
+from tests.browser.people import AUDITOR, COUNSELOR, LEAD, OFFICER, SCHOOL_NAMES, Enrol
 from tests.support.pages import (
     NOT_DETERMINED,
     CaseListPage,
     CasePage,
     DisclosuresPage,
-    Keyring,
     NewCasePage,
     PersonSearchPage,
     ink_and_paper,
@@ -42,32 +41,24 @@ LAPTOP = {"width": 1366, "height": 768}
 SUBJECT = f"{TYLER.given} {TYLER.family}"
 
 
-@pytest.fixture(scope="module")
-def lead_state(
-    chromium: Browser, live_server: LiveServer, admin_state: StorageState, keyring: Keyring
-) -> StorageState:
-    return enrolled(chromium, live_server, admin_state, keyring, LEAD)
+@pytest.fixture
+def lead_state(newcomers: Enrol) -> StorageState:
+    return newcomers(LEAD)
 
 
-@pytest.fixture(scope="module")
-def officer_state(
-    chromium: Browser, live_server: LiveServer, admin_state: StorageState, keyring: Keyring
-) -> StorageState:
-    return enrolled(chromium, live_server, admin_state, keyring, OFFICER)
+@pytest.fixture
+def officer_state(newcomers: Enrol) -> StorageState:
+    return newcomers(OFFICER)
 
 
-@pytest.fixture(scope="module")
-def counselor_state(
-    chromium: Browser, live_server: LiveServer, admin_state: StorageState, keyring: Keyring
-) -> StorageState:
-    return enrolled(chromium, live_server, admin_state, keyring, COUNSELOR)
+@pytest.fixture
+def counselor_state(newcomers: Enrol) -> StorageState:
+    return newcomers(COUNSELOR)
 
 
-@pytest.fixture(scope="module")
-def auditor_state(
-    chromium: Browser, live_server: LiveServer, admin_state: StorageState, keyring: Keyring
-) -> StorageState:
-    return enrolled(chromium, live_server, admin_state, keyring, AUDITOR)
+@pytest.fixture
+def auditor_state(newcomers: Enrol) -> StorageState:
+    return newcomers(AUDITOR)
 
 
 @pytest.fixture

@@ -77,8 +77,8 @@ def test_the_queue_is_oldest_first_with_due_times_and_overdue_marks(
     assert positions == sorted(positions)
     assert f'href="/triage/{south}"' not in html
     # The Friday report was due on Monday; it and the Tuesday one are overdue now.
-    assert "2025-01-10 14:00" in html and "2025-01-13 14:00 (overdue)" in html
-    assert "2025-01-08 09:30 (overdue)" in html
+    assert "2025-01-10 14:00" in html and "2025-01-13 14:00 UTC (overdue)" in html
+    assert "2025-01-08 09:30 UTC (overdue)" in html
     assert html.count("(overdue)") == 2
     assert "Jordan Rivera" in html  # the subject of the fresh report
     _, report = page(app, world, "member_gus", f"/triage/{friday}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo, available_timezones
 
 from btam.access.actor import ROLES_WITH_DISCIPLINE
 from btam.access.permissions import Permission
@@ -27,6 +28,10 @@ class TeamData:
     member_ids: tuple[int, ...]
 
 
+# Read once: the system's zone database does not change under a running app.
+_ZONE_NAMES = frozenset(available_timezones())
+
+
 def the_district(ctx: ServiceContext) -> District:
     """The deployment's district.
 
@@ -38,21 +43,26 @@ def the_district(ctx: ServiceContext) -> District:
     return district
 
 
-def create_district(ctx: ServiceContext, *, name: str) -> Staged[District]:
+def create_district(ctx: ServiceContext, *, name: str, time_zone: str = "UTC") -> Staged[District]:
     """Create the deployment's district (the command line does this once).
 
     :raises AccessDenied: anyone but the system actor.
-    :raises ValidationFailed: an empty or overlong name.
+    :raises Conflict: the deployment has a district already.
+    :raises ValidationFailed: an empty or overlong name, or no such time zone.
     """
     if ctx.actor is not None:
         raise AccessDenied("only the command line creates a district")
     text = name.strip()
     if not text or len(text) > 200:
         raise ValidationFailed("Name the district (at most 200 characters).", field="name")
-    district = District(name=text)
+    if zone_named(time_zone) is None:
+        raise ValidationFailed("Choose a time zone by its name.", field="time_zone")
+    if repository.first_district(ctx.db) is not None:
+        raise Conflict("This deployment has its district already.")
+    district = District(name=text, time_zone=time_zone)
     ctx.db.add(district)
     ctx.db.flush()
-    return staged(district, _event(AuditAction.SYSTEM_DEMO_LOADED, "district", district.id))
+    return staged(district, _event(AuditAction.ADMIN_DISTRICT_CREATED, "district", district.id))
 
 
 def list_schools(ctx: ServiceContext) -> list[SchoolRow]:
@@ -237,26 +247,51 @@ def district_settings(ctx: ServiceContext) -> DistrictSettings:
         name=district.name,
         assessment_model=district.assessment_model or DEFAULT_MODEL_ID,
         model_choices=tuple((m.id, f"{m.name} ({m.ref})") for m in ctx.catalog.choices()),
+        time_zone=district.time_zone,
     )
 
 
-def update_district(ctx: ServiceContext, *, assessment_model: str) -> Staged[None]:
-    """Choose the assessment model new cases follow (open cases keep theirs).
+def update_district(
+    ctx: ServiceContext, *, assessment_model: str, time_zone: str | None = None
+) -> Staged[None]:
+    """Choose the assessment model new cases follow (open cases keep theirs) and the zone
+    every time is shown and typed in (``None`` keeps it).
 
     :raises AccessDenied: the actor may not manage users.
-    :raises ValidationFailed: no such model in the catalog.
+    :raises ValidationFailed: no such model in the catalog, or no such time zone.
     """
     require_permission(ctx, Permission.ADMIN_USERS_MANAGE)
+    reauth.require_recent_password(ctx)
     if assessment_model not in {m.id for m in ctx.catalog.choices()}:
         raise ValidationFailed("Choose one of the models.", field="assessment_model")
+    if time_zone is not None and zone_named(time_zone) is None:
+        raise ValidationFailed("Choose a time zone by its name.", field="time_zone")
     district = the_district(ctx)
     district.assessment_model = assessment_model
+    if time_zone is not None:
+        district.time_zone = time_zone
     return staged(
         None,
         AuditEvent(
             AuditAction.ADMIN_DISTRICT_UPDATED,
             object_type="district",
             object_id=district.id,
-            purpose=f"assessment model {assessment_model}",
+            purpose=f"assessment model {assessment_model}, time zone {district.time_zone}",
         ),
     )
+
+
+def zone_named(name: str) -> ZoneInfo | None:
+    """The IANA zone ``name`` names, or None (only names the system's zone database lists)."""
+    if name not in _ZONE_NAMES:
+        return None
+    return ZoneInfo(name)
+
+
+def district_zone(ctx: ServiceContext) -> ZoneInfo:
+    """The zone the district reads and types times in (UTC before a district is made).
+
+    Anyone may ask, a tipster's page included: a time zone is no one's record.
+    """
+    name = repository.district_time_zone(ctx.db)
+    return (zone_named(name) if name else None) or ZoneInfo("UTC")

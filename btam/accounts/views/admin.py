@@ -18,6 +18,20 @@ from btam.accounts.services import organisation, reauth, users
 from btam.context import ServiceContext, Staged, staged
 from btam.intake.services import coverage, tips
 
+# The zones US districts keep (any IANA name is accepted by the service; these are offered).
+DISTRICT_ZONES = (
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Phoenix",
+    "America/Los_Angeles",
+    "America/Anchorage",
+    "Pacific/Honolulu",
+    "America/Puerto_Rico",
+    "Pacific/Guam",
+    "UTC",
+)
+
 
 def _user_data(form: UserForm, username: str | None = None) -> users.UserData:
     return users.UserData(
@@ -254,15 +268,20 @@ def schools(actor: Actor) -> ResponseReturnValue:
 def district(actor: Actor) -> ResponseReturnValue:
     ctx = web.service_context(actor)
     settings = organisation.district_settings(ctx)
-    form = DistrictForm(assessment_model=settings.assessment_model)
+    form = DistrictForm(assessment_model=settings.assessment_model, time_zone=settings.time_zone)
     form.assessment_model.choices = [SelectChoice(v, label) for v, label in settings.model_choices]
+    zones = dict.fromkeys((*DISTRICT_ZONES, settings.time_zone))
+    form.time_zone.choices = [SelectChoice(z, z.replace("_", " ")) for z in zones]
     done = web.submit(
         ctx,
         form,
         lambda: organisation.update_district(
-            ctx, assessment_model=form.assessment_model.data or ""
+            ctx,
+            assessment_model=form.assessment_model.data or "",
+            time_zone=form.time_zone.data or "",
         ),
         done="Saved. New cases follow this model; open cases keep theirs.",
         then=lambda _: redirect(url_for("admin.district")),
     )
-    return done or render_template("admin/district.html", form=form, settings=settings)
+    refused = 400 if web.is_post() else 200
+    return done or (render_template("admin/district.html", form=form, settings=settings), refused)

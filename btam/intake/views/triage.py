@@ -51,7 +51,7 @@ def report_page(
     ]
     actions = action_form or ActionForm()
     if action_form is None:
-        actions.taken_at.data = ctx.now.strftime("%Y-%m-%d %H:%M")
+        actions.taken_at.data = f"{ctx.now.astimezone(web.district_zone()):%Y-%m-%d %H:%M}"
     return render_template(
         "intake/triage_report.html",
         report=view,
@@ -111,7 +111,7 @@ def record_action(actor: Actor, report_id: int) -> ResponseReturnValue:
             report_id,
             action=ImmediateAction(form.action.data),
             taken_by=form.taken_by.data or "",
-            taken_at=at.replace(tzinfo=UTC),
+            taken_at=at.replace(tzinfo=web.district_zone()).astimezone(UTC),
         )
 
     done = web.submit(
