@@ -1,46 +1,24 @@
 """Pages as people hold them: a phone, a laptop; refused forms; triage's outcome fields.
 
-Run by a team lead the administrator adds (``newcomers``), on the demo district, with axe-core
-(WCAG 2.1 A and AA rules) injected through the browser's own evaluation channel, which the
-page's Content Security Policy does not govern: nothing is weakened for the check.
+Run by a team lead the administrator adds (``newcomers``), on the demo district.
 """
 
 from __future__ import annotations
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, StorageState, expect
 
+from tests.browser.checks import LAPTOP, PHONE, accessibility_problems, sideways_overflow
 from tests.browser.live import Browsing, expect_clean
 from tests.browser.people import LEAD, Enrol
 from tests.support.pages import path_of
 
 pytestmark = pytest.mark.browser
 
-PHONE = {"width": 390, "height": 844}
-LAPTOP = {"width": 1280, "height": 800}
-WCAG_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
-AXE = Axe()
-
 
 @pytest.fixture
 def lead_state(newcomers: Enrol) -> StorageState:
     return newcomers(LEAD)
-
-
-def accessibility_problems(page: Page) -> list[str]:
-    results = AXE.run(page, options=WCAG_AA)
-    return [
-        f"{v['id']}: {[n['target'] for n in v['nodes']][:3]}"
-        for v in results.response["violations"]
-    ]
-
-
-def sideways_overflow(page: Page) -> int:
-    """How many pixels the page runs out sideways (0 when it fits its viewport)."""
-    return int(
-        page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-    )
 
 
 def first_link(page: Page, path: str, pattern: str) -> str:
