@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 WORKERS ?= 2
 
-.PHONY: run test test-sqlite test-postgres lint format typecheck bench clean
+.PHONY: run test test-sqlite test-postgres lint format typecheck bench screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,11 @@ typecheck: $(VENV)/.dev
 bench: $(VENV)/.dev
 	$(BIN)/python bench/crypto.py
 	$(BIN)/python bench/audit.py --entries 200000
+
+# The README's pictures, from the demo district in Debian's Chromium.
+screenshots: $(VENV)/.dev
+	BTAM_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots CI=true $(BIN)/pytest -q -n 0 -p no:cacheprovider \
+		tests/browser/test_screenshots.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -59,6 +59,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from btam.assessment import views as assessment_views
     from btam.audit import views as audit_views
     from btam.cases import views as case_views
+    from btam.forms import refused_fields
     from btam.intake.views import reports, tips, triage
     from btam.people import views as people_views
     from btam.reports import views as main_views
@@ -189,6 +190,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
             },
             "idle_minutes": settings.session_idle_minutes,
             "imminent_alerts": _alerts(actor),
+            "refused_fields": refused_fields,
         }
 
     return app

@@ -9,6 +9,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Any, ClassVar
 
+from flask import g, has_request_context
 from flask_wtf import FlaskForm
 from wtforms import Field, Form, IntegerField, SelectMultipleField
 from wtforms.validators import ValidationError
@@ -53,6 +54,36 @@ class BaseForm(FlaskForm):
             if prefix and "id" not in unbound_field.kwargs:
                 options = {**options, "id": f"{prefix}-{options['name']}"}
             return unbound_field.bind(form=form, **options)
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = bool(super().validate(extra_validators))
+        if not valid:
+            note_refused(self)
+        return valid
+
+
+def note_refused(form: Form) -> None:
+    """Keep a refused form for the page's error summary (``refused_fields``)."""
+    if has_request_context():
+        refused: list[Form] = g.setdefault("refused_forms", [])
+        if form not in refused:
+            refused.append(form)
+
+
+def refused_fields() -> list[tuple[str, str, str]]:
+    """Each error of this request's refused forms: the field's id, its label and the error.
+
+    The page lists them at its top, each linking to its field, so that after a refused submit
+    the reader learns at once what to fix and where, however long the form.
+    """
+    found: list[tuple[str, str, str]] = []
+    for form in g.get("refused_forms", []):
+        for field in form:
+            if field.type == "CSRFTokenField":
+                continue
+            for error in field.errors:
+                found.append((field.id, str(field.label.text), str(error)))
+    return found
 
 
 class MultiCheckboxField(SelectMultipleField):

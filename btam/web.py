@@ -29,6 +29,7 @@ from btam.context import ServiceContext, Staged, carry_out
 from btam.db import utcnow
 from btam.errors import ReauthenticationRequired, ValidationFailed
 from btam.files import ATTACHMENT_MAX_BYTES, Upload
+from btam.forms import note_refused
 from btam.runtime import Runtime
 
 T = TypeVar("T")
@@ -151,11 +152,12 @@ def press(
     return redirect(to)
 
 
-def form_error(form: object, exc: ValidationFailed) -> None:
+def form_error(form: FlaskForm, exc: ValidationFailed) -> None:
     """Put a service's refusal beside the field it names, or at the top of the page."""
     field = getattr(form, exc.field or "", None)
     if field is not None and hasattr(field, "errors"):
         field.errors = [*field.errors, str(exc)]
+        note_refused(form)
     else:
         flash(str(exc), "error")
 

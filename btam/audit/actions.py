@@ -95,6 +95,7 @@ class AuditAction(StrEnum):
     AUDIT_TRAIL_EXPORTED = "audit:trail:exported"
     AUDIT_CHECKPOINT_SIGNED = "audit:checkpoint:signed"
     AUDIT_GRANT_REVIEWED = "audit:grant:reviewed"
+    AUDIT_GRANTS_VIEWED = "audit:grants:viewed"
     AUDIT_CHANGE_NOT_APPLIED = "audit:change:not_applied"
     AUDIT_SIGNING_KEY_ROTATED = "audit:signing_key:rotated"
 

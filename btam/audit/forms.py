@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from wtforms import DateField, Form, SelectChoice, SelectField, SubmitField
-from wtforms.validators import Optional
+from wtforms import DateField, Form, SelectChoice, SelectField, StringField, SubmitField
+from wtforms.validators import Length, Optional, Regexp, ValidationError
 
 from btam.audit.actions import AuditAction, Outcome
 from btam.forms import BaseForm, RecordIdField
@@ -22,7 +22,15 @@ class TrailFilterForm(Form):
         validators=[Optional()],
     )
     school_id = SelectField("School", coerce=str, validators=[Optional()])
-    case_id = RecordIdField("Case id", validators=[Optional()])
+    case_number = StringField(
+        "Case number",
+        description="As on the case, for example 2026-0042.",
+        validators=[
+            Optional(),
+            Length(max=16),
+            Regexp(r"^\s*[0-9]{4}-[0-9]{4,6}\s*$", message="A case number looks like 2026-0042."),
+        ],
+    )
     object_type = SelectField(
         "Record type",
         choices=[
@@ -46,8 +54,14 @@ class ReviewForm(BaseForm):
     verdict = SelectField(
         "Verdict",
         choices=[
+            SelectChoice("", "Choose a verdict"),
             SelectChoice("justified", "Justified: an articulable and significant threat"),
             SelectChoice("not_justified", "Not justified: refer for follow-up"),
         ],
     )
     submit = SubmitField("Record review")
+
+    def validate_verdict(self, field: SelectField) -> None:
+        # Nothing is preselected: the auditor reads the stated threat and decides.
+        if not field.data:
+            raise ValidationError("Choose a verdict.")

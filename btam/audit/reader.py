@@ -127,6 +127,30 @@ def entries_with_action(
         )
 
 
+def entries_of_actor_on_case(
+    sessions: sessionmaker[Session],
+    *,
+    actor_id: int,
+    case_id: int,
+    after_seq: int,
+    limit: int = 100,
+) -> list[AuditEntry]:
+    """What one user did on one case after entry ``after_seq``, oldest first."""
+    with sessions() as db:
+        return list(
+            db.execute(
+                select(AuditEntry)
+                .where(
+                    AuditEntry.seq > after_seq,
+                    AuditEntry.actor_id == actor_id,
+                    AuditEntry.case_id == case_id,
+                )
+                .order_by(AuditEntry.seq)
+                .limit(limit)
+            ).scalars()
+        )
+
+
 def entry_by_seq(sessions: sessionmaker[Session], seq: int) -> AuditEntry | None:
     with sessions() as db:
         return db.get(AuditEntry, seq)

@@ -230,19 +230,37 @@ class GrantItem:
     entry: EntryRow
     reviewed: bool
     verdict: str | None
+    reads: list[EntryRow]  # what the holder did on the case after the grant
+
+
+GRANT_QUEUE_MAX = 200
+
+
+def _reads(ctx: ServiceContext, grant: EntryRow) -> list[EntryRow]:
+    if grant.actor_id is None or grant.case_id is None:
+        return []
+    found = reader.entries_of_actor_on_case(
+        ctx.audit_sessions, actor_id=grant.actor_id, case_id=grant.case_id, after_seq=grant.seq
+    )
+    return _rows(ctx, found)
 
 
 def grant_queue(ctx: ServiceContext) -> list[GrantItem]:
-    """Emergency grants, those awaiting review first.
+    """Emergency grants, those awaiting review first, each with what its holder then did.
+
+    The look is recorded.
 
     :raises AuditUnavailable: when the audit store cannot be read.
     """
     require_permission(ctx, Permission.AUDIT_GRANTS_REVIEW)
-    grants = reader.entries_with_action(ctx.audit_sessions, AuditAction.ACCESS_EMERGENCY_GRANTED)
+    ctx.record(AuditAction.AUDIT_GRANTS_VIEWED, object_type="audit_trail")
+    grants = reader.entries_with_action(
+        ctx.audit_sessions, AuditAction.ACCESS_EMERGENCY_GRANTED, limit=GRANT_QUEUE_MAX
+    )
     reviews = reader.entries_with_action(ctx.audit_sessions, AuditAction.AUDIT_GRANT_REVIEWED)
     verdicts = {r.object_id: (r.purpose or "").removeprefix("review:") for r in reviews}
     items = [
-        GrantItem(row, str(row.seq) in verdicts, verdicts.get(str(row.seq)))
+        GrantItem(row, str(row.seq) in verdicts, verdicts.get(str(row.seq)), _reads(ctx, row))
         for row in _rows(ctx, grants)
     ]
     return sorted(items, key=lambda item: (item.reviewed, -item.entry.seq))

@@ -16,8 +16,10 @@ from btam.accounts.services import organisation, users
 from btam.audit import trail
 from btam.audit.forms import ReviewForm, TrailFilterForm
 from btam.audit.reader import TrailFilter
+from btam.cases.services import emergency, numbers
 from btam.context import ServiceContext
 from btam.errors import ValidationFailed
+from btam.forms import note_refused
 from btam.ids import parse_id
 
 
@@ -30,13 +32,22 @@ def _filter_form(ctx: ServiceContext) -> tuple[TrailFilterForm, TrailFilter | No
         SelectChoice(str(s.id), s.name) for s in organisation.list_schools(ctx)
     ]
     if request.args and not form.validate():
+        note_refused(form)
         return form, None
+    case_id = None
+    if form.case_number.data and form.case_number.data.strip():
+        case_id = numbers.case_id_of(ctx, form.case_number.data)
+        if case_id is None:
+            form.case_number.errors = ["No case has this number."]
+            note_refused(form)
+            return form, None
     if form.date_from.data and form.date_to.data and form.date_from.data > form.date_to.data:
         form.date_to.errors = ["The end date is before the start date."]
+        note_refused(form)
         return form, None
     return form, TrailFilter(
         actor_id=parse_id(form.actor_id.data),
-        case_id=form.case_id.data,
+        case_id=case_id,
         school_id=parse_id(form.school_id.data),
         action=form.action.data or None,
         outcome=form.outcome.data or None,
@@ -45,6 +56,15 @@ def _filter_form(ctx: ServiceContext) -> tuple[TrailFilterForm, TrailFilter | No
         date_from=form.date_from.data,
         date_to=form.date_to.data,
     )
+
+
+def _case_numbers(ctx: ServiceContext, rows: list[Any]) -> dict[int, str]:
+    # The trail stores a case's id; people read and type its number.
+    ids = {r.case_id for r in rows if r.case_id}
+    for r in rows:
+        if r.object_type == "case" and (found := parse_id(r.object_id)) is not None:
+            ids.add(found)
+    return numbers.numbers_of(ctx, ids)
 
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -68,6 +88,7 @@ def index(actor: Actor) -> ResponseReturnValue:
         view=view,
         args=args,
         chain=trail.chain_state(ctx),
+        case_numbers=_case_numbers(ctx, view.rows if view else []),
         can_export=role_has(actor.role, Permission.AUDIT_TRAIL_EXPORT),
     ), status
 
@@ -93,7 +114,24 @@ def export(actor: Actor) -> ResponseReturnValue:
 @requires(Permission.AUDIT_GRANTS_REVIEW)
 def grants(actor: Actor) -> ResponseReturnValue:
     ctx = web.service_context(actor)
-    return render_template("audit/grants.html", items=trail.grant_queue(ctx), form=ReviewForm())
+    items = trail.grant_queue(ctx)
+    statements = {
+        item.entry.seq: emergency.statement_of_grant(
+            ctx,
+            case_id=item.entry.case_id,
+            user_id=item.entry.actor_id,
+            granted_before=item.entry.at,
+        )
+        for item in items
+        if item.entry.case_id is not None and item.entry.actor_id is not None
+    }
+    return render_template(
+        "audit/grants.html",
+        items=items,
+        statements=statements,
+        case_numbers=_case_numbers(ctx, [r for item in items for r in (item.entry, *item.reads)]),
+        form=ReviewForm(),
+    )
 
 
 @bp.post("/grants/<int:seq>/review")
@@ -109,4 +147,6 @@ def review(actor: Actor, seq: int) -> ResponseReturnValue:
             flash(str(exc), "error")
         else:
             flash("Review recorded.", "success")
+    else:
+        flash("Choose a verdict: nothing was recorded.", "error")
     return redirect(url_for("audit.grants"))

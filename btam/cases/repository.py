@@ -204,6 +204,20 @@ def grant(db: Session, grant_id: int) -> EmergencyGrant | None:
     return db.get(EmergencyGrant, grant_id) if is_record_id(grant_id) else None
 
 
+def grant_taken(db: Session, case_id: int, user_id: int, before: datetime) -> EmergencyGrant | None:
+    """The grant ``user_id`` took on ``case_id`` last before ``before`` (its audit entry's time)."""
+    return db.execute(
+        select(EmergencyGrant)
+        .where(
+            EmergencyGrant.case_id == case_id,
+            EmergencyGrant.user_id == user_id,
+            EmergencyGrant.granted_at <= before,
+        )
+        .order_by(EmergencyGrant.granted_at.desc(), EmergencyGrant.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
 def case_numbers(db: Session, case_ids: Iterable[int]) -> dict[int, str]:
     wanted = sorted(set(case_ids))
     if not wanted:

@@ -21,11 +21,11 @@ from playwright.sync_api import Page, StorageState, expect
 
 from btam.access.record_classes import RecordClass
 from btam.demo import OFFICER_AGENCY
-from btam.demo.cases import BATHROOM_WALL, SOCIAL_MEDIA, TYLER, DemoCase
+from btam.demo.cases import BATHROOM_WALL, SOCIAL_MEDIA, TYLER
+from tests.browser.demo_cases import number_of, open_demo_case
 from tests.browser.live import Browsing, expect_clean
 from tests.browser.people import AUDITOR, COUNSELOR, LEAD, OFFICER, SCHOOL_NAMES, Enrol
 from tests.support.pages import (
-    NOT_DETERMINED,
     CaseListPage,
     CasePage,
     DisclosuresPage,
@@ -79,20 +79,6 @@ def counselor_page(browsing: Browsing, counselor_state: StorageState) -> Page:
 @pytest.fixture
 def auditor_page(browsing: Browsing, auditor_state: StorageState) -> Page:
     return browsing.new_page(storage_state=auditor_state)
-
-
-def number_of(cases: CaseListPage, demo: DemoCase) -> str:
-    """A demo case's number, read off the case list: its school, status and level are unique."""
-    return cases.number_of(
-        school=SCHOOL_NAMES[demo.school],
-        status=demo.status.label,
-        level=demo.level.capitalize() if demo.level else NOT_DETERMINED,
-    )
-
-
-def open_demo_case(page: Page, demo: DemoCase) -> CasePage:
-    cases = CaseListPage(page).open()
-    return cases.open_case(number_of(cases, demo))
 
 
 def test_no_case_area_page_breaks_the_content_security_policy_or_logs_an_error(

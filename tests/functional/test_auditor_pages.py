@@ -15,7 +15,7 @@ from btam.audit.actions import AuditAction, Outcome
 from btam.audit.context import AuditContext
 from btam.audit.trail import Verdict
 from btam.errors import ValidationFailed
-from tests.support.cases import acting_as
+from tests.support.cases import acting_as, grant_emergency, seed_cases
 from tests.support.personas import World
 from tests.support.stores import audit_actions
 from tests.support.web import signed_in
@@ -51,10 +51,18 @@ def test_a_reversed_date_range_is_refused_with_a_message(app: Flask, world: Worl
 
 def test_malformed_filters_get_messages_not_errors(app: Flask, world: World) -> None:
     eve = signed_in(app, world, "auditor_eve")
-    for query in ("case_id=abc", "case_id=²", "case_id=+7", "date_from=yesterday"):
+    for query in (
+        "case_number=abc",
+        "case_number=²",
+        "case_number=2026-²²²²",
+        "case_number=2026-0001%27--",
+        "date_from=yesterday",
+    ):
         response = eve.get(f"/audit/?{query}")
+        html = response.get_data(as_text=True)
         assert response.status_code == 400, query
-        assert "field-error" in response.get_data(as_text=True), query
+        assert "field-error" in html, query
+        assert 'class="error-summary"' in html, query
     assert eve.get("/audit/?action=not:an:action").status_code == 400
     for page in ("-4", "²", "٣", "0", " 2", "2147483648"):
         assert eve.get(f"/audit/?page={page}").status_code == 400, page
@@ -196,3 +204,54 @@ def test_no_other_role_opens_the_trail(app: Flask, world: World) -> None:
         browser = signed_in(app, world, who)
         for url in ("/audit/", "/audit/export.csv", "/audit/grants"):
             assert browser.get(url).status_code == 403, (who, url)
+
+
+def test_the_auditor_finds_a_case_by_its_number_and_reads_numbers_not_ids(
+    app: Flask, world: World
+) -> None:
+    seeded = seed_cases(app, world)
+    ben = signed_in(app, world, "lead_ben")
+    assert ben.get(f"/cases/{seeded.north}").status_code == 200
+    eve = signed_in(app, world, "auditor_eve")
+    page = eve.get(f"/audit/?case_number={seeded.north}&action=case:record:viewed")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert f"case {seeded.north}" in html
+    assert "(case #" not in html and "case 1<" not in html
+    # Another case's views are not in it.
+    assert seeded.south not in html
+    unknown = eve.get("/audit/?case_number=1999-0001")
+    assert unknown.status_code == 400
+    assert "No case has this number." in unknown.get_data(as_text=True)
+
+
+def test_the_grant_review_shows_the_threat_and_what_was_read_and_preselects_nothing(
+    app: Flask, world: World
+) -> None:
+    seeded = seed_cases(app, world)
+    grant_emergency(app, world, "outsider_dee", seeded.north)
+    dee = signed_in(app, world, "outsider_dee")
+    assert dee.get(f"/cases/{seeded.north}").status_code == 200
+    eve = signed_in(app, world, "auditor_eve")
+    html = eve.get("/audit/grants").get_data(as_text=True)
+    assert "has a gun in his car in the south lot" in html
+    assert "School resource officer and the principal" in html
+    assert "Dee Outsider" in html
+    assert f"case {seeded.north}" in html
+    assert "case:record:viewed" in html  # what was read under the grant
+    assert 'value="" selected disabled' in html
+    assert 'value="justified" selected' not in html
+    # The auditor reads the statement, never the case itself.
+    assert "knife on Friday" not in html
+    assert eve.get(f"/cases/{seeded.north}").status_code in (403, 404)
+    assert "audit:grants:viewed" in audit_actions(app)
+
+
+def test_a_review_without_a_verdict_records_nothing(app: Flask, world: World) -> None:
+    seq = _grant(app, world.outsider_dee.user_id)
+    eve = signed_in(app, world, "auditor_eve")
+    answer = eve.submit(
+        "/audit/grants", {"verdict": ""}, action=f"/audit/grants/{seq}/review", follow=True
+    )
+    assert "Choose a verdict" in answer.get_data(as_text=True)
+    assert "audit:grant:reviewed" not in audit_actions(app)

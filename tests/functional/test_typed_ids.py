@@ -229,7 +229,7 @@ def seeded(app: Flask, world: World) -> Seeded:
 def test_the_walk_finds_the_integer_fields_and_the_routes_with_ids(app: Flask) -> None:
     """The generic walk sees what it must (or the property tests below would prove nothing)."""
     numbers, lists = number_fields()
-    assert {"school_id", "team_id", "user_id", "case_id", "person_id", "school_ids"} <= numbers
+    assert {"school_id", "team_id", "user_id", "person_id", "school_ids"} <= numbers
     assert "people" in lists
     with_ids = {r.endpoint for r in routes(app) if r.takes_an_id}
     assert {"people.show", "admin.edit_user", "triage.report", "audit.review"} <= with_ids

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from btam.access import policy
+from btam.access.permissions import Permission
 from btam.access.policy import Act
-from btam.access.refusal import refuse
+from btam.access.refusal import refuse, require_permission
 from btam.audit.actions import AuditAction
 from btam.audit.events import AuditEvent
 from btam.cases import repository
@@ -32,6 +33,41 @@ PARTIES_MAX = 1_000
 class Granted:
     number: str
     expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Statement:
+    """What the holder of a grant stated when taking it, for the auditor's review."""
+
+    number: str
+    threat: str
+    parties: str
+    expires_at: datetime
+    ended_at: datetime | None
+
+
+def statement_of_grant(
+    ctx: ServiceContext, *, case_id: int, user_id: int, granted_before: datetime
+) -> Statement | None:
+    """The threat and parties stated for the grant an audit entry records, or None.
+
+    The auditor judges whether the threat was articulable and significant, so it reads the
+    statement, and only that: not the case. The caller records the review page's view.
+
+    :raises AccessDenied: without the permission to review grants (recorded).
+    """
+    require_permission(ctx, Permission.AUDIT_GRANTS_REVIEW)
+    grant = repository.grant_taken(ctx.db, case_id, user_id, granted_before)
+    if grant is None:
+        return None
+    numbers = repository.case_numbers(ctx.db, [case_id])
+    return Statement(
+        number=numbers.get(case_id, ""),
+        threat=grant.threat or "",
+        parties=grant.parties or "",
+        expires_at=grant.expires_at,
+        ended_at=grant.ended_at,
+    )
 
 
 def request_grant(
