@@ -88,7 +88,11 @@ def bare_app(app: Flask, time_zone: str) -> Flask:
     bare.jinja_env.filters.update(app.jinja_env.filters)
     bare.jinja_env.tests.update(app.jinja_env.tests)
     bare.jinja_env.globals.update(
-        {k: v for k, v in app.jinja_env.globals.items() if k not in ("url_for", "get_flashed_messages")}
+        {
+            k: v
+            for k, v in app.jinja_env.globals.items()
+            if k not in ("url_for", "get_flashed_messages")
+        }
     )
     zone = ZoneInfo(time_zone)
 
@@ -126,7 +130,7 @@ def capture(app: Flask, client: FlaskClient, url: str) -> tuple[str, dict[str, A
             if key in PLUMBING:
                 continue
             if isinstance(value, LocalProxy):
-                value = value._get_current_object()  # noqa: SLF001  (a resolved snapshot)
+                value = value._get_current_object()
             values[key] = value
         seen.append((template.name, values))
 
@@ -222,9 +226,7 @@ def main() -> None:
     auditor = accounts["auditors"][0]
     found = targets(app, team["id"])
     lead_client = sign_in(app, lead["username"], accounts["password"], lead["totp_secret"])
-    auditor_client = sign_in(
-        app, auditor["username"], accounts["password"], auditor["totp_secret"]
-    )
+    auditor_client = sign_in(app, auditor["username"], accounts["password"], auditor["totp_secret"])
     deep = max(1, found["team_cases"] // 50)
     pages = [
         ("case page", lead_client, f"/cases/{found['case_number']}"),
@@ -257,8 +259,15 @@ def main() -> None:
         full, base = figures(full_t), figures(bare_t)
         ratio = full["median_ms"] / base["median_ms"]
         results.append(
-            {"page": label, "url": url, "template": template, "bytes": size,
-             "full": full, "bare": base, "ratio": ratio}
+            {
+                "page": label,
+                "url": url,
+                "template": template,
+                "bytes": size,
+                "full": full,
+                "bare": base,
+                "ratio": ratio,
+            }
         )
         print(
             f"{label:<26}{full['median_ms']:>9.1f} ms{full['p95_ms']:>6.1f} ms"

@@ -76,7 +76,7 @@ from btam.intake.terms import Channel, NoThreatAction, ReportStatus, TipCategory
 from btam.people.models import Disclosure, Person
 from btam.people.terms import DisclosureBasis, Part, PersonKind
 from btam.runtime import Runtime, build_runtime
-from btam.security.keys import ACCOUNTS_SCOPE, BINDINGS, keyring_for, person_indexes
+from btam.security.keys import BINDINGS, keyring_for, person_indexes
 from btam.settings import load_settings
 
 DISTRICT = "Lakeshore State School System (fictional)"
@@ -86,17 +86,96 @@ CASES_PER_SCHOOL = 250
 SCHOOLS_PER_TEAM = 4
 BATCH_CASES = 500
 
-GIVEN = (
-    "Avery Blake Casey Dana Emery Finley Gray Harper Indy Jules Kai Lane Morgan Noa Oakley "
-    "Parker Quinn Reese Sage Tatum Umber Vale Wren Yael Zion Ari Bryn Cael Dell Eben Fenn "
-    "Gale Hale Ives Joss Kit Lior Mika Nell Orrin Pim Rune Sol Tove Ula Vesna Wynn Xan Yoel"
-).split()
-FAMILY = (
-    "Abernathy Birchwood Calloway Dunmore Ellery Fairhaven Galloway Hartwell Ingleby Jessop "
-    "Kingsley Larkspur Merriweather Northcott Oakhurst Pendleton Quarrington Ravenscroft "
-    "Sutherby Thistlewood Underhill Vantongeren Whitlock Yardley Zellweger Ashdown Brightwater "
-    "Coldridge Dovecote Emberly Foxworth Greystone Hollowell Ironwood Juniper Kestrel Lockridge"
-).split()
+GIVEN = [
+    "Avery",
+    "Blake",
+    "Casey",
+    "Dana",
+    "Emery",
+    "Finley",
+    "Gray",
+    "Harper",
+    "Indy",
+    "Jules",
+    "Kai",
+    "Lane",
+    "Morgan",
+    "Noa",
+    "Oakley",
+    "Parker",
+    "Quinn",
+    "Reese",
+    "Sage",
+    "Tatum",
+    "Umber",
+    "Vale",
+    "Wren",
+    "Yael",
+    "Zion",
+    "Ari",
+    "Bryn",
+    "Cael",
+    "Dell",
+    "Eben",
+    "Fenn",
+    "Gale",
+    "Hale",
+    "Ives",
+    "Joss",
+    "Kit",
+    "Lior",
+    "Mika",
+    "Nell",
+    "Orrin",
+    "Pim",
+    "Rune",
+    "Sol",
+    "Tove",
+    "Ula",
+    "Vesna",
+    "Wynn",
+    "Xan",
+    "Yoel",
+]
+FAMILY = [
+    "Abernathy",
+    "Birchwood",
+    "Calloway",
+    "Dunmore",
+    "Ellery",
+    "Fairhaven",
+    "Galloway",
+    "Hartwell",
+    "Ingleby",
+    "Jessop",
+    "Kingsley",
+    "Larkspur",
+    "Merriweather",
+    "Northcott",
+    "Oakhurst",
+    "Pendleton",
+    "Quarrington",
+    "Ravenscroft",
+    "Sutherby",
+    "Thistlewood",
+    "Underhill",
+    "Vantongeren",
+    "Whitlock",
+    "Yardley",
+    "Zellweger",
+    "Ashdown",
+    "Brightwater",
+    "Coldridge",
+    "Dovecote",
+    "Emberly",
+    "Foxworth",
+    "Greystone",
+    "Hollowell",
+    "Ironwood",
+    "Juniper",
+    "Kestrel",
+    "Lockridge",
+]
 WHAT = (
     "said in the hallway that they would 'make everyone pay' after the game",
     "posted a photo of a knife with the caption 'tomorrow' on a class group chat",
@@ -285,7 +364,7 @@ class Seeder:
                 actor_id=account.id,
                 actor_role=account.role.value,
                 request_id=secrets.token_hex(8),
-                client_address=f"10.{account.id % 250}.{account.id // 250 % 250}.{account.id % 7 + 2}",
+                client_address=f"10.{account.id % 250}.{account.id // 250 % 250}.2",
             )
         return found
 
@@ -381,7 +460,8 @@ class Seeder:
                 )
             )
             db.execute(
-                insert(team_schools), [{"team_id": info.id, "school_id": s} for s in info.school_ids]
+                insert(team_schools),
+                [{"team_id": info.id, "school_id": s} for s in info.school_ids],
             )
             db.execute(
                 insert(team_members),
@@ -391,21 +471,44 @@ class Seeder:
                 self.team_of_school[s] = info
         system = AuditContext.system()
         history = [
-            (system, AuditEvent(AuditAction.ADMIN_DISTRICT_CREATED, object_type="district",
-                                object_id=self.district_id), self.now - timedelta(days=365 * YEARS)),
+            (
+                system,
+                AuditEvent(
+                    AuditAction.ADMIN_DISTRICT_CREATED,
+                    object_type="district",
+                    object_id=self.district_id,
+                ),
+                self.now - timedelta(days=365 * YEARS),
+            ),
             *[
-                (system, AuditEvent(AuditAction.ADMIN_SCHOOL_CREATED, object_type="school",
-                                    object_id=s, school_id=s), self.now - timedelta(days=365 * YEARS))
+                (
+                    system,
+                    AuditEvent(
+                        AuditAction.ADMIN_SCHOOL_CREATED,
+                        object_type="school",
+                        object_id=s,
+                        school_id=s,
+                    ),
+                    self.now - timedelta(days=365 * YEARS),
+                )
                 for s in self.schools
             ],
             *[
-                (system, AuditEvent(AuditAction.ADMIN_USER_CREATED, object_type="user",
-                                    object_id=u["id"]), self.now - timedelta(days=365 * YEARS))
+                (
+                    system,
+                    AuditEvent(
+                        AuditAction.ADMIN_USER_CREATED, object_type="user", object_id=u["id"]
+                    ),
+                    self.now - timedelta(days=365 * YEARS),
+                )
                 for u in users
             ],
             *[
-                (system, AuditEvent(AuditAction.ADMIN_TEAM_CREATED, object_type="team",
-                                    object_id=t.id), self.now - timedelta(days=365 * YEARS))
+                (
+                    system,
+                    AuditEvent(AuditAction.ADMIN_TEAM_CREATED, object_type="team", object_id=t.id),
+                    self.now - timedelta(days=365 * YEARS),
+                )
                 for t in self.teams
             ],
         ]
@@ -430,17 +533,25 @@ class Seeder:
         age = (self.now - opened_at).days
         r = self.rng.random()
         if age > 120:
-            return (CaseStatus.CLOSED, self.rng.choice(("low", "moderate", "high"))) if r < 0.93 \
+            return (
+                (CaseStatus.CLOSED, self.rng.choice(("low", "moderate", "high")))
+                if r < 0.93
                 else (CaseStatus.MONITORING, "low")
+            )
         if age > 30:
             return self.rng.choice(
-                ((CaseStatus.MANAGEMENT, "moderate"), (CaseStatus.MONITORING, "low"),
-                 (CaseStatus.CLOSED, "low"), (CaseStatus.MANAGEMENT, "high"))
+                (
+                    (CaseStatus.MANAGEMENT, "moderate"),
+                    (CaseStatus.MONITORING, "low"),
+                    (CaseStatus.CLOSED, "low"),
+                    (CaseStatus.MANAGEMENT, "high"),
+                )
             )
         return (CaseStatus.ASSESSMENT, None) if r < 0.6 else (CaseStatus.MANAGEMENT, "high")
 
-    def person(self, batch: Batch, *, school_id: int | None, kind: PersonKind,
-               born: int) -> tuple[int, dict[str, Any]]:
+    def person(
+        self, batch: Batch, *, school_id: int | None, kind: PersonKind, born: int
+    ) -> tuple[int, dict[str, Any]]:
         pid = self.next_id(Person)
         given, family = fictional_name(self.rng)
         dob = date(born, self.rng.randint(1, 12), self.rng.randint(1, 28))
@@ -462,18 +573,38 @@ class Seeder:
             "merged_at": None,
             "merged_by": None,
         }
-        self.seal(Person, row, given_name=given, family_name=family,
-                  date_of_birth_text=dob.isoformat(), student_number=number)
+        self.seal(
+            Person,
+            row,
+            given_name=given,
+            family_name=family,
+            date_of_birth_text=dob.isoformat(),
+            student_number=number,
+        )
         batch.add(Person.__table__, row)
         self.people += 1
-        typed = {"given_name": given, "family_name": family, "date_of_birth_text": dob.isoformat(),
-                 "student_number": number, "kind": kind.value,
-                 "student_id_index": row["student_id_index"], "name_dob_index": row["name_dob_index"]}
+        typed = {
+            "given_name": given,
+            "family_name": family,
+            "date_of_birth_text": dob.isoformat(),
+            "student_number": number,
+            "kind": kind.value,
+            "student_id_index": row["student_id_index"],
+            "name_dob_index": row["name_dob_index"],
+        }
         return pid, typed
 
-    def report(self, batch: Batch, *, school_id: int, received: datetime,
-               people: list[tuple[int | None, dict[str, Any], Part]], case_id: int | None,
-               outcome: TriageOutcome | None, triager: Account | None) -> int:
+    def report(
+        self,
+        batch: Batch,
+        *,
+        school_id: int,
+        received: datetime,
+        people: list[tuple[int | None, dict[str, Any], Part]],
+        case_id: int | None,
+        outcome: TriageOutcome | None,
+        triager: Account | None,
+    ) -> int:
         rid = self.next_id(Report)
         tip = self.rng.random() < 0.25
         reporter = None if tip else self.rng.choice(self.staff[school_id])
@@ -481,9 +612,18 @@ class Seeder:
             "id": rid,
             "district_id": self.district_id,
             "school_id": school_id,
-            "channel": (Channel.ANONYMOUS_TIP if tip else self.rng.choice(
-                (Channel.STAFF, Channel.STUDENT, Channel.PARENT, Channel.SCHOOL_RESOURCE_OFFICER)
-            )).value,
+            "channel": (
+                Channel.ANONYMOUS_TIP
+                if tip
+                else self.rng.choice(
+                    (
+                        Channel.STAFF,
+                        Channel.STUDENT,
+                        Channel.PARENT,
+                        Channel.SCHOOL_RESOURCE_OFFICER,
+                    )
+                )
+            ).value,
             "category": self.rng.choice(list(TipCategory)).value if tip else None,
             "received_at": received,
             "due_at": received + timedelta(days=1),
@@ -494,65 +634,125 @@ class Seeder:
             "imminent_acknowledged_by": None,
             "status": (ReportStatus.TRIAGED if outcome else ReportStatus.RECEIVED).value,
             "screen_imminent": False if outcome else None,
-            "screen_threat_communicated": (outcome is not TriageOutcome.NO_THREAT) if outcome else None,
+            "screen_threat_communicated": (outcome is not TriageOutcome.NO_THREAT)
+            if outcome
+            else None,
             "screen_someone_in_fear": True if outcome else None,
             "screen_has_plan": False if outcome else None,
             "screen_manageable_under_plan": None,
             "outcome": outcome.value if outcome else None,
             "no_threat_action": NoThreatAction.COUNSELOR.value
-            if outcome is TriageOutcome.NO_THREAT else None,
+            if outcome is TriageOutcome.NO_THREAT
+            else None,
             "case_id": case_id,
             "triaged_at": received + timedelta(hours=3) if outcome else None,
             "triaged_by": triager.id if (outcome and triager) else None,
         }
         subject = next((t for _p, t, part in people if part is Part.SUBJECT), None)
         who = f"{subject['given_name']} {subject['family_name']}" if subject else None
-        self.seal(Report, row, occurred=received.date().isoformat(),
-                  location=self.rng.choice(WHERE),
-                  narrative=f"A student {self.rng.choice(WHAT)}.", who=who,
-                  outcome_reason="Handled by the counselor; no threat." if outcome is TriageOutcome.NO_THREAT else None)
+        self.seal(
+            Report,
+            row,
+            occurred=received.date().isoformat(),
+            location=self.rng.choice(WHERE),
+            narrative=f"A student {self.rng.choice(WHAT)}.",
+            who=who,
+            outcome_reason="Handled by the counselor; no threat."
+            if outcome is TriageOutcome.NO_THREAT
+            else None,
+        )
         batch.add(Report.__table__, row)
         self.reports += 1
         for pid, typed, part in people:
             mid = self.next_id(ReportMention)
             mention = {
-                "id": mid, "report_id": rid, "part": part.value, "kind": typed["kind"],
+                "id": mid,
+                "report_id": rid,
+                "part": part.value,
+                "kind": typed["kind"],
                 "student_id_index": typed["student_id_index"],
                 "name_dob_index": typed["name_dob_index"],
                 "person_id": pid if outcome else None,
                 "linked_at": row["triaged_at"] if outcome else None,
                 "linked_by": row["triaged_by"],
             }
-            self.seal(ReportMention, mention, given_name=typed["given_name"],
-                      family_name=typed["family_name"],
-                      date_of_birth_text=typed["date_of_birth_text"],
-                      student_number=typed["student_number"])
+            self.seal(
+                ReportMention,
+                mention,
+                given_name=typed["given_name"],
+                family_name=typed["family_name"],
+                date_of_birth_text=typed["date_of_birth_text"],
+                student_number=typed["student_number"],
+            )
             batch.add(ReportMention.__table__, mention)
             if outcome and pid is not None:
-                batch.add(ReportPerson.__table__, {
-                    "id": self.next_id(ReportPerson), "report_id": rid, "person_id": pid,
-                    "part": part.value})
+                batch.add(
+                    ReportPerson.__table__,
+                    {
+                        "id": self.next_id(ReportPerson),
+                        "report_id": rid,
+                        "person_id": pid,
+                        "part": part.value,
+                    },
+                )
         if tip:
-            batch.add(TipAccess.__table__, {
-                "id": self.next_id(TipAccess), "report_id": rid,
-                "lookup": f"B{rid:07d}"[-8:], "secret_hash": self.tip_hash})
-            batch.audit(AuditContext.anonymous(secrets.token_hex(8)), received,
-                        AuditAction.INTAKE_TIP_RECEIVED, object_type="report", object_id=rid,
-                        school_id=school_id, anonymous=True)
+            batch.add(
+                TipAccess.__table__,
+                {
+                    "id": self.next_id(TipAccess),
+                    "report_id": rid,
+                    "lookup": f"B{rid:07d}"[-8:],
+                    "secret_hash": self.tip_hash,
+                },
+            )
+            batch.audit(
+                AuditContext.anonymous(secrets.token_hex(8)),
+                received,
+                AuditAction.INTAKE_TIP_RECEIVED,
+                object_type="report",
+                object_id=rid,
+                school_id=school_id,
+                anonymous=True,
+            )
         else:
             assert reporter is not None
-            batch.audit(self.ctx(reporter), received, AuditAction.INTAKE_REPORT_SUBMITTED,
-                        object_type="report", object_id=rid, school_id=school_id)
+            batch.audit(
+                self.ctx(reporter),
+                received,
+                AuditAction.INTAKE_REPORT_SUBMITTED,
+                object_type="report",
+                object_id=rid,
+                school_id=school_id,
+            )
         if case_id is not None:
-            batch.add(BINDINGS, {"scope": f"report:{rid}", "bound_to": f"case:{case_id}",
-                                 "bound_at": row["triaged_at"]})
+            batch.add(
+                BINDINGS,
+                {
+                    "scope": f"report:{rid}",
+                    "bound_to": f"case:{case_id}",
+                    "bound_at": row["triaged_at"],
+                },
+            )
         if outcome and triager:
             at = row["triaged_at"]
-            batch.audit(self.ctx(triager), at, AuditAction.TRIAGE_REPORT_VIEWED,
-                        object_type="report", object_id=rid, school_id=school_id)
-            batch.audit(self.ctx(triager), at, AuditAction.TRIAGE_REPORT_DECIDED,
-                        object_type="report", object_id=rid, case_id=case_id,
-                        school_id=school_id, purpose=outcome.value)
+            batch.audit(
+                self.ctx(triager),
+                at,
+                AuditAction.TRIAGE_REPORT_VIEWED,
+                object_type="report",
+                object_id=rid,
+                school_id=school_id,
+            )
+            batch.audit(
+                self.ctx(triager),
+                at,
+                AuditAction.TRIAGE_REPORT_DECIDED,
+                object_type="report",
+                object_id=rid,
+                case_id=case_id,
+                school_id=school_id,
+                purpose=outcome.value,
+            )
         return rid
 
     def case(self, batch: Batch, opened_at: datetime) -> CaseDraft:
@@ -560,59 +760,114 @@ class Seeder:
         team = self.team_of_school[school_id]
         status, level = self.status_for(opened_at)
         cid = self.next_id(Case)
-        draft = CaseDraft(cid, self.case_number(opened_at.year), school_id, team, opened_at,
-                          status, level, 0)
+        draft = CaseDraft(
+            cid, self.case_number(opened_at.year), school_id, team, opened_at, status, level, 0
+        )
         # A subject seen before in this school comes back in a quarter of the cases.
         earlier = self.past_subjects.setdefault(school_id, [])
         people: list[tuple[int | None, dict[str, Any], Part]] = []
         if earlier and self.rng.random() < 0.25:
             pid, typed = self.rng.choice(earlier)
         else:
-            pid, typed = self.person(batch, school_id=school_id, kind=PersonKind.STUDENT,
-                                     born=opened_at.year - self.rng.randint(11, 18))
+            pid, typed = self.person(
+                batch,
+                school_id=school_id,
+                kind=PersonKind.STUDENT,
+                born=opened_at.year - self.rng.randint(11, 18),
+            )
             earlier.append((pid, typed))
         draft.subject_id = pid
         people.append((pid, typed, Part.SUBJECT))
-        for part, chance in ((Part.TARGET, 0.7), (Part.WITNESS, 0.5), (Part.PARENT, 0.5),
-                             (Part.TARGET, 0.2)):
+        for part, chance in (
+            (Part.TARGET, 0.7),
+            (Part.WITNESS, 0.5),
+            (Part.PARENT, 0.5),
+            (Part.TARGET, 0.2),
+        ):
             if self.rng.random() < chance:
                 kind = PersonKind.OTHER if part is Part.PARENT else PersonKind.STUDENT
-                born = opened_at.year - (self.rng.randint(35, 55) if part is Part.PARENT
-                                         else self.rng.randint(11, 18))
+                born = opened_at.year - (
+                    self.rng.randint(35, 55) if part is Part.PARENT else self.rng.randint(11, 18)
+                )
                 other, other_typed = self.person(
-                    batch, school_id=school_id if kind is PersonKind.STUDENT else None,
-                    kind=kind, born=born)
+                    batch,
+                    school_id=school_id if kind is PersonKind.STUDENT else None,
+                    kind=kind,
+                    born=born,
+                )
                 people.append((other, other_typed, part))
         row = {
-            "id": cid, "district_id": self.district_id, "number": draft.number,
-            "school_id": school_id, "team_id": team.id, "lead_id": team.lead.id,
-            "status": status.value, "level": level, "assessment_model": "default",
-            "assessment_model_version": 1, "opened_at": opened_at, "opened_by": team.lead.id,
+            "id": cid,
+            "district_id": self.district_id,
+            "number": draft.number,
+            "school_id": school_id,
+            "team_id": team.id,
+            "lead_id": team.lead.id,
+            "status": status.value,
+            "level": level,
+            "assessment_model": "default",
+            "assessment_model_version": 1,
+            "opened_at": opened_at,
+            "opened_by": team.lead.id,
             "closed_at": None,
         }
         self.seal(Case, row, summary=f"Report that a student {self.rng.choice(WHAT)}.")
         batch.add(Case.__table__, row)
         lead = self.ctx(team.lead)
-        self.report(batch, school_id=school_id, received=opened_at - timedelta(hours=3),
-                    people=people, case_id=cid, outcome=TriageOutcome.OPENED_CASE,
-                    triager=team.lead)
-        batch.audit(lead, opened_at, AuditAction.CASE_RECORD_OPENED, object_type="case",
-                    object_id=cid, case_id=cid, school_id=school_id)
+        self.report(
+            batch,
+            school_id=school_id,
+            received=opened_at - timedelta(hours=3),
+            people=people,
+            case_id=cid,
+            outcome=TriageOutcome.OPENED_CASE,
+            triager=team.lead,
+        )
+        batch.audit(
+            lead,
+            opened_at,
+            AuditAction.CASE_RECORD_OPENED,
+            object_type="case",
+            object_id=cid,
+            case_id=cid,
+            school_id=school_id,
+        )
         seen = set()
         for pid, _typed, part in people:
             if (pid, part) in seen:
                 continue
             seen.add((pid, part))
             party = self.next_id(CaseParty)
-            batch.add(CaseParty.__table__, {"id": party, "case_id": cid, "person_id": pid,
-                                            "part": part.value, "added_at": opened_at})
+            batch.add(
+                CaseParty.__table__,
+                {
+                    "id": party,
+                    "case_id": cid,
+                    "person_id": pid,
+                    "part": part.value,
+                    "added_at": opened_at,
+                },
+            )
             draft.party_ids.append((party, pid, part))
-            batch.audit(lead, opened_at, AuditAction.CASE_PARTY_ADDED, object_type="case_party",
-                        object_id=party, case_id=cid, school_id=school_id)
+            batch.audit(
+                lead,
+                opened_at,
+                AuditAction.CASE_PARTY_ADDED,
+                object_type="case_party",
+                object_id=party,
+                case_id=cid,
+                school_id=school_id,
+            )
         if self.rng.random() < 0.1:
-            self.report(batch, school_id=school_id, received=opened_at + timedelta(days=2),
-                        people=people[:1], case_id=cid, outcome=TriageOutcome.ADDED_TO_CASE,
-                        triager=team.lead)
+            self.report(
+                batch,
+                school_id=school_id,
+                received=opened_at + timedelta(days=2),
+                people=people[:1],
+                case_id=cid,
+                outcome=TriageOutcome.ADDED_TO_CASE,
+                triager=team.lead,
+            )
         for part_generator in CASE_PARTS:
             part_generator(self, batch, draft)
         if status is CaseStatus.CLOSED:
@@ -621,8 +876,11 @@ class Seeder:
 
     # --- batches --------------------------------------------------------------------------------
 
-    def commit(self, trail: list[tuple[AuditContext, AuditEvent, datetime]],
-               rows: dict[Any, list[dict[str, Any]]]) -> None:
+    def commit(
+        self,
+        trail: list[tuple[AuditContext, AuditEvent, datetime]],
+        rows: dict[Any, list[dict[str, Any]]],
+    ) -> None:
         """Record the batch's trail, then commit its rows: the unit of work's order."""
         self.encrypt_pending()
         self.contexts.clear()
@@ -651,17 +909,30 @@ class Seeder:
             ctx = self.ctx(who)
             kind = self.rng.random()
             if kind < 0.7:
-                batch.audit(ctx, at, AuditAction.CASE_RECORD_VIEWED, object_type="case",
-                            object_id=draft.id, case_id=draft.id, school_id=draft.school_id,
-                            purpose=BASIS[Rel.TEAM])
+                batch.audit(
+                    ctx,
+                    at,
+                    AuditAction.CASE_RECORD_VIEWED,
+                    object_type="case",
+                    object_id=draft.id,
+                    case_id=draft.id,
+                    school_id=draft.school_id,
+                    purpose=BASIS[Rel.TEAM],
+                )
             elif kind < 0.8:
-                batch.audit(ctx, at, AuditAction.CASE_LIST_VIEWED, object_type="case_list",
-                            purpose="50 shown")
+                batch.audit(
+                    ctx,
+                    at,
+                    AuditAction.CASE_LIST_VIEWED,
+                    object_type="case_list",
+                    purpose="50 shown",
+                )
             elif kind < 0.9:
                 batch.audit(ctx, at, AuditAction.TRIAGE_QUEUE_VIEWED, object_type="triage_queue")
             else:
-                batch.audit(ctx, at, AuditAction.AUTH_LOGIN_SUCCESS, object_type="user",
-                            object_id=who.id)
+                batch.audit(
+                    ctx, at, AuditAction.AUTH_LOGIN_SUCCESS, object_type="user", object_id=who.id
+                )
 
     def run(self, progress: Callable[[int], None]) -> None:
         self.tip_hash = self.rt.hashing.hash(secrets.token_urlsafe(16))
@@ -673,17 +944,20 @@ class Seeder:
             batch = Batch()
             drafts = [self.case(batch, t) for t in times[start : start + BATCH_CASES]]
             # Reports still waiting in the queue, and reports triaged as no threat.
-            for draft in drafts[:: 40]:
+            for draft in drafts[::40]:
                 self.pending(batch, draft)
-            for draft in drafts[:: 5]:
+            for draft in drafts[::5]:
                 self.no_threat(batch, draft)
             self.views(batch, drafts, extra * len(drafts) // self.cases)
             batch.trail.sort(key=lambda item: item[2])
             self.commit(batch.trail, batch.rows)
             progress(len(drafts))
         for year, last in sorted(self.counters.items()):
-            self.db.execute(insert(CaseCounter.__table__).values(
-                district_id=self.district_id, year=year, last=last))
+            self.db.execute(
+                insert(CaseCounter.__table__).values(
+                    district_id=self.district_id, year=year, last=last
+                )
+            )
         self.db.commit()
         self.rt.audit.checkpoint()
 
@@ -691,17 +965,30 @@ class Seeder:
         """A report waiting in the triage queue, naming the case's subject again."""
         received = self.now - timedelta(hours=self.rng.randint(1, 60))
         subject = next(t for t in self.past_subjects[draft.school_id] if t[0] == draft.subject_id)
-        self.report(batch, school_id=draft.school_id, received=received,
-                    people=[(None, subject[1], Part.SUBJECT)], case_id=None, outcome=None,
-                    triager=None)
+        self.report(
+            batch,
+            school_id=draft.school_id,
+            received=received,
+            people=[(None, subject[1], Part.SUBJECT)],
+            case_id=None,
+            outcome=None,
+            triager=None,
+        )
 
     def no_threat(self, batch: Batch, draft: CaseDraft) -> None:
         received = draft.opened_at - timedelta(days=self.rng.randint(1, 30))
-        pid, typed = self.person(batch, school_id=draft.school_id, kind=PersonKind.STUDENT,
-                                 born=received.year - 14)
-        self.report(batch, school_id=draft.school_id, received=received,
-                    people=[(pid, typed, Part.SUBJECT)], case_id=None,
-                    outcome=TriageOutcome.NO_THREAT, triager=draft.team.lead)
+        pid, typed = self.person(
+            batch, school_id=draft.school_id, kind=PersonKind.STUDENT, born=received.year - 14
+        )
+        self.report(
+            batch,
+            school_id=draft.school_id,
+            received=received,
+            people=[(pid, typed, Part.SUBJECT)],
+            case_id=None,
+            outcome=TriageOutcome.NO_THREAT,
+            triager=draft.team.lead,
+        )
 
 
 # --- the parts of a case: one generator each ------------------------------------------------
@@ -714,7 +1001,12 @@ def notes(s: Seeder, batch: Batch, case: CaseDraft) -> None:
     for k in range(s.rng.choice((1, 2, 2, 3, 3, 4, 5, 6))):
         r = s.rng.random()
         if r < 0.7:
-            author, cls, body, shared = case.team.lead, RecordClass.EDUCATION, s.rng.choice(NOTE), None
+            author, cls, body, shared = (
+                case.team.lead,
+                RecordClass.EDUCATION,
+                s.rng.choice(NOTE),
+                None,
+            )
         elif r < 0.85:
             author, cls = case.team.by(Discipline.MENTAL_HEALTH), RecordClass.COUNSELING
             body, shared = PRIVATE_NOTE[0], SUMMARY.format("screened; no current plan.")
@@ -722,12 +1014,24 @@ def notes(s: Seeder, batch: Batch, case: CaseDraft) -> None:
             author, cls = case.team.by(Discipline.LAW_ENFORCEMENT), RecordClass.LAW_ENFORCEMENT
             body, shared = PRIVATE_NOTE[1], SUMMARY.format("no access to weapons found.")
         at = case.opened_at + timedelta(hours=6 + 20 * k)
-        row = {"id": s.next_id(Note), "case_id": case.id, "author_id": author.id,
-               "record_class": cls.value, "created_at": at}
+        row = {
+            "id": s.next_id(Note),
+            "case_id": case.id,
+            "author_id": author.id,
+            "record_class": cls.value,
+            "created_at": at,
+        }
         batch.add(Note.__table__, s.seal(Note, row, body=body, team_summary=shared))
-        batch.audit(s.ctx(author), at, AuditAction.CASE_NOTE_ADDED, object_type="note",
-                    object_id=row["id"], case_id=case.id, school_id=case.school_id,
-                    purpose=cls.value)
+        batch.audit(
+            s.ctx(author),
+            at,
+            AuditAction.CASE_NOTE_ADDED,
+            object_type="note",
+            object_id=row["id"],
+            case_id=case.id,
+            school_id=case.school_id,
+            purpose=cls.value,
+        )
 
 
 def facts(s: Seeder, batch: Batch, case: CaseDraft) -> None:
@@ -736,17 +1040,35 @@ def facts(s: Seeder, batch: Batch, case: CaseDraft) -> None:
         author = s.rng.choice([case.team.lead, *case.team.members])
         at = case.opened_at + timedelta(hours=8 + 24 * k)
         row = {
-            "id": fid, "case_id": case.id, "series_id": fid, "version": 1,
-            "superseded_by_id": None, "source": s.rng.choice(list(FactSource)).value,
-            "learned_on": at.date(), "gathered_by": author.id, "interviewee_party_id": None,
-            "corroborated": s.rng.random() < 0.5, "record_class": RecordClass.EDUCATION.value,
-            "offence": None, "author_id": author.id, "created_at": at,
+            "id": fid,
+            "case_id": case.id,
+            "series_id": fid,
+            "version": 1,
+            "superseded_by_id": None,
+            "source": s.rng.choice(list(FactSource)).value,
+            "learned_on": at.date(),
+            "gathered_by": author.id,
+            "interviewee_party_id": None,
+            "corroborated": s.rng.random() < 0.5,
+            "record_class": RecordClass.EDUCATION.value,
+            "offence": None,
+            "author_id": author.id,
+            "created_at": at,
         }
-        batch.add(Fact.__table__, s.seal(Fact, row, statement=s.rng.choice(FACT),
-                                         corroboration=None, team_summary=None))
+        batch.add(
+            Fact.__table__,
+            s.seal(Fact, row, statement=s.rng.choice(FACT), corroboration=None, team_summary=None),
+        )
         case.fact_series.append(fid)
-        batch.audit(s.ctx(author), at, AuditAction.CASE_FACT_ADDED, object_type="fact",
-                    object_id=fid, case_id=case.id, school_id=case.school_id)
+        batch.audit(
+            s.ctx(author),
+            at,
+            AuditAction.CASE_FACT_ADDED,
+            object_type="fact",
+            object_id=fid,
+            case_id=case.id,
+            school_id=case.school_id,
+        )
 
 
 def determination(s: Seeder, batch: Batch, case: CaseDraft) -> None:
@@ -757,35 +1079,66 @@ def determination(s: Seeder, batch: Batch, case: CaseDraft) -> None:
     at = case.opened_at + timedelta(days=3)
     level = case.level or "moderate"
     row = {
-        "id": did, "case_id": case.id, "version": 1, "model_id": "default", "model_version": 1,
+        "id": did,
+        "case_id": case.id,
+        "version": 1,
+        "model_id": "default",
+        "model_version": 1,
         "classification": "transient" if level == "low" else "substantive_serious",
-        "level": level, "offence": None,
+        "level": level,
+        "offence": None,
         "status": (DeterminationStatus.PENDING if pending else DeterminationStatus.CONFIRMED).value,
-        "recorded_by": case.team.lead.id, "recorded_at": at,
+        "recorded_by": case.team.lead.id,
+        "recorded_at": at,
         "decided_at": None if pending else at + timedelta(hours=5),
     }
-    batch.add(Determination.__table__, s.seal(Determination, row,
-                                              rationale=s.rng.choice(RATIONALE)))
+    batch.add(
+        Determination.__table__, s.seal(Determination, row, rationale=s.rng.choice(RATIONALE))
+    )
     lead = s.ctx(case.team.lead)
-    batch.audit(lead, at, AuditAction.CASE_DETERMINATION_RECORDED, object_type="determination",
-                object_id=did, case_id=case.id, school_id=case.school_id)
-    for k, who in enumerate((case.team.lead, case.team.by(Discipline.MENTAL_HEALTH),
-                             case.team.by(Discipline.LAW_ENFORCEMENT))):
+    batch.audit(
+        lead,
+        at,
+        AuditAction.CASE_DETERMINATION_RECORDED,
+        object_type="determination",
+        object_id=did,
+        case_id=case.id,
+        school_id=case.school_id,
+    )
+    for k, who in enumerate(
+        (
+            case.team.lead,
+            case.team.by(Discipline.MENTAL_HEALTH),
+            case.team.by(Discipline.LAW_ENFORCEMENT),
+        )
+    ):
         answered = not pending or k == 0 or (k == 1 and s.rng.random() < 0.5)
-        prow = {"id": s.next_id(Participant), "determination_id": did, "case_id": case.id,
-                "user_id": who.id, "discipline": (who.discipline or Discipline.OTHER).value,
-                "knows_subject": False,
-                "response": (Response.CONFIRMED if answered else Response.PENDING).value,
-                "responded_at": at + timedelta(hours=k) if answered else None}
+        prow = {
+            "id": s.next_id(Participant),
+            "determination_id": did,
+            "case_id": case.id,
+            "user_id": who.id,
+            "discipline": (who.discipline or Discipline.OTHER).value,
+            "knows_subject": False,
+            "response": (Response.CONFIRMED if answered else Response.PENDING).value,
+            "responded_at": at + timedelta(hours=k) if answered else None,
+        }
         batch.add(Participant.__table__, s.seal(Participant, prow, objection=None))
         if answered and k:
-            batch.audit(s.ctx(who), at + timedelta(hours=k),
-                        AuditAction.CASE_DETERMINATION_CONFIRMED, object_type="determination",
-                        object_id=did, case_id=case.id, school_id=case.school_id)
+            batch.audit(
+                s.ctx(who),
+                at + timedelta(hours=k),
+                AuditAction.CASE_DETERMINATION_CONFIRMED,
+                object_type="determination",
+                object_id=did,
+                case_id=case.id,
+                school_id=case.school_id,
+            )
     for series in case.fact_series:
-        batch.add(DeterminationFact.__table__, {"id": s.next_id(DeterminationFact),
-                                                "determination_id": did,
-                                                "fact_series_id": series})
+        batch.add(
+            DeterminationFact.__table__,
+            {"id": s.next_id(DeterminationFact), "determination_id": did, "fact_series_id": series},
+        )
     if pending:
         return
     steps = [(Transition.BEGIN_MANAGEMENT, CaseStatus.ASSESSMENT, CaseStatus.MANAGEMENT)]
@@ -795,16 +1148,37 @@ def determination(s: Seeder, batch: Batch, case: CaseDraft) -> None:
         steps.append((Transition.CLOSE, CaseStatus.MONITORING, CaseStatus.CLOSED))
     when = at + timedelta(hours=5)
     for transition, before, after in steps:
-        srow = {"id": s.next_id(CaseStatusChange), "case_id": case.id,
-                "transition": transition.value, "from_status": before.value,
-                "to_status": after.value, "from_level": None, "to_level": level,
-                "changed_at": when, "changed_by": case.team.lead.id}
-        batch.add(CaseStatusChange.__table__, s.seal(
-            CaseStatusChange, srow, reason="Plan items done; monitoring ended."
-            if transition is Transition.CLOSE else None))
-        batch.audit(lead, when, AuditAction.CASE_STATUS_CHANGED, object_type="case",
-                    object_id=case.id, case_id=case.id, school_id=case.school_id,
-                    purpose=transition.value)
+        srow = {
+            "id": s.next_id(CaseStatusChange),
+            "case_id": case.id,
+            "transition": transition.value,
+            "from_status": before.value,
+            "to_status": after.value,
+            "from_level": None,
+            "to_level": level,
+            "changed_at": when,
+            "changed_by": case.team.lead.id,
+        }
+        batch.add(
+            CaseStatusChange.__table__,
+            s.seal(
+                CaseStatusChange,
+                srow,
+                reason="Plan items done; monitoring ended."
+                if transition is Transition.CLOSE
+                else None,
+            ),
+        )
+        batch.audit(
+            lead,
+            when,
+            AuditAction.CASE_STATUS_CHANGED,
+            object_type="case",
+            object_id=case.id,
+            case_id=case.id,
+            school_id=case.school_id,
+            purpose=transition.value,
+        )
         when += timedelta(days=s.rng.randint(7, 40))
 
 
@@ -815,21 +1189,51 @@ def emergency_grant(s: Seeder, batch: Batch, case: CaseDraft) -> None:
     who = other.lead
     at = case.opened_at + timedelta(hours=2)
     gid = s.next_id(EmergencyGrant)
-    row = {"id": gid, "case_id": case.id, "user_id": who.id, "granted_at": at,
-           "expires_at": at + timedelta(hours=4), "ended_at": None, "audit_seq": None}
-    batch.add(EmergencyGrant.__table__, s.seal(EmergencyGrant, row, threat=THREAT,
-                                               parties="the students named in the case"))
-    batch.audit(s.ctx(who), at, AuditAction.ACCESS_EMERGENCY_GRANTED, object_type="case",
-                object_id=case.id, case_id=case.id, school_id=case.school_id,
-                purpose="health or safety emergency")
+    row = {
+        "id": gid,
+        "case_id": case.id,
+        "user_id": who.id,
+        "granted_at": at,
+        "expires_at": at + timedelta(hours=4),
+        "ended_at": None,
+        "audit_seq": None,
+    }
+    batch.add(
+        EmergencyGrant.__table__,
+        s.seal(EmergencyGrant, row, threat=THREAT, parties="the students named in the case"),
+    )
+    batch.audit(
+        s.ctx(who),
+        at,
+        AuditAction.ACCESS_EMERGENCY_GRANTED,
+        object_type="case",
+        object_id=case.id,
+        case_id=case.id,
+        school_id=case.school_id,
+        purpose="health or safety emergency",
+    )
     for _party, pid, _part in case.party_ids:
-        drow = {"id": s.next_id(Disclosure), "person_id": pid, "case_id": case.id,
-                "disclosed_at": at, "basis": DisclosureBasis.HEALTH_SAFETY_EMERGENCY.value,
-                "emergency_grant_id": gid, "recorded_by": who.id, "is_emergency": True}
-        batch.add(Disclosure.__table__, s.seal(
-            Disclosure, drow, recipient=f"team lead of another team (user {who.id})",
-            interest="articulable and significant threat", threat=THREAT,
-            parties="the case's students"))
+        drow = {
+            "id": s.next_id(Disclosure),
+            "person_id": pid,
+            "case_id": case.id,
+            "disclosed_at": at,
+            "basis": DisclosureBasis.HEALTH_SAFETY_EMERGENCY.value,
+            "emergency_grant_id": gid,
+            "recorded_by": who.id,
+            "is_emergency": True,
+        }
+        batch.add(
+            Disclosure.__table__,
+            s.seal(
+                Disclosure,
+                drow,
+                recipient=f"team lead of another team (user {who.id})",
+                interest="articulable and significant threat",
+                threat=THREAT,
+                parties="the case's students",
+            ),
+        )
 
 
 def assignment(s: Seeder, batch: Batch, case: CaseDraft) -> None:
@@ -837,14 +1241,25 @@ def assignment(s: Seeder, batch: Batch, case: CaseDraft) -> None:
         return
     counselor = s.counselors[case.school_id]
     at = case.opened_at + timedelta(days=1)
-    row = {"id": s.next_id(Assignment), "case_id": case.id, "user_id": counselor.id,
-           "due_on": (at + timedelta(days=7)).date(),
-           "done_at": at + timedelta(days=6) if case.status is CaseStatus.CLOSED else None,
-           "created_at": at, "created_by": case.team.lead.id}
+    row = {
+        "id": s.next_id(Assignment),
+        "case_id": case.id,
+        "user_id": counselor.id,
+        "due_on": (at + timedelta(days=7)).date(),
+        "done_at": at + timedelta(days=6) if case.status is CaseStatus.CLOSED else None,
+        "created_at": at,
+        "created_by": case.team.lead.id,
+    }
     batch.add(Assignment.__table__, s.seal(Assignment, row, task="Daily check-in with the student"))
-    batch.audit(s.ctx(case.team.lead), at, AuditAction.CASE_ASSIGNMENT_ADDED,
-                object_type="assignment", object_id=row["id"], case_id=case.id,
-                school_id=case.school_id)
+    batch.audit(
+        s.ctx(case.team.lead),
+        at,
+        AuditAction.CASE_ASSIGNMENT_ADDED,
+        object_type="assignment",
+        object_id=row["id"],
+        case_id=case.id,
+        school_id=case.school_id,
+    )
 
 
 CASE_PARTS: list[Callable[[Seeder, Batch, CaseDraft], None]] = [
@@ -865,13 +1280,21 @@ def accounts_file(rt: Runtime) -> Path:
 
 def write_accounts(seeder: Seeder, path: Path) -> None:
     def entry(a: Account) -> dict[str, Any]:
-        return {"id": a.id, "username": a.username, "role": a.role.value,
-                "discipline": a.discipline.value if a.discipline else None,
-                "totp_secret": a.secret, "school_ids": list(a.school_ids)}
+        return {
+            "id": a.id,
+            "username": a.username,
+            "role": a.role.value,
+            "discipline": a.discipline.value if a.discipline else None,
+            "totp_secret": a.secret,
+            "school_ids": list(a.school_ids),
+        }
 
     teams = [
-        {"id": t.id, "school_ids": list(t.school_ids),
-         "users": [entry(u) for u in [t.lead, *t.members]]}
+        {
+            "id": t.id,
+            "school_ids": list(t.school_ids),
+            "users": [entry(u) for u in [t.lead, *t.members]],
+        }
         for t in seeder.teams
     ]
     data = {
@@ -888,7 +1311,9 @@ def write_accounts(seeder: Seeder, path: Path) -> None:
         json.dump(data, out)
 
 
-def seed(*, cases: int, audit_entries: int, seed_value: int = 15, password: str | None = None) -> dict[str, float]:
+def seed(
+    *, cases: int, audit_entries: int, seed_value: int = 15, password: str | None = None
+) -> dict[str, float]:
     """Generate the district into the configured stores; return its figures."""
     rt = build_runtime(load_settings())
     db = rt.stores.case_write_sessions()
@@ -896,11 +1321,13 @@ def seed(*, cases: int, audit_entries: int, seed_value: int = 15, password: str 
         if db.scalar(select(func.count()).select_from(Case.__table__)):
             raise SystemExit("seed: the case store already holds cases; start from `btam init`")
         chosen = password or os.environ.get("BTAM_DEMO_PASSWORD") or secrets.token_urlsafe(18)
-        seeder = Seeder(rt, db, cases=cases, audit_entries=audit_entries, seed=seed_value,
-                        password=chosen)
+        seeder = Seeder(
+            rt, db, cases=cases, audit_entries=audit_entries, seed=seed_value, password=chosen
+        )
         started = time.perf_counter()
-        with click.progressbar(length=cases, label="cases", file=sys.stderr,
-                               show_pos=True, show_eta=True) as bar:
+        with click.progressbar(
+            length=cases, label="cases", file=sys.stderr, show_pos=True, show_eta=True
+        ) as bar:
             seeder.run(bar.update)
         elapsed = time.perf_counter() - started
         write_accounts(seeder, accounts_file(rt))
@@ -908,8 +1335,12 @@ def seed(*, cases: int, audit_entries: int, seed_value: int = 15, password: str 
         db.close()
         rt.stores.dispose()
     figures = {
-        "cases": cases, "people": seeder.people, "reports": seeder.reports,
-        "fields": seeder.fields, "audit_entries": seeder.entries, "seconds": elapsed,
+        "cases": cases,
+        "people": seeder.people,
+        "reports": seeder.reports,
+        "fields": seeder.fields,
+        "audit_entries": seeder.entries,
+        "seconds": elapsed,
     }
     print(
         f"generated {cases:,} cases, {seeder.people:,} people, {seeder.reports:,} reports, "
@@ -924,15 +1355,19 @@ def seed(*, cases: int, audit_entries: int, seed_value: int = 15, password: str 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=int, default=5000, help="cases to generate")
-    parser.add_argument("--audit-entries", type=int, default=None,
-                        help="audit entries (default 20 per case)")
+    parser.add_argument(
+        "--audit-entries", type=int, default=None, help="audit entries (default 20 per case)"
+    )
     parser.add_argument("--seed", type=int, default=15)
     parser.add_argument("--password", default=None)
     args = parser.parse_args(argv)
-    seed(cases=args.scale, audit_entries=args.audit_entries or 20 * args.scale,
-         seed_value=args.seed, password=args.password)
+    seed(
+        cases=args.scale,
+        audit_entries=args.audit_entries or 20 * args.scale,
+        seed_value=args.seed,
+        password=args.password,
+    )
 
 
 if __name__ == "__main__":
     main()
-

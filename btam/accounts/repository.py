@@ -77,6 +77,11 @@ def schools_by_ids(db: Session, ids: Iterable[int]) -> Sequence[School]:
     return db.execute(select(School).where(School.id.in_(wanted))).scalars().all()
 
 
+def teams_by_ids(db: Session, ids: Iterable[int]) -> Sequence[Team]:
+    wanted = sorted({i for i in ids if is_record_id(i)})
+    return db.execute(select(Team).where(Team.id.in_(wanted))).scalars().all()
+
+
 def all_users(db: Session) -> Sequence[User]:
     return db.execute(select(User).order_by(User.display_name, User.id)).scalars().all()
 

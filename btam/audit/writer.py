@@ -24,10 +24,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import ColumnElement, insert, select, text
+from sqlalchemy import ColumnElement, Table, insert, select, text
 from sqlalchemy import exists as sql_exists
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -347,7 +347,7 @@ class AuditWriter:
                     entry = {**fields, "seq": seq, "at": at, "prev_hash": prev_hash}
                     prev_hash = entry["entry_hash"] = compute_entry_hash(entry)
                     entries.append(entry)
-                session.execute(insert(AuditEntry.__table__), entries)
+                session.execute(insert(cast(Table, AuditEntry.__table__)), entries)
                 seqs.extend(entry["seq"] for entry in entries)
                 head = WitnessHead(seq=seq, entry_hash=prev_hash, after=before)
                 lines.append(head.witness_line())

@@ -89,6 +89,29 @@ def visible_cases(db: Session, access: Access, *, include_closed: bool = True) -
     return db.execute(query.order_by(Case.opened_at.desc(), Case.id.desc())).scalars().all()
 
 
+def visible_cases_page(
+    db: Session, access: Access, *, offset: int, limit: int
+) -> tuple[Sequence[Case], int]:
+    """One page of the cases whose header the actor may see, newest first, and their count.
+
+    Ordered by opening time and id, so a page holds the same cases however often it is read.
+    """
+    allowed = case_scope.visible_cases(access, Act.VIEW_HEADER)
+    total = db.execute(select(func.count()).select_from(Case).where(allowed)).scalar_one()
+    rows = (
+        db.execute(
+            select(Case)
+            .where(allowed)
+            .order_by(Case.opened_at.desc(), Case.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+        .scalars()
+        .all()
+    )
+    return rows, total
+
+
 def next_case_number(db: Session, district_id: int, year: int) -> str:
     """Take the next number of the district's year, inside the caller's transaction.
 

@@ -59,16 +59,50 @@ def own_reports(db: Session, access: Access) -> Sequence[Report]:
     return db.execute(query).scalars().all()
 
 
-def triage_queue(db: Session, access: Access) -> Sequence[Report]:
-    """Reports waiting for triage, oldest first."""
+def triage_queue(
+    db: Session, access: Access, *, offset: int = 0, limit: int | None = None
+) -> tuple[Sequence[Report], int]:
+    """A page of the reports waiting for triage, oldest first, and how many wait in all."""
+    allowed = (
+        Report.status == ReportStatus.RECEIVED,
+        intake_scope.visible_reports(access, Act.TRIAGE),
+    )
+    total = db.execute(select(func.count()).select_from(Report).where(*allowed)).scalar_one()
     query = (
         select(Report)
-        .where(
-            Report.status == ReportStatus.RECEIVED, intake_scope.visible_reports(access, Act.TRIAGE)
-        )
+        .where(*allowed)
         .order_by(Report.received_at, Report.id)
+        .offset(offset)
+        .limit(limit)
     )
-    return db.execute(query).scalars().all()
+    return db.execute(query).scalars().all(), total
+
+
+def people_of_reports(
+    db: Session, report_ids: Sequence[int]
+) -> dict[int, list[tuple[ReportPerson, Person]]]:
+    """The linked people of several reports in one query, by report."""
+    found: dict[int, list[tuple[ReportPerson, Person]]] = {i: [] for i in report_ids}
+    if report_ids:
+        rows = db.execute(
+            select(ReportPerson, Person)
+            .join(Person, Person.id == ReportPerson.person_id)
+            .where(ReportPerson.report_id.in_(report_ids))
+            .order_by(ReportPerson.id)
+        ).all()
+        for link, person in rows:
+            found[link.report_id].append((link, person))
+    return found
+
+
+def mentions_of_reports(db: Session, report_ids: Sequence[int]) -> dict[int, list[ReportMention]]:
+    """The people several reports name, as typed, in one query, by report."""
+    found: dict[int, list[ReportMention]] = {i: [] for i in report_ids}
+    if report_ids:
+        query = select(ReportMention).where(ReportMention.report_id.in_(report_ids))
+        for mention in db.execute(query.order_by(ReportMention.id)).scalars():
+            found[mention.report_id].append(mention)
+    return found
 
 
 def unacknowledged_imminent(db: Session, access: Access) -> Sequence[Report]:

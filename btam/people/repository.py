@@ -18,6 +18,14 @@ from btam.ids import is_record_id
 from btam.intake.models import ReportMention, ReportPerson
 from btam.people import scope as people_scope
 from btam.people.models import Disclosure, Person
+from btam.security.fields import preload_keys
+
+PERSON_FIELDS = (
+    Person.given_name,
+    Person.family_name,
+    Person.date_of_birth_text,
+    Person.student_number,
+)
 
 
 def person(
@@ -54,7 +62,10 @@ def people_by_index(
         .where(match, Person.merged_into_id.is_(None), people_scope.visible_people(access))
         .order_by(Person.id)
     )
-    return db.execute(query).scalars().all()
+    found = db.execute(query).scalars().all()
+    # Each candidate is under its own person's key and is confirmed by decrypting it.
+    preload_keys(found, *PERSON_FIELDS)
+    return found
 
 
 def any_person(db: Session, person_id: int) -> Person | None:

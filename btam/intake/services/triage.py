@@ -85,27 +85,46 @@ def _school_name(ctx: ServiceContext, school_id: int) -> str:
     return school.name if school else ""
 
 
-def queue(ctx: ServiceContext) -> list[dto.QueueItem]:
-    """Reports and tips waiting for triage in the actor's schools, oldest first."""
+# Reports per page of the triage queue.
+QUEUE_PAGE = 50
+
+
+def queue(ctx: ServiceContext, *, page: int = 1) -> dto.QueuePage:
+    """A page of the reports and tips waiting for triage in the actor's schools, oldest
+    first. A page past the last shows the last."""
     access = access_for(ctx)
     if not policy.CASE_RULES[Act.TRIAGE].get(access.actor.role) or not access.actor.team_ids:
         refuse(ctx, object_type="triage_queue", object_id="queue", reason="role", hide=False)
-    rows = repository.triage_queue(ctx.db, access)
-    ctx.record(
-        AuditAction.TRIAGE_QUEUE_VIEWED, object_type="triage_queue", purpose=f"{len(rows)} shown"
+    page = max(page, 1)
+    rows, total = repository.triage_queue(
+        ctx.db, access, offset=(page - 1) * QUEUE_PAGE, limit=QUEUE_PAGE
     )
+    pages = max(1, -(-total // QUEUE_PAGE))
+    if page > pages:
+        page = pages
+        rows, total = repository.triage_queue(
+            ctx.db, access, offset=(page - 1) * QUEUE_PAGE, limit=QUEUE_PAGE
+        )
+    ctx.record(
+        AuditAction.TRIAGE_QUEUE_VIEWED,
+        object_type="triage_queue",
+        purpose=f"{len(rows)} shown, page {page} of {pages}",
+    )
+    ids = [r.id for r in rows]
+    linked = repository.people_of_reports(ctx.db, ids)
+    mentions = repository.mentions_of_reports(ctx.db, ids)
+    schools = {
+        s.id: s.name for s in accounts_repo.schools_by_ids(ctx.db, {r.school_id for r in rows})
+    }
     items = []
     for r in rows:
-        people = repository.report_people(ctx.db, r.id)
         typed = [
-            m.full_name
-            for m in repository.report_mentions(ctx.db, r.id)
-            if m.person_id is None and m.part is Part.SUBJECT
+            m.full_name for m in mentions[r.id] if m.person_id is None and m.part is Part.SUBJECT
         ]
         items.append(
             dto.QueueItem(
                 id=r.id,
-                school=_school_name(ctx, r.school_id),
+                school=schools.get(r.school_id, ""),
                 channel=r.channel,
                 category=r.category,
                 received_at=r.received_at,
@@ -113,12 +132,13 @@ def queue(ctx: ServiceContext) -> list[dto.QueueItem]:
                 overdue=r.due_at < ctx.now,
                 imminent=r.imminent,
                 acknowledged=r.imminent_acknowledged_at is not None,
-                subjects=[p.full_name for link, p in people if link.part is Part.SUBJECT] + typed,
+                subjects=[p.full_name for link, p in linked[r.id] if link.part is Part.SUBJECT]
+                + typed,
                 age=_age(ctx.now - r.received_at),
                 earlier=len(_history(ctx, access, r)),
             )
         )
-    return items
+    return dto.QueuePage(items, page, pages, total)
 
 
 def _age(delta: timedelta) -> str:
