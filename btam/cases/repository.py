@@ -32,6 +32,7 @@ from btam.intake.models import (
     Report,
 )
 from btam.people.models import Person
+from btam.security.fields import preload_keys
 
 
 def active_grants(db: Session, user_id: int, now: datetime) -> frozenset[int]:
@@ -141,6 +142,14 @@ def parties(db: Session, case_id: int) -> Sequence[tuple[CaseParty, Person]]:
         .where(CaseParty.case_id == case_id)
         .order_by(CaseParty.id)
     ).all()
+    # Each person is under a key of its own: unwrap them all in one query, not one a person.
+    preload_keys(
+        [person for _party, person in rows],
+        Person.given_name,
+        Person.family_name,
+        Person.date_of_birth_text,
+        Person.student_number,
+    )
     return [(party, person) for party, person in rows]
 
 
