@@ -18,8 +18,8 @@ from sqlalchemy import event
 
 from btam.access.record_classes import RecordClass
 from btam.cases.services import opening, records
-from btam.intake.services import triage
 from btam.context import carry_out
+from btam.intake.services import triage
 from btam.people.terms import Part
 from tests.support.cases import acting_as, student
 from tests.support.intake import seed_report
