@@ -160,7 +160,7 @@ def test_the_queue_counts_what_each_report_page_shows_as_its_history(
     app: Flask, world: World
 ) -> None:
     open_case(app, world, 1)
-    for n in range(1, 5):
+    for _n in range(1, 5):
         seed_report(
             app,
             world,
