@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from btam.access.actor import Role
 from btam.accounts.models import District, RecoveryCode, School, Team, User
@@ -83,7 +83,9 @@ def teams_by_ids(db: Session, ids: Iterable[int]) -> Sequence[Team]:
 
 
 def all_users(db: Session) -> Sequence[User]:
-    return db.execute(select(User).order_by(User.display_name, User.id)).scalars().all()
+    # The schools of every user in one more query, not one a user.
+    query = select(User).options(selectinload(User.schools)).order_by(User.display_name, User.id)
+    return db.execute(query).scalars().all()
 
 
 def users_by_ids(db: Session, ids: Iterable[int]) -> Sequence[User]:

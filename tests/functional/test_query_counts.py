@@ -16,7 +16,9 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event
 
+from btam.access.actor import Role
 from btam.access.record_classes import RecordClass
+from btam.accounts.services import users
 from btam.cases.services import opening, records
 from btam.context import carry_out
 from btam.intake.services import triage
@@ -24,7 +26,7 @@ from btam.people.terms import Part
 from tests.support.cases import acting_as, student
 from tests.support.intake import seed_report
 from tests.support.intake import student as mentioned
-from tests.support.personas import World
+from tests.support.personas import PASSWORD, World, system_ctx
 from tests.support.web import Browser, signed_in
 
 
@@ -177,3 +179,34 @@ def test_the_queue_counts_what_each_report_page_shows_as_its_history(
             len(triage.view_report(ctx, i.id).history) for i in items
         ]
         assert all(i.earlier for i in items)
+
+
+def test_the_auditors_trail_costs_the_same_queries_whatever_the_number_of_users(
+    app: Flask, world: World
+) -> None:
+    number = open_case(app, world, 1)
+    auditor = signed_in(app, world, "auditor_eve")
+    url = "/audit/?case_id=1"
+    few = queries(app, auditor, url)
+    ctx = system_ctx(app)
+    try:
+        for n in range(6):
+            carry_out(
+                ctx,
+                users.create_user(
+                    ctx,
+                    data=users.UserData(
+                        username=f"staff_{n}",
+                        display_name=f"Staff {n}",
+                        role=Role.STAFF,
+                        discipline=None,
+                        district_wide=False,
+                        school_ids=(world.school_ids["NHS"], world.school_ids["SMS"]),
+                    ),
+                    password=PASSWORD,
+                ),
+            )
+    finally:
+        ctx.db.close()
+    assert number
+    assert queries(app, auditor, url) == few
