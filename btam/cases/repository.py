@@ -66,6 +66,35 @@ def facts(db: Session, case: Case) -> CaseFacts:
     )
 
 
+def facts_of_cases(db: Session, cases: Sequence[Case]) -> dict[int, CaseFacts]:
+    """The facts of several cases for the policy, in two queries whatever their number."""
+    ids = [c.id for c in cases]
+    members: dict[int, set[int]] = {i: set() for i in ids}
+    assignees: dict[int, set[int]] = {i: set() for i in ids}
+    if ids:
+        for case_id, user_id in db.execute(
+            select(CaseMember.case_id, CaseMember.user_id).where(
+                CaseMember.case_id.in_(ids), CaseMember.removed_at.is_(None)
+            )
+        ):
+            members[case_id].add(user_id)
+        for case_id, user_id in db.execute(
+            select(Assignment.case_id, Assignment.user_id).where(Assignment.case_id.in_(ids))
+        ):
+            assignees[case_id].add(user_id)
+    return {
+        c.id: CaseFacts(
+            case_id=c.id,
+            school_id=c.school_id,
+            team_id=c.team_id,
+            lead_id=c.lead_id,
+            member_ids=frozenset(members[c.id]),
+            assignee_ids=frozenset(assignees[c.id]),
+        )
+        for c in cases
+    }
+
+
 def case_by_number(db: Session, access: Access, number: str, act: Act) -> Case | None:
     """The case with ``number`` if the policy lets the actor ``act`` on it."""
     return db.execute(

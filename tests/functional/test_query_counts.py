@@ -210,3 +210,27 @@ def test_the_auditors_trail_costs_the_same_queries_whatever_the_number_of_users(
         ctx.db.close()
     assert number
     assert queries(app, auditor, url) == few
+
+
+def test_a_person_page_costs_the_same_queries_whatever_the_persons_cases(
+    app: Flask, world: World
+) -> None:
+    def case_of_the_same_student() -> int:
+        with acting_as(app, world, "lead_ben") as ctx:
+            return carry_out(
+                ctx,
+                opening.open_case(
+                    ctx,
+                    school_id=world.school_ids["NHS"],
+                    team_id=world.team_ids["north"],
+                    summary="The same student, again.",
+                    subject=student("Casey", "Again", born=date(2010, 5, 6), number="S-7777"),
+                ),
+            ).subject_id
+
+    person_id = case_of_the_same_student()
+    lead = signed_in(app, world, "lead_ben")
+    few = queries(app, lead, f"/people/{person_id}")
+    for _n in range(4):
+        assert case_of_the_same_student() == person_id
+    assert queries(app, lead, f"/people/{person_id}") == few
