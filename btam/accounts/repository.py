@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from btam.access.actor import Role
 from btam.accounts.models import District, RecoveryCode, School, Team, User
@@ -77,8 +77,15 @@ def schools_by_ids(db: Session, ids: Iterable[int]) -> Sequence[School]:
     return db.execute(select(School).where(School.id.in_(wanted))).scalars().all()
 
 
+def teams_by_ids(db: Session, ids: Iterable[int]) -> Sequence[Team]:
+    wanted = sorted({i for i in ids if is_record_id(i)})
+    return db.execute(select(Team).where(Team.id.in_(wanted))).scalars().all()
+
+
 def all_users(db: Session) -> Sequence[User]:
-    return db.execute(select(User).order_by(User.display_name, User.id)).scalars().all()
+    # The schools of every user in one more query, not one a user.
+    query = select(User).options(selectinload(User.schools)).order_by(User.display_name, User.id)
+    return db.execute(query).scalars().all()
 
 
 def users_by_ids(db: Session, ids: Iterable[int]) -> Sequence[User]:

@@ -24,10 +24,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import ColumnElement, insert, select, text
+from sqlalchemy import ColumnElement, Table, insert, select, text
 from sqlalchemy import exists as sql_exists
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -311,6 +311,56 @@ class AuditWriter:
         if not rows:
             return []
         return self._run("an append", lambda session, out: self._append(session, rows, out))
+
+    def append_history(
+        self, records: Sequence[tuple[AuditContext, AuditEvent, datetime]]
+    ) -> list[int]:
+        """Record past events of many requests, each at its own time, in one transaction.
+
+        For loading a generated district (benchmarks, demos at scale): the entries are
+        validated, hashed and chained exactly as :meth:`append_all` does, each keeps the time
+        it is given, and the chain is sealed with a signed checkpoint every
+        ``checkpoint_every`` entries and at the end, each after its witness head line, so the
+        trail verifies as one written request by request. Returns the seqs in order.
+
+        :raises InvalidAuditEntry: when any value is unknown, too long or not an id (nothing
+            is written).
+        :raises AuditUnavailable: when the audit store (or the witness file) cannot take the
+            entries; none is recorded.
+        """
+        rows = [(_validated(ctx, event), at) for ctx, event, at in records]
+        if not rows:
+            return []
+        if any(at.tzinfo is None for _fields, at in rows):
+            raise InvalidAuditEntry("history entries need aware UTC times")
+        chunk = self._checkpoint_every or len(rows)
+
+        def body(session: Session, out: _Written) -> list[int]:
+            seq, prev_hash = _head(session) or (0, GENESIS_HASH)
+            before = prev_hash
+            seqs: list[int] = []
+            lines: list[str] = []
+            for start in range(0, len(rows), chunk):
+                entries = []
+                for fields, at in rows[start : start + chunk]:
+                    seq += 1
+                    entry = {**fields, "seq": seq, "at": at, "prev_hash": prev_hash}
+                    prev_hash = entry["entry_hash"] = compute_entry_hash(entry)
+                    entries.append(entry)
+                session.execute(insert(cast(Table, AuditEntry.__table__)), entries)
+                seqs.extend(entry["seq"] for entry in entries)
+                head = WitnessHead(seq=seq, entry_hash=prev_hash, after=before)
+                lines.append(head.witness_line())
+                before = prev_hash
+                sealed = self._seal(session, seq, prev_hash, _last_checkpoint(session))
+                if sealed.new:
+                    lines.append(sealed.checkpoint.witness_line())
+                out.checkpoint = sealed.checkpoint
+            _append_witness_lines(self._witness, lines)
+            out.head = head
+            return seqs
+
+        return self._run("an append", body)
 
     def append_unless(
         self, ctx: AuditContext, event: AuditEvent, *, exists: ColumnElement[bool]

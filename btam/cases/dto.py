@@ -30,6 +30,16 @@ class CaseHeader:
 
 
 @dataclass(frozen=True)
+class CaseListPage:
+    """One page of the case list, newest first, and where it stands among the pages."""
+
+    items: list[CaseHeader]
+    page: int
+    pages: int
+    total: int
+
+
+@dataclass(frozen=True)
 class NoteView:
     id: int
     author: str

@@ -32,6 +32,7 @@ from btam.intake.models import (
     Report,
 )
 from btam.people.models import Person
+from btam.security.fields import preload_keys
 
 
 def active_grants(db: Session, user_id: int, now: datetime) -> frozenset[int]:
@@ -65,6 +66,35 @@ def facts(db: Session, case: Case) -> CaseFacts:
     )
 
 
+def facts_of_cases(db: Session, cases: Sequence[Case]) -> dict[int, CaseFacts]:
+    """The facts of several cases for the policy, in two queries whatever their number."""
+    ids = [c.id for c in cases]
+    members: dict[int, set[int]] = {i: set() for i in ids}
+    assignees: dict[int, set[int]] = {i: set() for i in ids}
+    if ids:
+        for case_id, user_id in db.execute(
+            select(CaseMember.case_id, CaseMember.user_id).where(
+                CaseMember.case_id.in_(ids), CaseMember.removed_at.is_(None)
+            )
+        ):
+            members[case_id].add(user_id)
+        for case_id, user_id in db.execute(
+            select(Assignment.case_id, Assignment.user_id).where(Assignment.case_id.in_(ids))
+        ):
+            assignees[case_id].add(user_id)
+    return {
+        c.id: CaseFacts(
+            case_id=c.id,
+            school_id=c.school_id,
+            team_id=c.team_id,
+            lead_id=c.lead_id,
+            member_ids=frozenset(members[c.id]),
+            assignee_ids=frozenset(assignees[c.id]),
+        )
+        for c in cases
+    }
+
+
 def case_by_number(db: Session, access: Access, number: str, act: Act) -> Case | None:
     """The case with ``number`` if the policy lets the actor ``act`` on it."""
     return db.execute(
@@ -87,6 +117,29 @@ def visible_cases(db: Session, access: Access, *, include_closed: bool = True) -
     if not include_closed:
         query = query.where(Case.closed_at.is_(None))
     return db.execute(query.order_by(Case.opened_at.desc(), Case.id.desc())).scalars().all()
+
+
+def visible_cases_page(
+    db: Session, access: Access, *, offset: int, limit: int
+) -> tuple[Sequence[Case], int]:
+    """One page of the cases whose header the actor may see, newest first, and their count.
+
+    Ordered by opening time and id, so a page holds the same cases however often it is read.
+    """
+    allowed = case_scope.visible_cases(access, Act.VIEW_HEADER)
+    total = db.execute(select(func.count()).select_from(Case).where(allowed)).scalar_one()
+    rows = (
+        db.execute(
+            select(Case)
+            .where(allowed)
+            .order_by(Case.opened_at.desc(), Case.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+        .scalars()
+        .all()
+    )
+    return rows, total
 
 
 def next_case_number(db: Session, district_id: int, year: int) -> str:
@@ -118,6 +171,14 @@ def parties(db: Session, case_id: int) -> Sequence[tuple[CaseParty, Person]]:
         .where(CaseParty.case_id == case_id)
         .order_by(CaseParty.id)
     ).all()
+    # Each person is under a key of its own: unwrap them all in one query, not one a person.
+    preload_keys(
+        [person for _party, person in rows],
+        Person.given_name,
+        Person.family_name,
+        Person.date_of_birth_text,
+        Person.student_number,
+    )
     return [(party, person) for party, person in rows]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from wtforms import SelectChoice
 
@@ -45,9 +45,12 @@ def _to_case(number: str, anchor: str | None = None) -> str:
 @requires(Permission.CASES_VIEW)
 def index(actor: Actor) -> ResponseReturnValue:
     ctx = web.service_context(actor)
+    number = parse_id(request.args.get("page", "1"))
+    if number is None:
+        abort(400)
     return render_template(
         "cases/index.html",
-        cases=page.list_cases(ctx),
+        cases=page.list_cases(ctx, page=number),
         can_open=bool(opening.openable_teams(ctx)),
     )
 

@@ -59,6 +59,16 @@ class QueueItem:
 
 
 @dataclass(frozen=True)
+class QueuePage:
+    """One page of the triage queue, oldest first, and where it stands among the pages."""
+
+    items: list[QueueItem]
+    page: int
+    pages: int
+    total: int
+
+
+@dataclass(frozen=True)
 class HistoryItem:
     person: str
     kind: str  # "case" or "report"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import func, or_, select
@@ -23,7 +23,21 @@ from btam.intake.models import (
 )
 from btam.intake.terms import ReportStatus
 from btam.people.models import Person
+from btam.security.fields import preload_keys
 from btam.security.keys import bind_scope
+
+MENTION_FIELDS = (
+    ReportMention.given_name,
+    ReportMention.family_name,
+    ReportMention.date_of_birth_text,
+    ReportMention.student_number,
+)
+PERSON_FIELDS = (
+    Person.given_name,
+    Person.family_name,
+    Person.date_of_birth_text,
+    Person.student_number,
+)
 
 
 def report(db: Session, report_id: int) -> Report | None:
@@ -59,16 +73,53 @@ def own_reports(db: Session, access: Access) -> Sequence[Report]:
     return db.execute(query).scalars().all()
 
 
-def triage_queue(db: Session, access: Access) -> Sequence[Report]:
-    """Reports waiting for triage, oldest first."""
+def triage_queue(
+    db: Session, access: Access, *, offset: int = 0, limit: int | None = None
+) -> tuple[Sequence[Report], int]:
+    """A page of the reports waiting for triage, oldest first, and how many wait in all."""
+    allowed = (
+        Report.status == ReportStatus.RECEIVED,
+        intake_scope.visible_reports(access, Act.TRIAGE),
+    )
+    total = db.execute(select(func.count()).select_from(Report).where(*allowed)).scalar_one()
     query = (
         select(Report)
-        .where(
-            Report.status == ReportStatus.RECEIVED, intake_scope.visible_reports(access, Act.TRIAGE)
-        )
+        .where(*allowed)
         .order_by(Report.received_at, Report.id)
+        .offset(offset)
+        .limit(limit)
     )
-    return db.execute(query).scalars().all()
+    return db.execute(query).scalars().all(), total
+
+
+def people_of_reports(
+    db: Session, report_ids: Sequence[int]
+) -> dict[int, list[tuple[ReportPerson, Person]]]:
+    """The linked people of several reports in one query, by report."""
+    found: dict[int, list[tuple[ReportPerson, Person]]] = {i: [] for i in report_ids}
+    if report_ids:
+        rows = db.execute(
+            select(ReportPerson, Person)
+            .join(Person, Person.id == ReportPerson.person_id)
+            .where(ReportPerson.report_id.in_(report_ids))
+            .order_by(ReportPerson.id)
+        ).all()
+        for link, person in rows:
+            found[link.report_id].append((link, person))
+        preload_keys([person for _link, person in rows], *PERSON_FIELDS)
+    return found
+
+
+def mentions_of_reports(db: Session, report_ids: Sequence[int]) -> dict[int, list[ReportMention]]:
+    """The people several reports name, as typed, in one query, by report."""
+    found: dict[int, list[ReportMention]] = {i: [] for i in report_ids}
+    if report_ids:
+        query = select(ReportMention).where(ReportMention.report_id.in_(report_ids))
+        rows = db.execute(query.order_by(ReportMention.id)).scalars().all()
+        for mention in rows:
+            found[mention.report_id].append(mention)
+        preload_keys(rows, *MENTION_FIELDS)
+    return found
 
 
 def unacknowledged_imminent(db: Session, access: Access) -> Sequence[Report]:
@@ -162,6 +213,55 @@ def earlier_reports_of(
         .order_by(Report.received_at.desc())
     )
     return db.execute(query).scalars().unique().all()
+
+
+def reports_of_people(
+    db: Session, access: Access, person_ids: Collection[int]
+) -> Sequence[tuple[Report, int]]:
+    """The reports naming any of several people, among those the actor may triage, with the
+    person each names: one query for a page of the triage queue."""
+    if not person_ids:
+        return []
+    rows = db.execute(
+        select(Report, ReportPerson.person_id)
+        .join(ReportPerson, ReportPerson.report_id == Report.id)
+        .where(
+            ReportPerson.person_id.in_(sorted(person_ids)),
+            intake_scope.visible_reports(access, Act.TRIAGE),
+        )
+        .order_by(Report.received_at.desc())
+    ).all()
+    return [(r, person_id) for r, person_id in rows]
+
+
+def mentions_by_indexes(
+    db: Session,
+    access: Access,
+    *,
+    student_id_indexes: Collection[str],
+    name_dob_indexes: Collection[str],
+) -> Sequence[tuple[Report, ReportMention]]:
+    """Unlinked mentions sharing any of several blind index values, in reports the actor may
+    triage: candidates to confirm by decrypting, for a page of the triage queue at once."""
+    clauses = []
+    if student_id_indexes:
+        clauses.append(ReportMention.student_id_index.in_(sorted(student_id_indexes)))
+    if name_dob_indexes:
+        clauses.append(ReportMention.name_dob_index.in_(sorted(name_dob_indexes)))
+    if not clauses:
+        return []
+    rows = db.execute(
+        select(Report, ReportMention)
+        .join(ReportMention, ReportMention.report_id == Report.id)
+        .where(
+            or_(*clauses),
+            ReportMention.person_id.is_(None),
+            intake_scope.visible_reports(access, Act.TRIAGE),
+        )
+        .order_by(Report.received_at.desc(), ReportMention.id)
+    ).all()
+    preload_keys([m for _r, m in rows], *MENTION_FIELDS)
+    return [(r, m) for r, m in rows]
 
 
 def earlier_mentions(

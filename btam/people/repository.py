@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -18,6 +18,14 @@ from btam.ids import is_record_id
 from btam.intake.models import ReportMention, ReportPerson
 from btam.people import scope as people_scope
 from btam.people.models import Disclosure, Person
+from btam.security.fields import preload_keys
+
+PERSON_FIELDS = (
+    Person.given_name,
+    Person.family_name,
+    Person.date_of_birth_text,
+    Person.student_number,
+)
 
 
 def person(
@@ -54,7 +62,57 @@ def people_by_index(
         .where(match, Person.merged_into_id.is_(None), people_scope.visible_people(access))
         .order_by(Person.id)
     )
-    return db.execute(query).scalars().all()
+    found = db.execute(query).scalars().all()
+    # Each candidate is under its own person's key and is confirmed by decrypting it.
+    preload_keys(found, *PERSON_FIELDS)
+    return found
+
+
+def people_by_indexes(
+    db: Session,
+    access: Access,
+    *,
+    student_id_indexes: Collection[str],
+    name_dob_indexes: Collection[str],
+) -> Sequence[Person]:
+    """Candidates sharing any of several blind index values, among the people the actor may
+    view, in one query (the triage queue's many mentions at once)."""
+    clauses = []
+    if student_id_indexes:
+        clauses.append(Person.student_id_index.in_(sorted(student_id_indexes)))
+    if name_dob_indexes:
+        clauses.append(Person.name_dob_index.in_(sorted(name_dob_indexes)))
+    if not clauses:
+        return []
+    query = (
+        select(Person)
+        .where(or_(*clauses), Person.merged_into_id.is_(None), people_scope.visible_people(access))
+        .order_by(Person.id)
+    )
+    found = db.execute(query).scalars().all()
+    preload_keys(found, *PERSON_FIELDS)
+    return found
+
+
+def cases_of_people(
+    db: Session, access: Access, person_ids: Collection[int]
+) -> dict[int, list[tuple[Case, CaseParty]]]:
+    """The visible cases of several people in one query, by person, newest first."""
+    found: dict[int, list[tuple[Case, CaseParty]]] = {i: [] for i in person_ids}
+    if not person_ids:
+        return found
+    rows = db.execute(
+        select(Case, CaseParty)
+        .join(CaseParty, CaseParty.case_id == Case.id)
+        .where(
+            CaseParty.person_id.in_(sorted(person_ids)),
+            case_scope.visible_cases(access, Act.VIEW_CASE),
+        )
+        .order_by(Case.opened_at.desc())
+    ).all()
+    for case, party in rows:
+        found[party.person_id].append((case, party))
+    return found
 
 
 def any_person(db: Session, person_id: int) -> Person | None:

@@ -70,6 +70,7 @@ __all__ = [
     "EncryptedText",
     "encrypted_fields",
     "encrypted_text",
+    "preload_keys",
 ]
 
 
@@ -225,6 +226,34 @@ class EncryptedText:
         # Where, never what: no plaintext, ciphertext or key ever reaches the log.
         log.error("encrypted field failed authentication: %s (%s)", subject, failure.reason)
         raise failure
+
+
+def preload_keys(rows: Sequence[object], *fields: EncryptedText) -> None:
+    """Unwrap in one query the data keys that ``fields`` of ``rows`` are encrypted under.
+
+    Reading those fields afterwards decrypts without a query per row: for lists of rows of
+    many scopes (people found by a blind index, each under its own key). Rows outside a
+    session, values not yet flushed and ciphertexts that name no key are skipped; reading
+    them later fails or succeeds exactly as it would have.
+    """
+    if not rows:
+        return
+    session = object_session(rows[0])
+    if session is None:
+        return
+    wanted: dict[int, str] = {}
+    for row in rows:
+        for descriptor in fields:
+            ciphertext = row.__dict__.get(descriptor.column)
+            if ciphertext is None:
+                continue
+            try:
+                key_id = peek_key_id(ciphertext)
+            except UnsupportedFormat:
+                continue
+            wanted.setdefault(key_id, descriptor.scope_of(row))
+    if wanted:
+        keyring_for(session).load(wanted)
 
 
 def encrypted_text(name: str, *, scope: Scope) -> EncryptedText:

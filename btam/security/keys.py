@@ -325,6 +325,80 @@ class KeyRing:
             self._scopes[key_id] = scope
         return cipher
 
+    def prepare(self, scopes: list[str]) -> None:
+        """Give each of ``scopes`` a current key, creating the missing ones in one statement.
+
+        For loading many new records at once (the benchmarks' generator): one SELECT and one
+        INSERT for the lot instead of a savepoint and two SELECTs per new scope. Every key is
+        created and wrapped exactly as :meth:`current_cipher` creates it.
+
+        :raises ValueError: a malformed scope, or the reserved blind-index scope.
+        :raises IntegrityError: another process created one of the scopes' keys meanwhile.
+        """
+        wanted = [s for s in dict.fromkeys(scopes) if s not in self._current]
+        if any(_check_scope(s) == BLIND_INDEX_SCOPE for s in wanted):
+            raise ValueError("the blind-index key is not a field key")
+        conn = self._connection()
+        found: dict[str, Any] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            for row in conn.execute(
+                _key_columns()
+                .add_columns(DATA_KEYS.c.current_for)
+                .where(DATA_KEYS.c.current_for.in_(chunk))
+            ):
+                found[row.current_for] = row
+        for scope, row in found.items():
+            self._current[scope] = (row.id, self._unwrap(row))
+        missing = [s for s in wanted if s not in found]
+        if not missing:
+            return
+        kek = self._source.kek
+        keys = {s: new_data_key() for s in missing}
+        now = utcnow()
+        conn.execute(
+            insert(DATA_KEYS),
+            [
+                {
+                    "scope": s,
+                    "current_for": s,
+                    "kek_version": kek.current_version,
+                    "wrapped": wrap_data_key(kek, key, purpose=s),
+                    "created_at": now,
+                }
+                for s, key in keys.items()
+            ],
+        )
+        for start in range(0, len(missing), 500):
+            chunk = missing[start : start + 500]
+            for row in conn.execute(
+                select(DATA_KEYS.c.id, DATA_KEYS.c.current_for).where(
+                    DATA_KEYS.c.current_for.in_(chunk)
+                )
+            ):
+                self._current[row.current_for] = (row.id, keys[row.current_for])
+
+    def load(self, wanted: dict[int, str]) -> None:
+        """Unwrap, with one query, the keys ``wanted`` (key id -> the scope of the row that
+        names it) that are not unwrapped yet, for :meth:`cipher_for` to find.
+
+        A key that does not exist, belongs to another scope or was destroyed is left out:
+        :meth:`cipher_for` refuses it as it would have. Decrypting many rows of different
+        scopes (blind-index candidates, each a person of its own) then costs one query
+        instead of one per row.
+        """
+        missing = sorted(k for k in wanted if k not in self._by_id)
+        conn = self._connection()
+        for start in range(0, len(missing), 500):
+            chunk = missing[start : start + 500]
+            for row in conn.execute(_key_columns().where(DATA_KEYS.c.id.in_(chunk))):
+                if row.scope != wanted[row.id] or row.scope == BLIND_INDEX_SCOPE:
+                    continue
+                if row.wrapped is None or row.destroyed_at is not None:
+                    continue
+                self._by_id[row.id] = FieldCipher(self._unwrap(row), key_id=row.id)
+                self._scopes[row.id] = row.scope
+
     def cipher_for(self, key_id: int, *, scope: str) -> FieldCipher:
         """Return the cipher of data key ``key_id``, current or not, to decrypt a field of
         ``scope`` with.

@@ -161,7 +161,7 @@ def test_the_lead_reads_education_notes_and_the_summaries_only(
     app: Flask, demo: DemoResult
 ) -> None:
     with acting_as(app, "lead.okafor") as ctx:
-        assert len(page.list_cases(ctx)) == len(demo.cases)
+        assert len(page.list_cases(ctx).items) == len(demo.cases)
         for number in demo.cases:
             view = page.view_case(ctx, number)
             for note in view.notes:
@@ -210,7 +210,7 @@ def test_a_disclosure_and_an_emergency_grant_for_the_auditor(app: Flask, demo: D
 
 def test_the_counselor_sees_one_case_header_and_its_task(app: Flask, demo: DemoResult) -> None:
     with acting_as(app, "counselor.ng") as ctx:
-        headers = page.list_cases(ctx)
+        headers = page.list_cases(ctx).items
         assert len(headers) == 1
         view = page.view_case(ctx, headers[0].number)
     assert not view.full and view.summary is None and view.notes == []
@@ -230,7 +230,7 @@ def test_the_counselor_sees_one_case_header_and_its_task(app: Flask, demo: DemoR
 )
 def test_who_sees_which_cases(app: Flask, demo: DemoResult, username: str, visible: int) -> None:
     with acting_as(app, username) as ctx:
-        assert len(page.list_cases(ctx)) == visible
+        assert len(page.list_cases(ctx).items) == visible
 
 
 # --------------------------------------------------------------------------- intake
@@ -345,12 +345,12 @@ def test_who_sees_the_queue_and_the_alert(
             with pytest.raises(AccessDenied):
                 triage.queue(ctx)
         else:
-            assert len(triage.queue(ctx)) == queue
+            assert len(triage.queue(ctx).items) == queue
 
 
 def test_the_queue_shows_ages_and_earlier_history(app: Flask, demo: DemoResult) -> None:
     with acting_as(app, "lead.okafor") as ctx:
-        items = triage.queue(ctx)
+        items = triage.queue(ctx).items
         assert [i.received_at for i in items] == sorted(i.received_at for i in items)
         overdue = [i for i in items if i.overdue]
         assert 2 <= len(overdue) < len(items)

@@ -56,17 +56,58 @@ def level_label(ctx: ServiceContext, case: Case, level: str | None) -> str | Non
         return level.capitalize()
 
 
-def list_cases(ctx: ServiceContext) -> list[dto.CaseHeader]:
-    """The cases the actor may see the header of, newest first (audited as one view).
+# Cases per page of the case list.
+CASES_PER_PAGE = 50
+
+
+def list_cases(ctx: ServiceContext, *, page: int = 1) -> dto.CaseListPage:
+    """One page of the cases the actor may see the header of, newest first (audited as one
+    view). A page past the last shows the last.
 
     :raises AccessDenied: the role has no case list (recorded).
     """
     access = access_for(ctx)
     if not policy.allowed(access, Act.LIST_CASES, None):
         refuse(ctx, object_type="case_list", object_id="cases", reason="role", hide=False)
-    cases = repository.visible_cases(ctx.db, access)
-    ctx.record(AuditAction.CASE_LIST_VIEWED, object_type="case_list", purpose=f"{len(cases)} shown")
-    return [case_header(ctx, c) for c in cases]
+    page = max(page, 1)
+    cases, total = repository.visible_cases_page(
+        ctx.db, access, offset=(page - 1) * CASES_PER_PAGE, limit=CASES_PER_PAGE
+    )
+    pages = max(1, -(-total // CASES_PER_PAGE))
+    if page > pages:
+        page = pages
+        cases, total = repository.visible_cases_page(
+            ctx.db, access, offset=(page - 1) * CASES_PER_PAGE, limit=CASES_PER_PAGE
+        )
+    ctx.record(
+        AuditAction.CASE_LIST_VIEWED,
+        object_type="case_list",
+        purpose=f"{len(cases)} shown, page {page} of {pages}",
+    )
+    return dto.CaseListPage(case_headers(ctx, cases), page, pages, total)
+
+
+def case_headers(ctx: ServiceContext, cases: Sequence[Case]) -> list[dto.CaseHeader]:
+    """The headers of ``cases``, with their schools, teams and leads read in one query each."""
+    schools = {
+        s.id: s.name for s in accounts_repo.schools_by_ids(ctx.db, (c.school_id for c in cases))
+    }
+    teams = {t.id: t.name for t in accounts_repo.teams_by_ids(ctx.db, (c.team_id for c in cases))}
+    leads = user_names(ctx, (c.lead_id for c in cases))
+    return [
+        dto.CaseHeader(
+            id=c.id,
+            number=c.number,
+            school=schools.get(c.school_id, ""),
+            team=teams.get(c.team_id, ""),
+            status=c.status,
+            level=c.level,
+            level_label=level_label(ctx, c, c.level),
+            lead=leads.get(c.lead_id or 0),
+            opened_at=c.opened_at,
+        )
+        for c in cases
+    ]
 
 
 def view_case(ctx: ServiceContext, number: str) -> dto.CaseView:

@@ -4,6 +4,7 @@ questions, the outcome (a case, an existing case, the suicide-risk protocol, or 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -34,6 +35,7 @@ from btam.people.services.matching import (
     PersonData,
     data_of,
     find_or_create_person,
+    indexes_of,
     new_person,
     same_person,
     visible_matches,
@@ -85,27 +87,47 @@ def _school_name(ctx: ServiceContext, school_id: int) -> str:
     return school.name if school else ""
 
 
-def queue(ctx: ServiceContext) -> list[dto.QueueItem]:
-    """Reports and tips waiting for triage in the actor's schools, oldest first."""
+# Reports per page of the triage queue.
+QUEUE_PAGE = 50
+
+
+def queue(ctx: ServiceContext, *, page: int = 1) -> dto.QueuePage:
+    """A page of the reports and tips waiting for triage in the actor's schools, oldest
+    first. A page past the last shows the last."""
     access = access_for(ctx)
     if not policy.CASE_RULES[Act.TRIAGE].get(access.actor.role) or not access.actor.team_ids:
         refuse(ctx, object_type="triage_queue", object_id="queue", reason="role", hide=False)
-    rows = repository.triage_queue(ctx.db, access)
-    ctx.record(
-        AuditAction.TRIAGE_QUEUE_VIEWED, object_type="triage_queue", purpose=f"{len(rows)} shown"
+    page = max(page, 1)
+    rows, total = repository.triage_queue(
+        ctx.db, access, offset=(page - 1) * QUEUE_PAGE, limit=QUEUE_PAGE
     )
+    pages = max(1, -(-total // QUEUE_PAGE))
+    if page > pages:
+        page = pages
+        rows, total = repository.triage_queue(
+            ctx.db, access, offset=(page - 1) * QUEUE_PAGE, limit=QUEUE_PAGE
+        )
+    ctx.record(
+        AuditAction.TRIAGE_QUEUE_VIEWED,
+        object_type="triage_queue",
+        purpose=f"{len(rows)} shown, page {page} of {pages}",
+    )
+    ids = [r.id for r in rows]
+    linked = repository.people_of_reports(ctx.db, ids)
+    mentions = repository.mentions_of_reports(ctx.db, ids)
+    schools = {
+        s.id: s.name for s in accounts_repo.schools_by_ids(ctx.db, {r.school_id for r in rows})
+    }
+    earlier = _earlier_counts(ctx, access, rows, linked, mentions)
     items = []
     for r in rows:
-        people = repository.report_people(ctx.db, r.id)
         typed = [
-            m.full_name
-            for m in repository.report_mentions(ctx.db, r.id)
-            if m.person_id is None and m.part is Part.SUBJECT
+            m.full_name for m in mentions[r.id] if m.person_id is None and m.part is Part.SUBJECT
         ]
         items.append(
             dto.QueueItem(
                 id=r.id,
-                school=_school_name(ctx, r.school_id),
+                school=schools.get(r.school_id, ""),
                 channel=r.channel,
                 category=r.category,
                 received_at=r.received_at,
@@ -113,12 +135,108 @@ def queue(ctx: ServiceContext) -> list[dto.QueueItem]:
                 overdue=r.due_at < ctx.now,
                 imminent=r.imminent,
                 acknowledged=r.imminent_acknowledged_at is not None,
-                subjects=[p.full_name for link, p in people if link.part is Part.SUBJECT] + typed,
+                subjects=[p.full_name for link, p in linked[r.id] if link.part is Part.SUBJECT]
+                + typed,
                 age=_age(ctx.now - r.received_at),
-                earlier=len(_history(ctx, access, r)),
+                earlier=earlier[r.id],
             )
         )
-    return items
+    return dto.QueuePage(items, page, pages, total)
+
+
+def _earlier_counts(
+    ctx: ServiceContext,
+    access: Access,
+    rows: Sequence[Report],
+    linked: dict[int, list[tuple[ReportPerson, Person]]],
+    mentions: dict[int, list[ReportMention]],
+) -> dict[int, int]:
+    """For a page of the queue, how many records each report's history (:func:`_history`)
+    holds, found with a fixed number of queries whatever the page holds: the same people,
+    cases and reports, looked up for every report of the page at once."""
+    unlinked = {
+        m.id: (m, _mention_data(r, m), indexes_of(ctx, _mention_data(r, m)))
+        for r in rows
+        for m in mentions[r.id]
+        if m.person_id is None
+    }
+    candidates = people_repo.people_by_indexes(
+        ctx.db,
+        access,
+        student_id_indexes={i[0] for _m, _d, i in unlinked.values() if i[0]},
+        name_dob_indexes={i[1] for _m, _d, i in unlinked.values() if i[1]},
+    )
+
+    def matches(indexes: tuple[str | None, str | None], data: PersonData) -> list[Person]:
+        return [
+            p
+            for p in candidates
+            if (
+                (indexes[0] and p.student_id_index == indexes[0])
+                or (indexes[1] and p.name_dob_index == indexes[1])
+            )
+            and same_person(p, data)
+        ]
+
+    people_of: dict[int, dict[int, Person]] = {}
+    for r in rows:
+        found = {p.id: p for _link, p in linked[r.id]}
+        for m in mentions[r.id]:
+            if m.person_id is None:
+                for p in matches(unlinked[m.id][2], unlinked[m.id][1]):
+                    found.setdefault(p.id, p)
+        people_of[r.id] = found
+    everyone = {pid for found in people_of.values() for pid in found}
+    cases = people_repo.cases_of_people(ctx.db, access, everyone)
+    reports = repository.reports_of_people(ctx.db, access, everyone)
+    person_data = {p.id: data_of(p) for found in people_of.values() for p in found.values()}
+    person_indexes = {
+        p.id: (p.student_id_index, p.name_dob_index)
+        for found in people_of.values()
+        for p in found.values()
+    }
+    wanted = [*person_indexes.values(), *(i for _m, _d, i in unlinked.values())]
+    named = repository.mentions_by_indexes(
+        ctx.db,
+        access,
+        student_id_indexes={i[0] for i in wanted if i[0]},
+        name_dob_indexes={i[1] for i in wanted if i[1]},
+    )
+
+    def named_earlier(
+        report: Report, indexes: tuple[str | None, str | None], data: PersonData
+    ) -> set[int]:
+        return {
+            earlier.id
+            for earlier, mention in named
+            if earlier.id != report.id
+            and earlier.received_at <= report.received_at
+            and (
+                (indexes[0] and mention.student_id_index == indexes[0])
+                or (indexes[1] and mention.name_dob_index == indexes[1])
+            )
+            and same_person(mention, data)
+        }
+
+    counts = {}
+    for r in rows:
+        found_cases: set[tuple[str, Part]] = set()
+        found_reports: set[int] = set()
+        for pid in people_of[r.id]:
+            found_cases.update(
+                (case.number, party.part) for case, party in cases[pid] if case.id != r.case_id
+            )
+            found_reports.update(
+                earlier.id
+                for earlier, person_id in reports
+                if person_id == pid and earlier.id != r.id and earlier.received_at <= r.received_at
+            )
+            found_reports |= named_earlier(r, person_indexes[pid], person_data[pid])
+        for m in mentions[r.id]:
+            if m.person_id is None:
+                found_reports |= named_earlier(r, unlinked[m.id][2], unlinked[m.id][1])
+        counts[r.id] = len(found_cases) + len(found_reports)
+    return counts
 
 
 def _age(delta: timedelta) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from wtforms import SelectChoice
 
@@ -70,8 +70,11 @@ def _to_report(report_id: int, anchor: str | None = None) -> str:
 @bp.get("/")
 @requires(Permission.TRIAGE_WORK)
 def queue(actor: Actor) -> ResponseReturnValue:
+    number = parse_id(request.args.get("page", "1"))
+    if number is None:
+        abort(400)
     return render_template(
-        "intake/triage_queue.html", items=triage.queue(web.service_context(actor))
+        "intake/triage_queue.html", queue=triage.queue(web.service_context(actor), page=number)
     )
 
 

@@ -116,11 +116,13 @@ def view_person(ctx: ServiceContext, person_id: int) -> dto.PersonView:
             disclosures=disclosures,
             merged_from=merged_from,
         )
-    readable = {c.id for c, _ in repository.cases_of_person(ctx.db, access, person.id)}
+    cases = repository.cases_of_person(ctx.db, access, person.id)
+    readable = {c.id for c, _ in cases}
     disclosures = disclosure_views(ctx, rows, readable_cases=readable)
+    # The facts of every case at once: one decision per case, not a query per case.
     may_record = any(
-        policy.allowed(access, Act.RECORD_DISCLOSURE, case_repo.facts(ctx.db, c))
-        for c, _ in repository.cases_of_person(ctx.db, access, person.id)
+        policy.allowed(access, Act.RECORD_DISCLOSURE, facts)
+        for facts in case_repo.facts_of_cases(ctx.db, [c for c, _ in cases]).values()
     )
     return dto.PersonView(
         id=person.id,
