@@ -13,6 +13,7 @@ from btam import web
 from btam.access.actor import Actor
 from btam.access.decorators import requires
 from btam.access.permissions import Permission
+from btam.access.policy import Act
 from btam.context import ServiceContext
 from btam.meetings.forms import (
     AttendeeForm,
@@ -28,6 +29,7 @@ from btam.meetings.forms import (
 )
 from btam.meetings.services import agenda, attendance, decisions, minutes, schedule
 from btam.meetings.services import view as meeting_view
+from btam.meetings.services.common import load_meeting
 from btam.meetings.terms import DecisionKind, MeetingKind
 
 bp = Blueprint("meetings", __name__, url_prefix="/meetings")
@@ -126,6 +128,7 @@ def build_agenda(actor: Actor, meeting_id: int) -> ResponseReturnValue:
 @requires(Permission.MEETINGS_WORK)
 def add_case(actor: Actor, meeting_id: int) -> ResponseReturnValue:
     ctx = web.service_context(actor)
+    load_meeting(ctx, meeting_id, Act.LEAD_MEETING)
     form = CaseItemForm()
     done = web.submit(
         ctx,
@@ -141,6 +144,7 @@ def add_case(actor: Actor, meeting_id: int) -> ResponseReturnValue:
 @requires(Permission.MEETINGS_WORK)
 def add_topic(actor: Actor, meeting_id: int) -> ResponseReturnValue:
     ctx = web.service_context(actor)
+    load_meeting(ctx, meeting_id, Act.LEAD_MEETING)
     form = TopicForm()
     done = web.submit(
         ctx,
@@ -168,6 +172,7 @@ def remove_item(actor: Actor, meeting_id: int, item_id: int) -> ResponseReturnVa
 @requires(Permission.MEETINGS_WORK)
 def move_item(actor: Actor, meeting_id: int, item_id: int) -> ResponseReturnValue:
     ctx = web.service_context(actor)
+    agenda.loaded_item(ctx, meeting_id, item_id, Act.LEAD_MEETING)
     form = MoveForm()
     done = web.submit(
         ctx,
@@ -183,6 +188,7 @@ def move_item(actor: Actor, meeting_id: int, item_id: int) -> ResponseReturnValu
 @requires(Permission.MEETINGS_WORK)
 def share_item(actor: Actor, meeting_id: int, item_id: int) -> ResponseReturnValue:
     ctx = web.service_context(actor)
+    agenda.loaded_item(ctx, meeting_id, item_id, Act.LEAD_MEETING)
     form = ShareForm()
     done = web.submit(
         ctx,
@@ -199,10 +205,8 @@ def share_item(actor: Actor, meeting_id: int, item_id: int) -> ResponseReturnVal
 def add_attendee(actor: Actor, meeting_id: int) -> ResponseReturnValue:
     ctx = web.service_context(actor)
     form = AttendeeForm()
-    form.user_id.choices = [
-        SelectChoice(i, label)
-        for i, label in meeting_view.meeting_page(ctx, meeting_id).member_choices
-    ]
+    members, _guests = attendance.candidates_for(ctx, meeting_id)
+    form.user_id.choices = [SelectChoice(i, label) for i, label in members]
     done = web.submit(
         ctx,
         form,
@@ -218,9 +222,9 @@ def add_attendee(actor: Actor, meeting_id: int) -> ResponseReturnValue:
 def add_guest(actor: Actor, meeting_id: int) -> ResponseReturnValue:
     ctx = web.service_context(actor)
     form = GuestForm()
+    _members, guests = attendance.candidates_for(ctx, meeting_id)
     form.guest_user_id.choices = [SelectChoice("", "—")] + [
-        SelectChoice(i, label)
-        for i, label in meeting_view.meeting_page(ctx, meeting_id).guest_choices
+        SelectChoice(i, label) for i, label in guests
     ]
     done = web.submit(
         ctx,
@@ -284,6 +288,7 @@ def item(actor: Actor, meeting_id: int, item_id: int) -> ResponseReturnValue:
 @requires(Permission.MEETINGS_WORK)
 def record_minutes(actor: Actor, meeting_id: int, item_id: int) -> ResponseReturnValue:
     ctx = web.service_context(actor)
+    agenda.loaded_item(ctx, meeting_id, item_id, Act.RECORD_MINUTES)
     form = MinutesForm()
     done = web.submit(
         ctx,
@@ -299,6 +304,7 @@ def record_minutes(actor: Actor, meeting_id: int, item_id: int) -> ResponseRetur
 @requires(Permission.MEETINGS_WORK)
 def record_determination(actor: Actor, meeting_id: int, item_id: int) -> ResponseReturnValue:
     ctx = web.service_context(actor)
+    agenda.loaded_item(ctx, meeting_id, item_id, Act.LEAD_MEETING)
     form = MeetingDeterminationForm()
     _fill(form, meeting_view.item_page(ctx, meeting_id, item_id))
     done = web.submit(
@@ -324,6 +330,7 @@ def record_determination(actor: Actor, meeting_id: int, item_id: int) -> Respons
 @requires(Permission.MEETINGS_WORK)
 def close_case(actor: Actor, meeting_id: int, item_id: int) -> ResponseReturnValue:
     ctx = web.service_context(actor)
+    agenda.loaded_item(ctx, meeting_id, item_id, Act.LEAD_MEETING)
     form = CloseForm()
     done = web.submit(
         ctx,
