@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, and_, false, or_, select
 
 from btam.access.actor import Role
-from btam.access.policy import CASE_RULES, Access, Act, Rel
+from btam.access.policy import CASE_RULES, MEETING_ACTS, Access, Act, Rel
 from btam.meetings.models import Attendee, Meeting
 
 
@@ -13,6 +13,8 @@ def visible_meetings(access: Access, act: Act = Act.VIEW_MEETING) -> ColumnEleme
     """A filter on :class:`Meeting` keeping the meetings ``allowed(access, act, meeting)``
     allows (see ``policy._can_on_meeting``)."""
     actor = access.actor
+    if act not in MEETING_ACTS:
+        return false()  # the policy decides no other act on a meeting
     allowed_by = CASE_RULES[act].get(actor.role, ())
     on_team = Meeting.team_id.in_(sorted(actor.team_ids))
     clauses: list[ColumnElement[bool]] = []
