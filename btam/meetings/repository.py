@@ -190,3 +190,8 @@ def reports_by_ids(db: Session, ids: Iterable[int]) -> dict[int, Report]:
     if not wanted:
         return {}
     return {r.id: r for r in db.execute(select(Report).where(Report.id.in_(wanted))).scalars()}
+
+
+def team_has_meetings(db: Session, team_id: int) -> bool:
+    query = select(Meeting.id).where(Meeting.team_id == team_id).limit(1)
+    return db.execute(query).first() is not None
