@@ -124,7 +124,7 @@ class ItemPage:
     may_lead: bool
     may_minute: bool
     # For a decision on the item's case (empty when none can be taken here).
-    facts: list[ChoiceView]
+    facts: list[tuple[int, str]]  # fact series id, label
     classifications: list[ChoiceView]
     levels: list[ChoiceView]
     participants: list[str]  # qualifying attendees: "name (discipline)"

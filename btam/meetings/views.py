@@ -15,6 +15,7 @@ from btam.access.decorators import requires
 from btam.access.permissions import Permission
 from btam.access.policy import Act
 from btam.context import ServiceContext
+from btam.meetings.dto import ItemPage
 from btam.meetings.forms import (
     AttendeeForm,
     CaseItemForm,
@@ -272,10 +273,10 @@ def _render_item(
     ), status
 
 
-def _fill(form: MeetingDeterminationForm, page: Any) -> None:
+def _fill(form: MeetingDeterminationForm, page: ItemPage) -> None:
     form.classification.choices = [SelectChoice(c.value, c.label) for c in page.classifications]
     form.level.choices = [SelectChoice(c.value, c.label) for c in page.levels]
-    form.facts.choices = [SelectChoice(int(c.value), c.label) for c in page.facts]
+    form.facts.choices = [SelectChoice(series, label) for series, label in page.facts]
 
 
 @bp.get("/<int:meeting_id>/items/<int:item_id>")

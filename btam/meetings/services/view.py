@@ -190,7 +190,7 @@ def item_page(ctx: ServiceContext, meeting_id: int, item_id: int) -> dto.ItemPag
         number = case_repo.case_by_id(ctx.db, row.case_id).number
         case_loaded = load_case(ctx, number, Act.VIEW_CASE)
     view = _items(ctx, loaded, [row])[0]
-    facts: list[dto.ChoiceView] = []
+    facts: list[tuple[int, str]] = []
     classes: list[dto.ChoiceView] = []
     levels: list[dto.ChoiceView] = []
     participants: list[str] = []
@@ -203,7 +203,7 @@ def item_page(ctx: ServiceContext, meeting_id: int, item_id: int) -> dto.ItemPag
         open_case = case.status is not CaseStatus.CLOSED
         assessment = assessment_view.assessment_view(ctx, case_loaded)
         if may_lead and open_case and assessment is not None and case_loaded.may(Act.ASSESS):
-            facts = [dto.ChoiceView(str(f.series_id), f.label) for f in assessment.facts]
+            facts = [(f.series_id, f.label) for f in assessment.facts]
             classes = [dto.ChoiceView(c.value, c.label) for c in assessment.classifications]
             levels = [dto.ChoiceView(c.value, c.label) for c in assessment.levels]
             chosen = qualifying_attendees(ctx, loaded, case.number)
