@@ -61,6 +61,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from btam.cases import views as case_views
     from btam.forms import refused_fields
     from btam.intake.views import reports, tips, triage
+    from btam.meetings import views as meeting_views
     from btam.people import views as people_views
     from btam.reports import views as main_views
     from btam.runtime import build_runtime
@@ -146,6 +147,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         audit_views,
         case_views,
         assessment_views,
+        meeting_views,
         people_views,
         reports,
         triage,
@@ -186,6 +188,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
                 "cases": bool(actor and role_has(actor.role, Permission.CASES_VIEW)),
                 "triage": bool(actor and role_has(actor.role, Permission.TRIAGE_WORK)),
                 "people": bool(actor and role_has(actor.role, Permission.PEOPLE_SEARCH)),
+                "meetings": bool(actor and role_has(actor.role, Permission.MEETINGS_VIEW)),
                 "disclosures": bool(actor and role_has(actor.role, Permission.DISCLOSURES_REVIEW)),
             },
             "idle_minutes": settings.session_idle_minutes,

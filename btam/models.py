@@ -12,6 +12,7 @@ from btam.audit import models as audit_models
 from btam.cases import models as case_models
 from btam.db import AuditBase, CaseBase
 from btam.intake import models as intake_models
+from btam.meetings import models as meeting_models
 from btam.people import models as people_models
 from btam.security import keys as key_models
 
@@ -23,6 +24,7 @@ MODEL_MODULES = (
     case_models,
     assessment_models,
     intake_models,
+    meeting_models,
     audit_applied,
     store_probe,
     housekeeping,

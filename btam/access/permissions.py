@@ -29,6 +29,8 @@ class Permission(StrEnum):
     EMERGENCY_REQUEST = "cases:emergency:request"
     REPORTS_SUBMIT = "intake:report:submit"
     TRIAGE_WORK = "intake:triage:work"
+    MEETINGS_VIEW = "meetings:meeting:view"
+    MEETINGS_WORK = "meetings:meeting:work"
 
 
 _EVERY_ROLE = frozenset(
@@ -44,6 +46,8 @@ _TEAM = frozenset(
         Permission.PEOPLE_VIEW,
         Permission.EMERGENCY_REQUEST,
         Permission.TRIAGE_WORK,
+        Permission.MEETINGS_VIEW,
+        Permission.MEETINGS_WORK,
     }
 )
 
@@ -62,6 +66,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.CASES_WORK,
         Permission.PEOPLE_VIEW,
         Permission.EMERGENCY_REQUEST,
+        # A counselor may be a meeting's guest: the lead decides what it sees.
+        Permission.MEETINGS_VIEW,
     },
     Role.STAFF: _EVERY_ROLE,
     Role.AUDITOR: _EVERY_ROLE

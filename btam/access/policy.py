@@ -44,6 +44,11 @@ class Act(StrEnum):
     TRIAGE = "triage"  # read a report in full, screen it, decide its outcome, answer a tipster
     VIEW_REPORTER = "view_reporter"  # who reported (a confidential reporter: the lead only)
     MERGE_PEOPLE = "merge_people"  # merge a duplicate person into another (both visible)
+    # Meetings: decided on :class:`MeetingFacts` (the team's meeting, and who is a guest).
+    SCHEDULE_MEETING = "schedule_meeting"  # a meeting of one of the actor's teams
+    VIEW_MEETING = "view_meeting"  # the team sees the agenda; a guest, what the lead shares
+    LEAD_MEETING = "lead_meeting"  # agenda, attendance, sharing, decisions: the team's lead
+    RECORD_MINUTES = "record_minutes"  # minutes of the agenda's items
 
 
 class Rel(StrEnum):
@@ -56,6 +61,7 @@ class Rel(StrEnum):
     GRANT = "grant"  # an active emergency grant on the case
     OUTSIDE = "outside"  # none of the above: the actor is outside the case
     REPORTER = "reporter"  # the user who submitted the report
+    GUEST = "guest"  # a guest of a meeting, outside its team
     DISTRICT = "district"  # no case involved; the actor's scope is the whole district
     ANY = "any"  # no case involved; the role alone decides
 
@@ -91,7 +97,16 @@ CASE_RULES: Final[dict[Act, dict[Role, tuple[Rel, ...]]]] = {
     Act.VIEW_REPORTER: {TL: (T,), TM: (T,)},
     # Which people: both must be visible to the actor (people.scope), which the caller checks.
     Act.MERGE_PEOPLE: {TL: (Rel.ANY,), TM: (Rel.DISTRICT,)},
+    # Meetings: T is being on the meeting's team, L the team lead of that team.
+    Act.SCHEDULE_MEETING: {TL: (T,), TM: (T,)},
+    Act.VIEW_MEETING: {TL: (T, Rel.GUEST), TM: (T, Rel.GUEST), CO: (Rel.GUEST,)},
+    Act.LEAD_MEETING: {TL: (L,)},
+    Act.RECORD_MINUTES: {TL: (T,), TM: (T,)},
 }
+
+MEETING_ACTS: Final = frozenset(
+    {Act.SCHEDULE_MEETING, Act.VIEW_MEETING, Act.LEAD_MEETING, Act.RECORD_MINUTES}
+)
 
 
 # Who reads a note or attachment of each class, among those who may view the case. An
@@ -114,6 +129,7 @@ BASIS: Final[dict[Rel, str]] = {
     Rel.ANY: "role",
     Rel.DISTRICT: "role, with the whole district in scope",
     Rel.REPORTER: "the reporter's own report",
+    Rel.GUEST: "a guest of the meeting: what its lead shares",
 }
 
 
@@ -136,6 +152,15 @@ class TeamFacts:
     school_id: int
     team_id: int
     team_school_ids: frozenset[int]
+
+
+@dataclass(frozen=True)
+class MeetingFacts:
+    """A team's meeting (``meeting_id`` 0 for one not yet scheduled) and its guests' ids."""
+
+    meeting_id: int
+    team_id: int
+    guest_ids: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -202,7 +227,7 @@ def _relations(access: Access, case: CaseFacts) -> set[Rel]:
     return found
 
 
-Resource = CaseFacts | TeamFacts | RecordFacts | ReportFacts | None
+Resource = CaseFacts | TeamFacts | RecordFacts | ReportFacts | MeetingFacts | None
 
 
 def allowed(access: Access, act: Act, resource: Resource) -> Decision:
@@ -215,6 +240,10 @@ def allowed(access: Access, act: Act, resource: Resource) -> Decision:
         return _can_read_record(access, act, resource)
     if isinstance(resource, ReportFacts):
         return _can_on_report(access, act, resource, allowed_by)
+    if isinstance(resource, MeetingFacts) != (act in MEETING_ACTS):
+        return Decision(False, f"{act.value} is not decided on a meeting")
+    if isinstance(resource, MeetingFacts):
+        return _can_on_meeting(access, act, resource, allowed_by)
     if Rel.ANY in allowed_by:
         return Decision(True, "allowed to the role", BASIS[Rel.ANY], Rel.ANY)
     if Rel.DISTRICT in allowed_by:
@@ -283,6 +312,23 @@ def _can_on_report(
         if rel in relations:
             return Decision(True, f"relation: {rel.value}", BASIS[rel], rel)
     return Decision(False, f"no relation to the report that allows {act.value}")
+
+
+def _can_on_meeting(
+    access: Access, act: Act, meeting: MeetingFacts, allowed_by: tuple[Rel, ...]
+) -> Decision:
+    actor = access.actor
+    relations: set[Rel] = set()
+    if meeting.team_id in actor.team_ids:
+        relations.add(Rel.TEAM)
+        if actor.role is Role.TEAM_LEAD:
+            relations.add(Rel.LEAD)
+    elif actor.user_id in meeting.guest_ids:
+        relations.add(Rel.GUEST)
+    for rel in allowed_by:
+        if rel in relations:
+            return Decision(True, f"relation: {rel.value}", BASIS[rel], rel)
+    return Decision(False, f"no relation to the meeting that allows {act.value}")
 
 
 def require(access: Access, act: Act, resource: Resource) -> Decision:

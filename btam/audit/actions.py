@@ -69,6 +69,17 @@ class AuditAction(StrEnum):
     CASE_DETERMINATION_CONFIRMED = "case:determination:confirmed"
     CASE_DETERMINATION_OBJECTED = "case:determination:objected"
     CASE_NOTICE_RECORDED = "case:notice:recorded"
+    MEETING_LIST_VIEWED = "meeting:list:viewed"
+    MEETING_RECORD_VIEWED = "meeting:record:viewed"
+    MEETING_AGENDA_PRINTED = "meeting:agenda:printed"
+    MEETING_MINUTES_PRINTED = "meeting:minutes:printed"
+    MEETING_RECORD_SCHEDULED = "meeting:record:scheduled"
+    MEETING_AGENDA_BUILT = "meeting:agenda:built"
+    MEETING_AGENDA_CHANGED = "meeting:agenda:changed"
+    MEETING_ATTENDEE_ADDED = "meeting:attendee:added"
+    MEETING_ATTENDEE_ACKNOWLEDGED = "meeting:attendee:acknowledged"
+    MEETING_MINUTES_RECORDED = "meeting:minutes:recorded"
+    MEETING_DECISION_LINKED = "meeting:decision:linked"
 
     INTAKE_REPORT_SUBMITTED = "intake:report:submitted"
     INTAKE_TIP_RECEIVED = "intake:tip:received"
@@ -155,6 +166,13 @@ CHANGE_ACTIONS: frozenset[AuditAction] = frozenset(
         AuditAction.CASE_DETERMINATION_CONFIRMED,
         AuditAction.CASE_DETERMINATION_OBJECTED,
         AuditAction.CASE_NOTICE_RECORDED,
+        AuditAction.MEETING_RECORD_SCHEDULED,
+        AuditAction.MEETING_AGENDA_BUILT,
+        AuditAction.MEETING_AGENDA_CHANGED,
+        AuditAction.MEETING_ATTENDEE_ADDED,
+        AuditAction.MEETING_ATTENDEE_ACKNOWLEDGED,
+        AuditAction.MEETING_MINUTES_RECORDED,
+        AuditAction.MEETING_DECISION_LINKED,
         AuditAction.INTAKE_REPORT_SUBMITTED,
         AuditAction.INTAKE_TIP_RECEIVED,
         AuditAction.INTAKE_TIP_MESSAGE_ADDED,

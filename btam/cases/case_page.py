@@ -31,6 +31,7 @@ from btam.cases.forms import (
 )
 from btam.cases.services import page, team
 from btam.context import ServiceContext
+from btam.meetings.services import view as meetings_view
 
 
 def fill_assessment_forms(
@@ -68,7 +69,11 @@ def render_case_page(
     view = page.case_view(ctx, loaded)
     assessment = assessment_view.assessment_view(ctx, loaded)
     timeline = sorted(
-        [*page.timeline(ctx, loaded, view), *assessment_view.timeline(assessment)],
+        [
+            *page.timeline(ctx, loaded, view),
+            *assessment_view.timeline(assessment),
+            *meetings_view.case_timeline(ctx, loaded),
+        ],
         key=lambda item: item.at,
     )
     workers = [SelectChoice(i, n) for i, n in team.assignable_users(ctx)]

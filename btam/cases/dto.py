@@ -135,3 +135,5 @@ class TimelineItem:
     kind: str
     text: str
     who: str | None = None
+    # The meeting that recorded or decided it, if any (linked from the timeline).
+    meeting_id: int | None = None

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
 
 from btam.access.actor import Actor, Role
-from btam.access.policy import CASE_RULES, RECORD_CLASS_READERS, Access, Act, Rel
+from btam.access.policy import CASE_RULES, MEETING_ACTS, RECORD_CLASS_READERS, Access, Act, Rel
 from btam.access.record_classes import RecordClass
 from btam.cases.models import Assignment, Attachment, Case, CaseMember, Note
 
@@ -27,8 +27,8 @@ def visible_cases(access: Access, act: Act = Act.VIEW_HEADER) -> ColumnElement[b
     allowed_by = CASE_RULES[act].get(actor.role, ())
     if Rel.ANY in allowed_by:
         return true()
-    if act is Act.OPEN_CASE:
-        return false()  # decided on a team and a school, never on a case
+    if act is Act.OPEN_CASE or act in MEETING_ACTS:
+        return false()  # decided on a team and a school, or on a meeting, never on a case
     clauses: list[ColumnElement[bool]] = []
     on_team = and_(Case.team_id.in_(_ids(actor.team_ids)), _scope_filter(actor))
     member = Case.id.in_(

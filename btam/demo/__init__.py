@@ -1,6 +1,6 @@
 """The demo district: fictional schools, a team, one account for every role and discipline,
-the team's fictional cases (:mod:`btam.demo.cases`) and what reached it through its reports
-and tip line (:mod:`btam.demo.intake`)."""
+the team's fictional cases (:mod:`btam.demo.cases`), what reached it through its reports
+and tip line (:mod:`btam.demo.intake`) and its meetings (:mod:`btam.demo.meetings`)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from btam.accounts.services import organisation, users
 from btam.context import ServiceContext, carry_out
 from btam.demo.cases import load_cases
 from btam.demo.intake import load_intake
+from btam.demo.meetings import load_meetings
 
 DISTRICT = "Riverbend Unified School District"
 TIME_ZONE = "America/Chicago"
@@ -156,4 +157,5 @@ def load_demo(ctx: ServiceContext, *, password: str, reset_passwords: bool = Fal
         ).id
     numbers = load_cases(ctx, district_id=district.id, school_ids=codes, team_id=team_id)
     intake = load_intake(ctx, district_id=district.id, school_ids=codes, team_id=team_id)
+    load_meetings(ctx, team_id=team_id, numbers=numbers)
     return DemoResult(tuple(created), tuple(existing), numbers + intake.cases, intake.tip_code)

@@ -122,6 +122,20 @@ lead_ben       assessment.correct_fact     north/fact             CORRECTED_FACT
 lead_ben       assessment.answer           north                  ANSWER        -                       change
 lead_ben       assessment.record_determination north              DETERMINATION -                       change
 lead_ben       assessment.record_notice    north                  NOTICE        -                       change
+# ---- meetings: the lead schedules and prepares one, records who is there, the team's
+# minutes and decisions, the case closed last; a member acknowledges confidentiality
+lead_ben       meetings.schedule_meeting   -                      SCHEDULE      -                       change
+lead_ben       meetings.build_agenda       north_meeting          -             -                       change
+lead_ben       meetings.add_case           north_meeting          NORTH_CASE    -                       change
+lead_ben       meetings.add_topic          north_meeting          TOPIC         -                       change
+lead_ben       meetings.move_item          north_meeting/north_item MOVE_DOWN   -                       change
+lead_ben       meetings.share_item         north_meeting/north_item SHARE_NO    -                       change
+lead_ben       meetings.remove_item        north_meeting/spare_item -           -                       change
+lead_ben       meetings.add_attendee       north_meeting          HAL           -                       change
+lead_ben       meetings.add_guest          north_meeting          GUEST         -                       change
+lead_ben       meetings.record_minutes     north_meeting/north_item MINUTES     -                       change
+lead_ben       meetings.record_determination north_meeting/north_item MEETING_DETERMINATION - change
+lead_ben       meetings.close_case         north_meeting/north_item CLOSE       -                       change
 lead_ben       auth.logout                 -                      -             -                       signout
 member_gus     cases.summary               north                  SUMMARY       -                       change
 member_gus     cases.add_note              north                  NOTE          -                       change
@@ -130,6 +144,7 @@ member_gus     cases.add_party             north                  PARTY         
 member_gus     cases.assign                north                  WORK          -                       change
 member_gus     people.search               -                      SEARCH        -                       trail
 member_gus     assessment.respond          north/determination    CONFIRM       -                       change
+member_gus     meetings.acknowledge        north_meeting/gus_attendance -       -                       change
 # ---- one's own account (the password last: the rows before it confirm with the old one)
 member_gus     account.reauthenticate      -                      PASSWORD_ONLY -                       change
 member_gus     account.recovery_codes      -                      PASSWORD_ONLY -                       change
@@ -211,6 +226,24 @@ WRITE_FORMS: dict[str, dict[str, FormValue]] = {
         "learned_on": "2025-01-10",
         "statement": "Jordan Rivera left a knife drawing in the library, signed with his name.",
         "record_class": "education",
+    },
+    "SCHEDULE": {
+        "team_id": "@north_team",
+        "starts_on": "2027-01-12",
+        "starts_at": "09:30",
+        "place": "Room 204",
+        "kind": "urgent",
+    },
+    "MOVE_DOWN": {"direction": "down"},
+    "SHARE_NO": {"shared": "no"},
+    "HAL": {"user_id": "@officer_hal"},
+    "GUEST": {"name": "Visiting clinician", "affiliation": "County clinic"},
+    "MEETING_DETERMINATION": {
+        "kind": "determination",
+        "classification": "substantive_serious",
+        "level": "high",
+        "rationale": "A drawing of a knife and a classmate named, said again in the meeting.",
+        "facts": "@fact",
     },
     "DETERMINATION": {
         "classification": "substantive_serious",

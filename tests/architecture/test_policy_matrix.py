@@ -50,11 +50,16 @@ from btam.audit.actions import AuditAction, Outcome
 from btam.audit.models import AuditEntry
 from btam.cases.models import EmergencyGrant
 from btam.cases.services import emergency, page
+from btam.cases.services.guard import load_case
 from btam.context import carry_out
 from btam.db import AuditBase, CaseBase
 from btam.intake.services.tips import LOOKUP_CHARS
-from tests.support.cases import acting_as, grant_emergency, seed_cases, seed_reports
+from btam.meetings import repository as meetings_repo
+from btam.meetings.services import agenda, attendance
+from btam.meetings.terms import ItemKind
+from tests.support.cases import Seeded, acting_as, grant_emergency, seed_cases, seed_reports
 from tests.support.markup import markup_problems
+from tests.support.meetings import schedule_meeting
 from tests.support.personas import World
 from tests.support.stores import audit_entries
 from tests.support.web import Browser, csrf_token, signed_in
@@ -173,6 +178,11 @@ FORMS: dict[str, dict[str, str]] = {
         "subject_given_name": "Avery",
         "subject_family_name": "Quinn",
     },
+    # Meetings: a case of the team, or of another team, put on the agenda; a topic; minutes.
+    "NORTH_CASE": {"number": "@north"},
+    "SOUTH_CASE": {"number": "@south"},
+    "TOPIC": {"topic": "Bus duty rota for the spring term"},
+    "MINUTES": {"body": "Jordan Rivera agreed to daily check-ins with the counselor."},
 }
 
 # Words of the seeded cases and of the forms above: none may ever reach the audit store.
@@ -251,6 +261,10 @@ CASE_CONTENT = (
     "Lindqvist",
     "hunting trip",
     "Which bus",
+    # the meetings
+    "daily check-ins",
+    "Bus duty",
+    "Visiting clinician",
 )
 
 # URL arguments, in the order of the route's URL, name seeded records (see ``seed_world``):
@@ -261,6 +275,10 @@ CASE_CONTENT = (
 #   grant: the emergency grant counselor_ana took on south, already ended;
 #   grant_entry: its audit entry (the auditors' review queue)
 #   north_team, teacher_cam (a user id), enable, stylesheet (a static file)
+#   meetings (see ``seed_meetings``): north_meeting (the north team's, its agenda built, the
+#     north case's item shared with counselor_ana, its guest) | south_meeting | no_such_meeting;
+#     items: north_item (the north case's), spare_item (a topic), south_item (on south_meeting);
+#     attendance: gus_attendance, ana_attendance (neither acknowledged yet)
 #   reports (see ``seed_reports``): nhs_report (imminent, with a subject) | sms_report |
 #     nhs_tip | sms_tip | no_such_report; their files: nhs_report_file | sms_report_file;
 #     the subjects they name, as typed: nhs_mention | sms_mention
@@ -451,6 +469,48 @@ POST triage.decide                sms_report                 TO_NORTH    403 404
 POST triage.decide                sms_report                 OPEN_NORTH  403 404 404 404 403 403 403 403 login
 POST triage.decide                nhs_report                 NO_THREAT   403 ok  ok  ok  403 403 404 403 login
 POST triage.decide                sms_report                 NO_THREAT   403 404 404 404 403 403 ok  403 login
+# ---- meetings: the team (route permission), each for its own team's meetings; counselor_ana
+# is a guest of the north meeting and sees what its lead shares; the lead alone shapes the
+# agenda, records attendance and decides; the team records minutes. The policy decides before
+# a form is read.
+GET  meetings.index               -                          -           403 ok  ok  ok  ok  403 ok  403 login
+POST meetings.schedule_meeting    -                          -           403 ok  ok  ok  403 403 ok  403 login
+GET  meetings.show                north_meeting              -           403 ok  ok  ok  ok  403 404 403 login
+GET  meetings.show                south_meeting              -           403 404 404 404 404 403 ok  403 login
+GET  meetings.show                no_such_meeting            -           403 404 404 404 404 403 404 403 login
+GET  meetings.print_agenda        north_meeting              -           403 ok  ok  ok  ok  403 404 403 login
+GET  meetings.print_agenda        south_meeting              -           403 404 404 404 404 403 ok  403 login
+GET  meetings.item                north_meeting/north_item   -           403 ok  ok  ok  403 403 404 403 login
+GET  meetings.item                south_meeting/south_item   -           403 404 404 404 403 403 ok  403 login
+GET  meetings.item                south_meeting/north_item   -           403 404 404 404 403 403 404 403 login
+POST meetings.build_agenda        north_meeting              -           403 ok  403 403 403 403 404 403 login
+POST meetings.build_agenda        south_meeting              -           403 404 404 404 403 403 ok  403 login
+POST meetings.add_case            north_meeting              -           403 ok  403 403 403 403 404 403 login
+POST meetings.add_case            north_meeting              NORTH_CASE  403 ok  403 403 403 403 404 403 login
+POST meetings.add_case            north_meeting              SOUTH_CASE  403 404 403 403 403 403 404 403 login
+POST meetings.add_case            south_meeting              NORTH_CASE  403 404 404 404 403 403 404 403 login
+POST meetings.add_topic           north_meeting              -           403 ok  403 403 403 403 404 403 login
+POST meetings.add_topic           south_meeting              TOPIC       403 404 404 404 403 403 ok  403 login
+POST meetings.move_item           north_meeting/north_item   -           403 ok  403 403 403 403 404 403 login
+POST meetings.move_item           south_meeting/north_item   -           403 404 404 404 403 403 404 403 login
+POST meetings.share_item          north_meeting/north_item   -           403 ok  403 403 403 403 404 403 login
+POST meetings.share_item          south_meeting/north_item   -           403 404 404 404 403 403 404 403 login
+POST meetings.add_attendee        north_meeting              -           403 ok  403 403 403 403 404 403 login
+POST meetings.add_guest           north_meeting              -           403 ok  403 403 403 403 404 403 login
+POST meetings.acknowledge         north_meeting/gus_attendance -         403 ok  ok  403 403 403 404 403 login
+POST meetings.acknowledge         north_meeting/ana_attendance -         403 ok  403 403 ok  403 404 403 login
+POST meetings.record_minutes      north_meeting/north_item   -           403 ok  ok  ok  403 403 404 403 login
+POST meetings.record_minutes      north_meeting/north_item   MINUTES     403 ok  ok  ok  403 403 404 403 login
+POST meetings.record_minutes      south_meeting/north_item   MINUTES     403 404 404 404 403 403 404 403 login
+POST meetings.record_determination north_meeting/north_item  -           403 ok  403 403 403 403 404 403 login
+POST meetings.close_case          north_meeting/north_item   -           403 ok  403 403 403 403 404 403 login
+POST meetings.remove_item         north_meeting/spare_item   -           403 ok  403 403 403 403 404 403 login
+POST meetings.remove_item         south_meeting/spare_item   -           403 404 404 404 403 403 404 403 login
+# A case's minutes, printed for its file: whoever may read the case (counselor_ana reads
+# only the header of north).
+GET  meetings.case_minutes        north                      -           403 ok  ok  ok  403 403 404 403 login
+GET  meetings.case_minutes        south                      -           403 404 404 404 404 403 ok  403 login
+GET  meetings.case_minutes        no_such_case               -           403 404 404 404 404 403 404 403 login
 """  # noqa: E501
 
 
@@ -587,7 +647,9 @@ def seed_world(app: Flask, world: World) -> Refs:
                 ),
             ),
         )
+    meetings = seed_meetings(app, world, seeded)
     values = {name: str(person.user_id) for name, person in world.people.items()}
+    values |= meetings
     values |= {
         "north": seeded.north,
         "north_quiet": seeded.north_quiet,
@@ -622,6 +684,42 @@ def seed_world(app: Flask, world: World) -> Refs:
         "stylesheet": "css/btam.css",
     }
     return Refs(values)
+
+
+def seed_meetings(app: Flask, world: World, seeded: Seeded) -> dict[str, str]:
+    """A meeting of each team, its agenda built; on the north one lead_ben and member_gus
+    are present, counselor_ana is a guest shown the north case's item, and a topic waits."""
+    north = schedule_meeting(app, world, attendees=("lead_ben", "member_gus"))
+    south = schedule_meeting(app, world, by="outsider_dee", team="south")
+    with acting_as(app, world, "lead_ben") as ctx:
+        ana = carry_out(
+            ctx, attendance.add_guest(ctx, north, user_id=world.people["counselor_ana"].user_id)
+        )
+        spare = carry_out(ctx, agenda.add_topic(ctx, north, "Bus duty rota"))
+        north_case = load_case(ctx, seeded.north).case.id
+        north_item = next(
+            i.id
+            for i in meetings_repo.items(ctx.db, north)
+            if i.case_id == north_case and i.kind is ItemKind.ASSESSMENT
+        )
+        carry_out(ctx, agenda.share_item(ctx, north, north_item, shared=True))
+        gus = next(
+            a.id
+            for a in meetings_repo.attendees(ctx.db, north)
+            if a.user_id == world.people["member_gus"].user_id
+        )
+    with acting_as(app, world, "outsider_dee") as ctx:
+        south_item = meetings_repo.items(ctx.db, south)[0].id
+    return {
+        "north_meeting": str(north),
+        "south_meeting": str(south),
+        "no_such_meeting": "999999",
+        "north_item": str(north_item),
+        "spare_item": str(spare),
+        "south_item": str(south_item),
+        "gus_attendance": str(gus),
+        "ana_attendance": str(ana),
+    }
 
 
 def open_browser(app: Flask, world: World, persona: str) -> tuple[Browser, str]:

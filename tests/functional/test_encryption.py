@@ -58,6 +58,8 @@ from btam.intake.services import reports, tips, triage
 from btam.intake.services.reports import PersonEntry, ReportData
 from btam.intake.services.tips import TipData
 from btam.intake.terms import Channel, ImmediateAction, NoThreatAction, TipCategory, TriageOutcome
+from btam.meetings.services import agenda, attendance, minutes, schedule
+from btam.meetings.terms import MeetingKind
 from btam.people.models import Person
 from btam.people.services import disclosures
 from btam.people.services.matching import PersonData
@@ -281,6 +283,10 @@ def test_markers_in_every_case_field_are_in_no_store_dump_or_log(
             "mgiven",
             "mfamily",
             "mnumber",
+            "topic",
+            "guest",
+            "agency",
+            "minutes",
         )
     }
     content = marker("CONTENT").encode()
@@ -491,6 +497,23 @@ def test_markers_in_every_case_field_are_in_no_store_dump_or_log(
                     ),
                 ),
             )
+            meeting = carry_out(
+                ctx,
+                schedule.schedule_meeting(
+                    ctx,
+                    team_id=people.team_ids["north"],
+                    starts_at=ctx.now,
+                    place="Room 1",
+                    kind=MeetingKind.REGULAR,
+                ),
+            )
+            item = carry_out(ctx, agenda.add_case(ctx, meeting, number))
+            carry_out(ctx, agenda.add_topic(ctx, meeting, m["topic"]))
+            carry_out(
+                ctx,
+                attendance.add_guest(ctx, meeting, name=m["guest"], affiliation=m["agency"]),
+            )
+            carry_out(ctx, minutes.record_minutes(ctx, meeting, item, m["minutes"]))
             carry_out(
                 ctx,
                 lifecycle.change_status(ctx, number, move=Transition.CLOSE, reason=m["closing"]),

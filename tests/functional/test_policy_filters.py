@@ -34,7 +34,15 @@ from sqlalchemy.orm import Session
 
 import btam
 from btam.access.actor import Discipline, Role
-from btam.access.policy import Access, Act, CaseFacts, RecordFacts, ReportFacts, allowed
+from btam.access.policy import (
+    Access,
+    Act,
+    CaseFacts,
+    MeetingFacts,
+    RecordFacts,
+    ReportFacts,
+    allowed,
+)
 from btam.access.record_classes import RecordClass
 from btam.accounts import signin
 from btam.accounts.models import District, School, Team, User, team_members, team_schools
@@ -56,6 +64,9 @@ from btam.intake import repository as intake_repo
 from btam.intake.models import Report, ReportPerson
 from btam.intake.scope import visible_reports
 from btam.intake.terms import Channel
+from btam.meetings import repository as meetings_repo
+from btam.meetings.models import Attendee, Meeting
+from btam.meetings.terms import MeetingKind
 from btam.people.models import Disclosure, Person
 from btam.people.scope import visible_disclosures, visible_people
 from btam.people.terms import DisclosureBasis, Part, PersonKind
@@ -325,6 +336,7 @@ def _seed(db: Session, world: World, now: datetime) -> Seeded:
         db.flush()
         seeded.disclosure_person[disclosure.id] = person_id
     _cover(db, world, district.id)
+    _meetings(db, world, now)
     for n, spec in enumerate(REPORTS):
         report = Report(
             district_id=district.id,
@@ -345,6 +357,40 @@ def _seed(db: Session, world: World, now: datetime) -> Seeded:
     seeded.parties = {pid: frozenset(cases) for pid, cases in party_of.items()}
     seeded.grants = {name: frozenset(ids) for name, ids in grants.items()}
     return seeded
+
+
+def _meetings(db: Session, world: World, now: datetime) -> None:
+    """A meeting of each team and of the disabled one: the North team's has member_gus
+    present and counselor_ana and outsider_dee as guests; the South team's has lead_ben (who
+    leads another team) as a guest; the disabled team's has no one."""
+    uid = {name: p.user_id for name, p in world.people.items()}
+    former = db.execute(select(Team.id).where(Team.name == "Former Team")).scalar_one()
+    guests = {
+        world.team_ids["north"]: (
+            ("member_gus", False),
+            ("counselor_ana", True),
+            ("outsider_dee", True),
+        ),
+        world.team_ids["south"]: (("lead_ben", True),),
+        former: (),
+    }
+    for team_id, present in guests.items():
+        meeting = Meeting(
+            team_id=team_id,
+            kind=MeetingKind.REGULAR,
+            starts_at=now + timedelta(days=1),
+            place="Room 1",
+            scheduled_by=uid["lead_ben"],
+        )
+        db.add(meeting)
+        db.flush()
+        for name, guest in present:
+            db.add(
+                Attendee(
+                    meeting_id=meeting.id, user_id=uid[name], guest=guest, added_by=uid["lead_ben"]
+                )
+            )
+    db.flush()
 
 
 def _cover(db: Session, world: World, district_id: int) -> None:
@@ -480,8 +526,14 @@ def _report_facts(db: Session, report_id: int) -> ReportFacts:
     return intake_repo.report_facts(db, report)
 
 
+def _meeting_facts(db: Session, meeting_id: int) -> MeetingFacts:
+    meeting = db.get(Meeting, meeting_id)
+    assert meeting is not None
+    return meetings_repo.meeting_facts(db, meeting)
+
+
 def _on_one_record(access: Access, act: Act, facts: object) -> bool:
-    assert isinstance(facts, CaseFacts | RecordFacts | ReportFacts)
+    assert isinstance(facts, CaseFacts | RecordFacts | ReportFacts | MeetingFacts)
     return allowed(access, act, facts).allowed
 
 
@@ -505,7 +557,7 @@ def _on_a_person(access: Access, act: Act, facts: object) -> bool:
 class Decided:
     """How the rows a filter keeps are decided one at a time."""
 
-    model: type[Case | Note | Attachment | Person | Disclosure | Report]
+    model: type[Case | Note | Attachment | Person | Disclosure | Report | Meeting]
     facts: Callable[[Session, int], object]  # the facts of one row, as the services build them
     decide: Callable[[Access, Act, object], bool] = _on_one_record
     act: Act | None = None  # for a filter that takes no act: the act it stands for
@@ -525,6 +577,7 @@ DECISIONS: dict[str, Decided] = {
         Disclosure, _disclosure_facts, _on_a_person, act=Act.VIEW_DISCLOSURES
     ),
     "btam.intake.scope.visible_reports": Decided(Report, _report_facts),
+    "btam.meetings.scope.visible_meetings": Decided(Meeting, _meeting_facts),
 }
 FILTERS = scope_filters()
 

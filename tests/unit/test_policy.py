@@ -22,7 +22,9 @@ from btam.access.policy import (
     Act,
     CaseFacts,
     Decision,
+    MeetingFacts,
     RecordFacts,
+    Rel,
     ReportFacts,
     TeamFacts,
     allowed,
@@ -670,3 +672,46 @@ def test_only_a_team_lead_or_a_district_wide_member_merges_people(persona: str) 
     assert bool(allowed(Access(roaming), Act.MERGE_PEOPLE, None)) == (lead or member)
     decision = allowed(Access(roaming), Act.MERGE_PEOPLE, None)
     assert decision.reason and (decision.basis is not None) == decision.allowed
+
+
+# --------------------------------------------------------------------------- meetings
+
+NORTH_MEETING = MeetingFacts(meeting_id=7, team_id=NORTH, guest_ids=frozenset({5}))
+
+
+@pytest.mark.parametrize(
+    ("role", "teams", "user_id", "act", "expected"),
+    [
+        (Role.TEAM_LEAD, (NORTH,), 1, Act.LEAD_MEETING, True),
+        (Role.TEAM_MEMBER, (NORTH,), 2, Act.LEAD_MEETING, False),
+        (Role.TEAM_MEMBER, (NORTH,), 2, Act.RECORD_MINUTES, True),
+        (Role.TEAM_MEMBER, (NORTH,), 2, Act.SCHEDULE_MEETING, True),
+        (Role.TEAM_LEAD, (SOUTH,), 3, Act.VIEW_MEETING, False),
+        (Role.TEAM_LEAD, (SOUTH,), 3, Act.LEAD_MEETING, False),
+        (Role.COUNSELOR, (), 5, Act.VIEW_MEETING, True),  # a guest
+        (Role.COUNSELOR, (), 5, Act.RECORD_MINUTES, False),
+        (Role.COUNSELOR, (), 6, Act.VIEW_MEETING, False),  # no guest of this one
+        (Role.STAFF, (), 5, Act.VIEW_MEETING, False),
+        (Role.DISTRICT_ADMIN, (), 8, Act.VIEW_MEETING, False),
+        (Role.AUDITOR, (), 9, Act.VIEW_MEETING, False),
+    ],
+)
+def test_who_may_do_what_with_a_meeting(
+    role: Role, teams: tuple[int, ...], user_id: int, act: Act, expected: bool
+) -> None:
+    actor = make_actor(user_id, role, teams=teams)
+    assert allowed(Access(actor), act, NORTH_MEETING).allowed is expected
+
+
+def test_a_guest_sees_a_meeting_as_a_guest_and_a_member_as_the_team() -> None:
+    guest = allowed(Access(make_actor(5, Role.COUNSELOR)), Act.VIEW_MEETING, NORTH_MEETING)
+    member = make_actor(2, Role.TEAM_MEMBER, teams=(NORTH,))
+    assert guest.relation is Rel.GUEST
+    assert allowed(Access(member), Act.VIEW_MEETING, NORTH_MEETING).relation is Rel.TEAM
+
+
+def test_meeting_acts_are_decided_on_meetings_only() -> None:
+    lead = Access(make_actor(1, Role.TEAM_LEAD, teams=(NORTH,)))
+    case = CaseFacts(OWN_CASE_ID, NHS, NORTH, 1)
+    assert not allowed(lead, Act.LEAD_MEETING, case)
+    assert not allowed(lead, Act.VIEW_CASE, NORTH_MEETING)

@@ -1,0 +1,1 @@
+"""Meeting services: scheduling, the agenda, attendance, minutes, decisions, their pages."""

@@ -1,0 +1,71 @@
+"""Where an agenda comes from: one provider per source of the team's work.
+
+A provider takes the context, the team and the meeting's moment, and proposes items (ids and
+dates only). :data:`PROVIDERS` is the tuple the agenda is built from, in the order its items
+are listed. The plans stage adds its sources here, one small function each, with the same
+signature: reviews due by the meeting's date (``ItemKind.REVIEW_DUE``), overdue plan items
+(``PLAN_OVERDUE``), referrals to follow up (``REFERRAL_FOLLOW_UP``) and outstanding
+notifications (``NOTIFICATION``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from btam.cases.terms import CaseStatus
+from btam.context import ServiceContext
+from btam.meetings import repository
+from btam.meetings.terms import ItemKind
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """An item a source proposes: its kind, the case or report, the record, when it is due."""
+
+    kind: ItemKind
+    case_id: int | None = None
+    report_id: int | None = None
+    ref_id: int | None = None
+    due_at: datetime | None = None
+
+    @property
+    def key(self) -> tuple[ItemKind, int | None, int | None, int | None]:
+        """What makes two proposals the same item (so a rebuild adds each once)."""
+        return (self.kind, self.case_id, self.report_id, self.ref_id)
+
+
+Provider = Callable[[ServiceContext, int, datetime], list[Proposal]]
+
+
+def reports_awaiting_triage(ctx: ServiceContext, team_id: int, until: datetime) -> list[Proposal]:
+    """Reports of the team's schools still waiting for triage, due when triage is due."""
+    return [
+        Proposal(ItemKind.TRIAGE, report_id=r.id, due_at=r.due_at)
+        for r in repository.reports_awaiting_triage(ctx.db, team_id)
+    ]
+
+
+def cases_in_assessment(ctx: ServiceContext, team_id: int, until: datetime) -> list[Proposal]:
+    """The team's cases still in assessment."""
+    return [
+        Proposal(ItemKind.ASSESSMENT, case_id=c.id)
+        for c in repository.cases_in_status(ctx.db, team_id, CaseStatus.ASSESSMENT)
+    ]
+
+
+def determinations_to_confirm(ctx: ServiceContext, team_id: int, until: datetime) -> list[Proposal]:
+    """Determinations of the team's cases still waiting for a participant's confirmation."""
+    return [
+        Proposal(ItemKind.CONFIRMATION, case_id=c.id, ref_id=d.id)
+        for d, c in repository.pending_determinations(ctx.db, team_id)
+    ]
+
+
+PROVIDERS: tuple[Provider, ...] = (
+    reports_awaiting_triage,
+    cases_in_assessment,
+    determinations_to_confirm,
+    # plans: reviews_due, overdue_plan_items, referral_follow_ups, outstanding_notifications
+)
