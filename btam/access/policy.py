@@ -44,6 +44,8 @@ class Act(StrEnum):
     TRIAGE = "triage"  # read a report in full, screen it, decide its outcome, answer a tipster
     VIEW_REPORTER = "view_reporter"  # who reported (a confidential reporter: the lead only)
     MERGE_PEOPLE = "merge_people"  # merge a duplicate person into another (both visible)
+    REFER = "refer"  # draft, send and follow up a referral (sending outside discloses)
+    NOTIFY = "notify"  # record who was told of a threat, and a subject's documented history
 
 
 class Rel(StrEnum):
@@ -91,6 +93,10 @@ CASE_RULES: Final[dict[Act, dict[Role, tuple[Rel, ...]]]] = {
     Act.VIEW_REPORTER: {TL: (T,), TM: (T,)},
     # Which people: both must be visible to the actor (people.scope), which the caller checks.
     Act.MERGE_PEOPLE: {TL: (Rel.ANY,), TM: (Rel.DISTRICT,)},
+    # Referrals and notifications: the team and the lead's added members; never a grant
+    # (an emergency opens a case to read, not to disclose it further).
+    Act.REFER: {TL: (T, M), TM: (T, M)},
+    Act.NOTIFY: {TL: (T, M), TM: (T, M)},
 }
 
 

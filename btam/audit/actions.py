@@ -69,6 +69,11 @@ class AuditAction(StrEnum):
     CASE_DETERMINATION_CONFIRMED = "case:determination:confirmed"
     CASE_DETERMINATION_OBJECTED = "case:determination:objected"
     CASE_NOTICE_RECORDED = "case:notice:recorded"
+    CASE_REFERRAL_DRAFTED = "case:referral:drafted"
+    CASE_REFERRAL_CONSENT_RECORDED = "case:referral:consent_recorded"
+    CASE_REFERRAL_MOVED = "case:referral:moved"
+    CASE_REFERRAL_LETTER_VIEWED = "case:referral:letter_viewed"
+    CASE_NOTIFICATION_RECORDED = "case:notification:recorded"
 
     INTAKE_REPORT_SUBMITTED = "intake:report:submitted"
     INTAKE_TIP_RECEIVED = "intake:tip:received"
@@ -90,6 +95,7 @@ class AuditAction(StrEnum):
     PERSON_DISCLOSURE_RECORDED = "person:disclosure:recorded"
     PERSON_DISCLOSURES_VIEWED = "person:disclosures:viewed"
     PERSON_RECORD_MERGED = "person:record:merged"
+    PERSON_HISTORY_RECORDED = "person:history:recorded"
 
     AUDIT_TRAIL_VIEWED = "audit:trail:viewed"
     AUDIT_TRAIL_EXPORTED = "audit:trail:exported"
@@ -154,6 +160,10 @@ CHANGE_ACTIONS: frozenset[AuditAction] = frozenset(
         AuditAction.CASE_DETERMINATION_CONFIRMED,
         AuditAction.CASE_DETERMINATION_OBJECTED,
         AuditAction.CASE_NOTICE_RECORDED,
+        AuditAction.CASE_REFERRAL_DRAFTED,
+        AuditAction.CASE_REFERRAL_CONSENT_RECORDED,
+        AuditAction.CASE_REFERRAL_MOVED,
+        AuditAction.CASE_NOTIFICATION_RECORDED,
         AuditAction.INTAKE_REPORT_SUBMITTED,
         AuditAction.INTAKE_TIP_RECEIVED,
         AuditAction.INTAKE_TIP_MESSAGE_ADDED,
@@ -163,6 +173,7 @@ CHANGE_ACTIONS: frozenset[AuditAction] = frozenset(
         AuditAction.TRIAGE_PERSON_LINKED,
         AuditAction.PERSON_DISCLOSURE_RECORDED,
         AuditAction.PERSON_RECORD_MERGED,
+        AuditAction.PERSON_HISTORY_RECORDED,
         AuditAction.SYSTEM_DEMO_LOADED,
     }
 )
