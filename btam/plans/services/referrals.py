@@ -273,7 +273,7 @@ def move_referral(
     _check_follow_up(ctx, follow_up_on, required=lifecycle.needs_follow_up(after))
     when = at or ctx.now
     if when > ctx.now:
-        raise ValidationFailed("A step cannot be dated in the future.", field="at")
+        raise ValidationFailed("A step cannot be dated in the future.", field="at_on")
     change: Staged[ReferralStatus] = staged(after)
     if move is ReferralMove.SEND:
         row.sent_at = when
