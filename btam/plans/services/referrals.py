@@ -302,7 +302,7 @@ def move_referral(
     if move in lifecycle.NEEDS_REASON:
         row.outcome = text
     row.status = after
-    row.follow_up_on = follow_up_on if after.open or follow_up_on else None
+    row.follow_up_on = follow_up_on
     row.updated_at = ctx.now
     ctx.db.add(
         ReferralStep(
