@@ -63,6 +63,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from btam.intake.views import reports, tips, triage
     from btam.meetings import views as meeting_views
     from btam.people import views as people_views
+    from btam.plans import referral_views
     from btam.reports import views as main_views
     from btam.runtime import build_runtime
     from btam.security import headers
@@ -148,6 +149,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         case_views,
         assessment_views,
         meeting_views,
+        referral_views,
         people_views,
         reports,
         triage,

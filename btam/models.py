@@ -14,6 +14,7 @@ from btam.db import AuditBase, CaseBase
 from btam.intake import models as intake_models
 from btam.meetings import models as meeting_models
 from btam.people import models as people_models
+from btam.plans import referral_models
 from btam.security import keys as key_models
 
 # Importing a model module registers its tables on its store's metadata.
@@ -23,6 +24,7 @@ MODEL_MODULES = (
     people_models,
     case_models,
     assessment_models,
+    referral_models,
     intake_models,
     meeting_models,
     audit_applied,

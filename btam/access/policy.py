@@ -49,6 +49,8 @@ class Act(StrEnum):
     VIEW_MEETING = "view_meeting"  # the team sees the agenda; a guest, what the lead shares
     LEAD_MEETING = "lead_meeting"  # agenda, attendance, sharing, decisions: the team's lead
     RECORD_MINUTES = "record_minutes"  # minutes of the agenda's items
+    REFER = "refer"  # draft, send and follow up a referral (sending outside discloses)
+    NOTIFY = "notify"  # record who was told of a threat, and a subject's documented history
 
 
 class Rel(StrEnum):
@@ -102,6 +104,10 @@ CASE_RULES: Final[dict[Act, dict[Role, tuple[Rel, ...]]]] = {
     Act.VIEW_MEETING: {TL: (T, Rel.GUEST), TM: (T, Rel.GUEST), CO: (Rel.GUEST,)},
     Act.LEAD_MEETING: {TL: (L,)},
     Act.RECORD_MINUTES: {TL: (T,), TM: (T,)},
+    # Referrals and notifications: the team and the lead's added members; never a grant
+    # (an emergency opens a case to read, not to disclose it further).
+    Act.REFER: {TL: (T, M), TM: (T, M)},
+    Act.NOTIFY: {TL: (T, M), TM: (T, M)},
 }
 
 MEETING_ACTS: Final = frozenset(

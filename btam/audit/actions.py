@@ -80,6 +80,11 @@ class AuditAction(StrEnum):
     MEETING_ATTENDEE_ACKNOWLEDGED = "meeting:attendee:acknowledged"
     MEETING_MINUTES_RECORDED = "meeting:minutes:recorded"
     MEETING_DECISION_LINKED = "meeting:decision:linked"
+    CASE_REFERRAL_DRAFTED = "case:referral:drafted"
+    CASE_REFERRAL_CONSENT_RECORDED = "case:referral:consent_recorded"
+    CASE_REFERRAL_MOVED = "case:referral:moved"
+    CASE_REFERRAL_LETTER_VIEWED = "case:referral:letter_viewed"
+    CASE_NOTIFICATION_RECORDED = "case:notification:recorded"
 
     INTAKE_REPORT_SUBMITTED = "intake:report:submitted"
     INTAKE_TIP_RECEIVED = "intake:tip:received"
@@ -101,6 +106,7 @@ class AuditAction(StrEnum):
     PERSON_DISCLOSURE_RECORDED = "person:disclosure:recorded"
     PERSON_DISCLOSURES_VIEWED = "person:disclosures:viewed"
     PERSON_RECORD_MERGED = "person:record:merged"
+    PERSON_HISTORY_RECORDED = "person:history:recorded"
 
     AUDIT_TRAIL_VIEWED = "audit:trail:viewed"
     AUDIT_TRAIL_EXPORTED = "audit:trail:exported"
@@ -173,6 +179,10 @@ CHANGE_ACTIONS: frozenset[AuditAction] = frozenset(
         AuditAction.MEETING_ATTENDEE_ACKNOWLEDGED,
         AuditAction.MEETING_MINUTES_RECORDED,
         AuditAction.MEETING_DECISION_LINKED,
+        AuditAction.CASE_REFERRAL_DRAFTED,
+        AuditAction.CASE_REFERRAL_CONSENT_RECORDED,
+        AuditAction.CASE_REFERRAL_MOVED,
+        AuditAction.CASE_NOTIFICATION_RECORDED,
         AuditAction.INTAKE_REPORT_SUBMITTED,
         AuditAction.INTAKE_TIP_RECEIVED,
         AuditAction.INTAKE_TIP_MESSAGE_ADDED,
@@ -182,6 +192,7 @@ CHANGE_ACTIONS: frozenset[AuditAction] = frozenset(
         AuditAction.TRIAGE_PERSON_LINKED,
         AuditAction.PERSON_DISCLOSURE_RECORDED,
         AuditAction.PERSON_RECORD_MERGED,
+        AuditAction.PERSON_HISTORY_RECORDED,
         AuditAction.SYSTEM_DEMO_LOADED,
     }
 )

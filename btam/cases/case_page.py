@@ -32,6 +32,7 @@ from btam.cases.forms import (
 from btam.cases.services import page, team
 from btam.context import ServiceContext
 from btam.meetings.services import view as meetings_view
+from btam.plans import referral_page
 
 
 def fill_assessment_forms(
@@ -112,4 +113,5 @@ def render_case_page(
         response_form=forms.get("response_form") or ResponseForm(),
         notice_form=forms.get("notice_form") or NoticeForm(),
         outside_agency=actor.agency,
+        referrals=referral_page.referral_part(ctx, loaded, **forms),
     ), status

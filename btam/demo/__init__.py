@@ -13,6 +13,7 @@ from btam.context import ServiceContext, carry_out
 from btam.demo.cases import load_cases
 from btam.demo.intake import load_intake
 from btam.demo.meetings import load_meetings
+from btam.demo.referrals import load_referrals
 
 DISTRICT = "Riverbend Unified School District"
 TIME_ZONE = "America/Chicago"
@@ -156,6 +157,7 @@ def load_demo(ctx: ServiceContext, *, password: str, reset_passwords: bool = Fal
             ),
         ).id
     numbers = load_cases(ctx, district_id=district.id, school_ids=codes, team_id=team_id)
+    load_referrals(ctx, numbers)
     intake = load_intake(ctx, district_id=district.id, school_ids=codes, team_id=team_id)
     load_meetings(ctx, team_id=team_id, numbers=numbers)
     return DemoResult(tuple(created), tuple(existing), numbers + intake.cases, intake.tip_code)

@@ -25,7 +25,10 @@ PART_CHOICES = [SelectChoice(p.value, p.label) for p in Part if p is not Part.SU
 ]
 
 
-BASIS_CHOICES = [SelectChoice(b.value, b.label) for b in DisclosureBasis]
+# No basis is preselected: whoever records a disclosure must choose the one that applied.
+BASIS_CHOICES = [SelectChoice("", "— choose the legal basis —")] + [
+    SelectChoice(b.value, b.label) for b in DisclosureBasis
+]
 
 
 class PersonFields(BaseForm):
@@ -46,7 +49,11 @@ class SearchForm(PersonFields):
 
 
 class DisclosureForm(BaseForm):
-    basis = SelectField("Legal basis", choices=BASIS_CHOICES)
+    basis = SelectField(
+        "Legal basis",
+        choices=BASIS_CHOICES,
+        validators=[DataRequired(message="Choose the legal basis.")],
+    )
     recipient = StringField(
         "Recipient",
         validators=[DataRequired(), Length(max=2_000)],

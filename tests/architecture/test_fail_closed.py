@@ -145,6 +145,13 @@ member_gus     cases.assign                north                  WORK          
 member_gus     people.search               -                      SEARCH        -                       trail
 member_gus     assessment.respond          north/determination    CONFIRM       -                       change
 member_gus     meetings.acknowledge        north_meeting/gus_attendance -       -                       change
+# ---- referrals and notifications: the seeded referral's consent, then its sending (with its
+# record of disclosure), a new draft, a notification, a subject's documented history
+member_gus     referrals.consent           north/referral         CONSENT       -                       change
+member_gus     referrals.move              north/referral         SEND          -                       change
+member_gus     referrals.draft             north                  REFERRAL      -                       change
+member_gus     referrals.notify            north                  NOTIFICATION  -                       change
+member_gus     referrals.history           north                  HISTORY       -                       change
 # ---- one's own account (the password last: the rows before it confirm with the old one)
 member_gus     account.reauthenticate      -                      PASSWORD_ONLY -                       change
 member_gus     account.recovery_codes      -                      PASSWORD_ONLY -                       change
@@ -219,6 +226,13 @@ WRITE_FORMS: dict[str, dict[str, FormValue]] = {
         "parties": "School resource officer and the principal of South Middle School",
     },
     "REVIEW": {"verdict": "justified"},
+    "CONSENT": {
+        "consent": "obtained",
+        "consent_records": "The threat assessment summary and attendance",
+        "consent_purpose": "Counseling intake",
+        "consent_recipient": "Riverside Family Clinic",
+        "consent_on": "2025-01-15",
+    },
     "MERGE_DUPLICATE": {"other_id": "@duplicate"},
     "DISTRICT": {"assessment_model": "florida", "time_zone": "America/Chicago"},
     "CORRECTED_FACT": {

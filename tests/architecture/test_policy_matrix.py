@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, fields, is_dataclass
+from datetime import timedelta
 from urllib.parse import quote, urlsplit
 
 import pytest
@@ -57,6 +58,8 @@ from btam.intake.services.tips import LOOKUP_CHARS
 from btam.meetings import repository as meetings_repo
 from btam.meetings.services import agenda, attendance
 from btam.meetings.terms import ItemKind
+from btam.plans.referral_terms import Consent, Destination
+from btam.plans.services import referrals
 from tests.support.cases import Seeded, acting_as, grant_emergency, seed_cases, seed_reports
 from tests.support.markup import markup_problems
 from tests.support.meetings import schedule_meeting
@@ -132,6 +135,26 @@ FORMS: dict[str, dict[str, str]] = {
         "given_on": "2025-01-15",
         "method": "phone",
     },
+    # Referrals and notifications: a referral drafted (its consent refused), the seeded
+    # referral sent on its consent, a notification, a subject's documented history.
+    "REFERRAL": {
+        "destination": "community_mental_health",
+        "agency": "Harbor Clinic",
+        "reason": "Counseling for Jordan Rivera.",
+        "consent": "refused",
+        "follow_up_on": "2099-01-15",
+        "record_class": "education",
+    },
+    "SEND": {"move": "send", "follow_up_on": "2099-01-15"},
+    "NOTIFICATION": {
+        "audience": "other",
+        "recipient": "Principal Harlow",
+        "notified_on": "2025-01-15",
+        "method": "phone",
+        "summary": "Told of the threat by Jordan Rivera.",
+        "record_class": "education",
+    },
+    "HISTORY": {"person_id": "@subject", "kind": "weapon", "documented_in": "Knife in locker."},
     # Intake: a staff report naming a subject; an anonymous tip; the tipster's follow-up.
     "REPORT": {
         "school_id": "@nhs_school",
@@ -249,6 +272,12 @@ CASE_CONTENT = (
     "bus loop",
     "dismissal",
     "seen the switchblade",
+    # the referral forms above and the seeded referral
+    "Harbor Clinic",
+    "Knife in locker",
+    "Riverside",
+    "Okoro",
+    "anger management",
     # the intake and triage forms above
     "Parker",
     "Ellis",
@@ -381,6 +410,22 @@ POST assessment.respond           south/determination        CONFIRM     403 404
 POST assessment.record_notice     north                      -           403 ok  ok  ok  403 403 404 403 login
 POST assessment.record_notice     north                      NOTICE      403 ok  ok  ok  403 403 404 403 login
 POST assessment.record_notice     south                      NOTICE      403 404 404 404 404 403 ok  403 login
+# Referrals and notifications: the team of the case (and its added members); the counselor
+# sees the header only; the seeded referral is unknown through another case's URL.
+POST referrals.draft              north                      -           403 ok  ok  ok  403 403 404 403 login
+POST referrals.draft              north                      REFERRAL    403 ok  ok  ok  403 403 404 403 login
+POST referrals.draft              south                      REFERRAL    403 404 404 404 404 403 ok  403 login
+POST referrals.consent            north/referral             -           403 ok  ok  ok  403 403 404 403 login
+POST referrals.move               north/referral             -           403 ok  ok  ok  403 403 404 403 login
+POST referrals.move               north/referral             SEND        403 ok  ok  ok  403 403 404 403 login
+POST referrals.move               south/referral             SEND        403 404 404 404 404 403 404 403 login
+GET  referrals.letter             north/referral             -           403 ok  ok  ok  403 403 404 403 login
+GET  referrals.letter             south/referral             -           403 404 404 404 404 403 404 403 login
+POST referrals.notify             north                      -           403 ok  ok  ok  403 403 404 403 login
+POST referrals.notify             north                      NOTIFICATION 403 ok  ok  ok  403 403 404 403 login
+POST referrals.notify             south                      NOTIFICATION 403 404 404 404 404 403 ok  403 login
+POST referrals.history            north                      -           403 ok  ok  ok  403 403 404 403 login
+POST referrals.history            north                      HISTORY     403 ok  ok  ok  403 403 404 403 login
 POST cases.assign                 north                      -           403 ok  ok  ok  403 403 404 403 login
 POST cases.assign                 north                      WORK        403 ok  ok  ok  403 403 404 403 login
 POST cases.assign                 south                      WORK        403 404 404 404 404 403 ok  403 login
@@ -648,6 +693,30 @@ def seed_world(app: Flask, world: World) -> Refs:
             ),
         )
     meetings = seed_meetings(app, world, seeded)
+    # A referral of the north case's subject, drafted with the parent's consent.
+    with acting_as(app, world, "lead_ben") as ctx:
+        referral = carry_out(
+            ctx,
+            referrals.draft_referral(
+                ctx,
+                seeded.north,
+                referrals.ReferralData(
+                    person_id=None,
+                    destination=Destination.COMMUNITY_MENTAL_HEALTH,
+                    agency="Riverside Family Clinic",
+                    contact="Dr. Okoro",
+                    reason="Weekly anger management sessions.",
+                    consent=referrals.ConsentData(
+                        Consent.OBTAINED,
+                        records="The threat assessment summary",
+                        purpose="Counseling intake",
+                        recipient="Riverside Family Clinic",
+                        given_on=ctx.now.date(),
+                    ),
+                    follow_up_on=ctx.now.date() + timedelta(days=7),
+                ),
+            ),
+        )
     values = {name: str(person.user_id) for name, person in world.people.items()}
     values |= meetings
     values |= {
@@ -664,6 +733,7 @@ def seed_world(app: Flask, world: World) -> Refs:
         "assignment": str(seeded.assignment_id),
         "fact": str(fact),
         "determination": str(determination),
+        "referral": str(referral),
         "grant": str(grant_id),
         "grant_entry": str(grant_entry),
         "north_team": str(world.team_ids["north"]),

@@ -48,6 +48,9 @@ from btam.people.services import disclosures
 from btam.people.services import records as people_records
 from btam.people.services.matching import PersonData
 from btam.people.terms import DisclosureBasis, Part, PersonKind
+from btam.plans.referral_models import Referral
+from btam.plans.referral_terms import ReferralStatus
+from btam.plans.services import notifications, referrals
 from tests.support.personas import enrol
 from tests.support.web import Browser
 
@@ -190,8 +193,12 @@ def test_a_disclosure_and_an_emergency_grant_for_the_auditor(app: Flask, demo: D
         assert holder is not None and holder.username == "ap.chen"
         assert grant.expires_at > ctx.now and grant.ended_at is None
         rows = ctx.db.execute(select(Disclosure)).scalars().all()
+        # The referrals sent outside the school recorded theirs; one was recorded by hand.
+        sent = {r.disclosure_id for r in ctx.db.execute(select(Referral)).scalars()}
         consent = [d for d in rows if d.basis is DisclosureBasis.PARENT_CONSENT]
-        assert len(consent) == 1 and not consent[0].is_emergency
+        by_hand = [d for d in consent if d.id not in sent]
+        assert len(by_hand) == 1 and not by_hand[0].is_emergency
+        assert len(consent) - len(by_hand) == 3
         emergencies = [d for d in rows if d.is_emergency]
         parties = ctx.db.execute(
             select(func.count()).select_from(CaseParty).where(CaseParty.case_id == grant.case_id)
@@ -423,3 +430,32 @@ def test_the_red_alert_heads_the_pages_of_the_team_covering_its_school(
     page = browser.get("/dashboard").get_data(as_text=True)
     assert ('class="alert-imminent"' in page) == banner
     assert (f"Report #{waiting}," in page) == banner
+
+
+def test_referrals_at_several_statuses_and_notifications_recorded_and_outstanding(
+    app: Flask, demo: DemoResult
+) -> None:
+    with system(app) as ctx:
+        rows = list(ctx.db.execute(select(Referral).order_by(Referral.id)).scalars())
+        statuses = sorted(r.status for r in rows)
+        assert statuses == sorted(
+            [ReferralStatus.COMPLETED, ReferralStatus.DECLINED, ReferralStatus.SENT]
+        )
+        declined = next(r for r in rows if r.status is ReferralStatus.DECLINED)
+        assert declined.outcome and "full" in declined.outcome
+        assert all(r.disclosure_id is not None for r in rows)
+    with acting_as(app, "lead.okafor") as ctx:
+        [follow_up] = referrals.referrals_to_follow_up(ctx)
+        assert follow_up.overdue
+        owed = notifications.outstanding_notifications(ctx)
+        # Aiden Park and his parents, in the gun case; the rest is recorded.
+        assert len(owed) == 2 and all("Aiden Park" in o.text for o in owed)
+        cases = {c.number: c for c in page.list_cases(ctx)}
+        gun = ctx.db.execute(select(Case).where(Case.number == owed[0].case_number)).scalar_one()
+        assert gun.number in cases
+        assert len(notifications.outstanding_notifications_of(ctx, gun)) == 2
+        tyler_case = ctx.db.execute(
+            select(Case).where(Case.number == follow_up.case_number)
+        ).scalar_one()
+        assert notifications.outstanding_notifications_of(ctx, tyler_case) == []
+        assert len(referrals.open_referrals(ctx, tyler_case)) == 1

@@ -110,6 +110,8 @@ TEAM_ACTS = ROLE_WIDE | {
     A.ASSIGN_WORK,
     A.RECORD_DISCLOSURE,
     A.VIEW_DISCLOSURES,
+    A.REFER,
+    A.NOTIFY,
 }
 LEAD_ACTS = TEAM_ACTS | {A.MANAGE_CASE}
 # OPEN_CASE is decided on a team and school (TeamFacts), never on a case.

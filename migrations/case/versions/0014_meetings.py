@@ -17,7 +17,7 @@ from alembic import op
 import btam.db
 
 revision = "0014_meetings"
-down_revision = "0011_district_time_zone"
+down_revision = "0013_referrals"
 branch_labels = None
 depends_on = None
 
