@@ -7,6 +7,7 @@ is the same as one that does not exist.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import date
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -22,6 +23,8 @@ from btam.intake.models import Report
 from btam.intake.terms import ReportStatus
 from btam.meetings import scope
 from btam.meetings.models import AgendaItem, Attendee, Meeting, MeetingDecision, Minute
+from btam.plans.referral_models import Referral
+from btam.plans.referral_terms import OPEN_STATUSES
 
 
 def visible_meeting(db: Session, access: Access, meeting_id: int, act: Act) -> Meeting | None:
@@ -176,6 +179,27 @@ def pending_determinations(db: Session, team_id: int) -> Sequence[tuple[Determin
         .order_by(Determination.recorded_at, Determination.id)
     )
     return [(d, c) for d, c in db.execute(query).all()]
+
+
+def open_cases(db: Session, team_id: int) -> Sequence[Case]:
+    """The team's cases not closed, oldest first."""
+    query = select(Case).where(Case.team_id == team_id, Case.status != CaseStatus.CLOSED)
+    return db.execute(query.order_by(Case.opened_at, Case.id)).scalars().all()
+
+
+def referrals_due(db: Session, team_id: int, by: date) -> Sequence[tuple[Referral, Case]]:
+    """Open referrals of the team's cases whose follow-up falls by ``by``, soonest first."""
+    query = (
+        select(Referral, Case)
+        .join(Case, Case.id == Referral.case_id)
+        .where(
+            Case.team_id == team_id,
+            Referral.status.in_(OPEN_STATUSES),
+            Referral.follow_up_on <= by,
+        )
+        .order_by(Referral.follow_up_on, Referral.id)
+    )
+    return [(r, c) for r, c in db.execute(query).all()]
 
 
 def cases_by_ids(db: Session, ids: Iterable[int]) -> dict[int, Case]:

@@ -166,6 +166,8 @@ def test_the_agenda_is_built_from_the_providers_tuple(
         providers.reports_awaiting_triage,
         providers.cases_in_assessment,
         providers.determinations_to_confirm,
+        providers.referral_follow_ups,
+        providers.outstanding_notifications,
     ) == providers.PROVIDERS
     meeting_id = schedule_meeting(app, world, build=False)
     topic = providers.Proposal(ItemKind.NOTIFICATION, case_id=case_id(app, seeded.north))

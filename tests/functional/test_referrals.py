@@ -22,10 +22,13 @@ from btam.assessment.services.determinations import DeterminationData
 from btam.assessment.services.facts import FactData
 from btam.assessment.terms import FactSource, Method
 from btam.audit.actions import AuditAction
+from btam.cases.models import Case
 from btam.cases.services import records
 from btam.cases.services.guard import load_case
 from btam.context import carry_out
 from btam.errors import AccessDenied, NotFound, ValidationFailed
+from btam.meetings.models import AgendaItem
+from btam.meetings.terms import ItemKind
 from btam.people.models import Disclosure
 from btam.people.services.matching import PersonData
 from btam.people.terms import DisclosureBasis, Part, PersonKind
@@ -41,6 +44,7 @@ from btam.plans.referral_terms import (
 from btam.plans.services import notifications, referrals
 from btam.plans.services.referrals import ConsentData, ReferralData
 from tests.support.cases import Seeded, acting_as, seed_cases
+from tests.support.meetings import schedule_meeting
 from tests.support.personas import World
 from tests.support.stores import audit_entries
 from tests.support.web import csrf_token, signed_in
@@ -684,3 +688,42 @@ def test_recorded_and_outstanding_notifications_show_on_the_case_page(
     assert "The parents of Ada Okafor (target) — <strong>outstanding</strong>" in html
     token = csrf_token(html)
     assert token
+
+
+# ------------------------------------------------------------- on the team's meeting agenda
+
+
+def agenda_of(app: Flask, meeting_id: int) -> list[tuple[ItemKind, int | None, int | None]]:
+    with app.extensions["btam"].stores.case_sessions() as db:
+        rows = db.execute(select(AgendaItem).where(AgendaItem.meeting_id == meeting_id))
+        return [(i.kind, i.case_id, i.ref_id) for i in rows.scalars()]
+
+
+def case_id_of(app: Flask, number: str) -> int:
+    with app.extensions["btam"].stores.case_sessions() as db:
+        return db.execute(select(Case.id).where(Case.number == number)).scalar_one()
+
+
+def test_referrals_due_by_the_meeting_and_owed_notifications_join_its_agenda(
+    app: Flask, world: World, seeded: Seeded
+) -> None:
+    due = draft(app, world, seeded.north, follow_up_on=date.today() + timedelta(days=1))
+    later = draft(app, world, seeded.north, follow_up_on=date.today() + timedelta(days=30))
+    add_person(app, world, seeded.north, Part.TARGET, "Ada", PersonKind.STUDENT)
+    determine(app, world, seeded.north, "substantive_serious")
+    north = case_id_of(app, seeded.north)
+    agenda = agenda_of(app, schedule_meeting(app, world, in_days=3))
+    follow_ups = {ref for kind, _case, ref in agenda if kind is ItemKind.REFERRAL_FOLLOW_UP}
+    assert due in follow_ups and later not in follow_ups
+    assert (ItemKind.NOTIFICATION, north, None) in agenda
+    # Another team's meeting takes none of it.
+    south = agenda_of(app, schedule_meeting(app, world, by="outsider_dee", team="south"))
+    assert all(case != north for _kind, case, _ref in south)
+
+
+def test_a_meeting_before_the_follow_up_date_does_not_list_it(
+    app: Flask, world: World, seeded: Seeded
+) -> None:
+    referral = draft(app, world, seeded.north, follow_up_on=date.today() + timedelta(days=10))
+    agenda = agenda_of(app, schedule_meeting(app, world, in_days=2))
+    assert (ItemKind.REFERRAL_FOLLOW_UP, case_id_of(app, seeded.north), referral) not in agenda

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 
+from btam.accounts.services import organisation
 from btam.cases.terms import CaseStatus
 from btam.context import ServiceContext
 from btam.meetings import repository
 from btam.meetings.terms import ItemKind
+from btam.plans.services import notifications
 
 
 @dataclass(frozen=True)
@@ -63,9 +65,44 @@ def determinations_to_confirm(ctx: ServiceContext, team_id: int, until: datetime
     ]
 
 
+def _local_day(ctx: ServiceContext, moment: datetime) -> date:
+    return moment.astimezone(organisation.district_zone(ctx)).date()
+
+
+def _start_of(ctx: ServiceContext, day: date) -> datetime:
+    return datetime.combine(day, time(), organisation.district_zone(ctx)).astimezone(UTC)
+
+
+def referral_follow_ups(ctx: ServiceContext, team_id: int, until: datetime) -> list[Proposal]:
+    """Open referrals of the team's cases to follow up by the meeting's day."""
+    return [
+        Proposal(
+            ItemKind.REFERRAL_FOLLOW_UP,
+            case_id=c.id,
+            ref_id=r.id,
+            due_at=_start_of(ctx, r.follow_up_on) if r.follow_up_on else None,
+        )
+        for r, c in repository.referrals_due(ctx.db, team_id, _local_day(ctx, until))
+    ]
+
+
+def outstanding_notifications(ctx: ServiceContext, team_id: int, until: datetime) -> list[Proposal]:
+    """The team's open cases that still owe a notification due by the meeting's day."""
+    day = _local_day(ctx, until)
+    found = []
+    for case in repository.open_cases(ctx.db, team_id):
+        owed = [d.due_on for d in notifications.duties(ctx, case) if not d.done and d.due_on <= day]
+        if owed:
+            found.append(
+                Proposal(ItemKind.NOTIFICATION, case_id=case.id, due_at=_start_of(ctx, min(owed)))
+            )
+    return found
+
+
 PROVIDERS: tuple[Provider, ...] = (
     reports_awaiting_triage,
     cases_in_assessment,
     determinations_to_confirm,
-    # plans: reviews_due, overdue_plan_items, referral_follow_ups, outstanding_notifications
+    referral_follow_ups,
+    outstanding_notifications,
 )
