@@ -61,6 +61,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from btam.cases import views as case_views
     from btam.intake.views import reports, tips, triage
     from btam.people import views as people_views
+    from btam.plans import views as plan_views
     from btam.reports import views as main_views
     from btam.runtime import build_runtime
     from btam.security import headers
@@ -145,6 +146,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         audit_views,
         case_views,
         assessment_views,
+        plan_views,
         people_views,
         reports,
         triage,

@@ -13,6 +13,7 @@ from btam.cases import models as case_models
 from btam.db import AuditBase, CaseBase
 from btam.intake import models as intake_models
 from btam.people import models as people_models
+from btam.plans import models as plan_models
 from btam.security import keys as key_models
 
 # Importing a model module registers its tables on its store's metadata.
@@ -22,6 +23,7 @@ MODEL_MODULES = (
     people_models,
     case_models,
     assessment_models,
+    plan_models,
     intake_models,
     audit_applied,
     store_probe,

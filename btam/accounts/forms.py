@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from wtforms import (
     BooleanField,
+    IntegerField,
     PasswordField,
     SelectChoice,
     SelectField,
     StringField,
     SubmitField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from btam.access.actor import DISCIPLINE_LABELS, ROLE_LABELS
 from btam.forms import BaseForm, MultiCheckboxField
@@ -159,5 +160,17 @@ class DistrictForm(BaseForm):
         "Time zone",
         choices=[],
         description="Every date and time is shown, and typed, in this zone.",
+    )
+    review_days_imminent = IntegerField(
+        "Review an imminent case every (days)", validators=[InputRequired(), NumberRange(1, 90)]
+    )
+    review_days_high = IntegerField(
+        "Review a high case every (days)", validators=[InputRequired(), NumberRange(1, 90)]
+    )
+    review_days_moderate = IntegerField(
+        "Review a moderate case every (days)", validators=[InputRequired(), NumberRange(1, 90)]
+    )
+    review_days_low = IntegerField(
+        "Review a low case every (days)", validators=[InputRequired(), NumberRange(1, 90)]
     )
     submit = SubmitField("Save the district's settings")

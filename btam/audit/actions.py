@@ -69,6 +69,11 @@ class AuditAction(StrEnum):
     CASE_DETERMINATION_CONFIRMED = "case:determination:confirmed"
     CASE_DETERMINATION_OBJECTED = "case:determination:objected"
     CASE_NOTICE_RECORDED = "case:notice:recorded"
+    CASE_PLAN_ITEM_ADDED = "case:plan_item:added"
+    CASE_PLAN_ITEM_UPDATED = "case:plan_item:updated"
+    CASE_LOG_ADDED = "case:log:added"
+    CASE_REVIEW_RECORDED = "case:review:recorded"
+    CASE_SUPPORT_PLAN_RECORDED = "case:support_plan:recorded"
 
     INTAKE_REPORT_SUBMITTED = "intake:report:submitted"
     INTAKE_TIP_RECEIVED = "intake:tip:received"
@@ -154,6 +159,11 @@ CHANGE_ACTIONS: frozenset[AuditAction] = frozenset(
         AuditAction.CASE_DETERMINATION_CONFIRMED,
         AuditAction.CASE_DETERMINATION_OBJECTED,
         AuditAction.CASE_NOTICE_RECORDED,
+        AuditAction.CASE_PLAN_ITEM_ADDED,
+        AuditAction.CASE_PLAN_ITEM_UPDATED,
+        AuditAction.CASE_LOG_ADDED,
+        AuditAction.CASE_REVIEW_RECORDED,
+        AuditAction.CASE_SUPPORT_PLAN_RECORDED,
         AuditAction.INTAKE_REPORT_SUBMITTED,
         AuditAction.INTAKE_TIP_RECEIVED,
         AuditAction.INTAKE_TIP_MESSAGE_ADDED,

@@ -268,7 +268,15 @@ def schools(actor: Actor) -> ResponseReturnValue:
 def district(actor: Actor) -> ResponseReturnValue:
     ctx = web.service_context(actor)
     settings = organisation.district_settings(ctx)
-    form = DistrictForm(assessment_model=settings.assessment_model, time_zone=settings.time_zone)
+    imminent, high, moderate, low = settings.review_days
+    form = DistrictForm(
+        assessment_model=settings.assessment_model,
+        time_zone=settings.time_zone,
+        review_days_imminent=imminent,
+        review_days_high=high,
+        review_days_moderate=moderate,
+        review_days_low=low,
+    )
     form.assessment_model.choices = [SelectChoice(v, label) for v, label in settings.model_choices]
     zones = dict.fromkeys((*DISTRICT_ZONES, settings.time_zone))
     form.time_zone.choices = [SelectChoice(z, z.replace("_", " ")) for z in zones]
@@ -279,6 +287,12 @@ def district(actor: Actor) -> ResponseReturnValue:
             ctx,
             assessment_model=form.assessment_model.data or "",
             time_zone=form.time_zone.data or "",
+            review_days=(
+                form.review_days_imminent.data or 0,
+                form.review_days_high.data or 0,
+                form.review_days_moderate.data or 0,
+                form.review_days_low.data or 0,
+            ),
         ),
         done="Saved. New cases follow this model; open cases keep theirs.",
         then=lambda _: redirect(url_for("admin.district")),
