@@ -287,13 +287,15 @@ def _can_read_private_log(
     if not relations:
         return Decision(False, "no relation to the case that allows read_private_log")
     actor = access.actor
-    basis = BASIS[sorted(relations)[0]]
+    relation = sorted(relations)[0]
+    basis = BASIS[relation]
     if entry.author_id == actor.user_id:
-        return Decision(True, "the author", basis, Rel.ASSIGNED)
+        return Decision(True, "the author", basis, relation)
     readers = RECORD_CLASS_READERS[entry.record_class]
     official = relations & {Rel.TEAM, Rel.MEMBER}
     if official and (readers is None or actor.discipline in readers):
-        return Decision(True, f"{entry.record_class.value} record, {actor.discipline}", basis)
+        reason = f"{entry.record_class.value} record, {actor.discipline}"
+        return Decision(True, reason, basis, relation)
     return Decision(False, f"a {entry.record_class.value} record is not readable to this user")
 
 

@@ -162,15 +162,15 @@ class DistrictForm(BaseForm):
         description="Every date and time is shown, and typed, in this zone.",
     )
     review_days_imminent = IntegerField(
-        "Review an imminent case every (days)", validators=[InputRequired(), NumberRange(1, 90)]
+        "Review an imminent case every (days)", validators=[Optional(), NumberRange(1, 90)]
     )
     review_days_high = IntegerField(
-        "Review a high case every (days)", validators=[InputRequired(), NumberRange(1, 90)]
+        "Review a high case every (days)", validators=[Optional(), NumberRange(1, 90)]
     )
     review_days_moderate = IntegerField(
-        "Review a moderate case every (days)", validators=[InputRequired(), NumberRange(1, 90)]
+        "Review a moderate case every (days)", validators=[Optional(), NumberRange(1, 90)]
     )
     review_days_low = IntegerField(
-        "Review a low case every (days)", validators=[InputRequired(), NumberRange(1, 90)]
+        "Review a low case every (days)", validators=[Optional(), NumberRange(1, 90)]
     )
     submit = SubmitField("Save the district's settings")

@@ -287,11 +287,12 @@ def district(actor: Actor) -> ResponseReturnValue:
             ctx,
             assessment_model=form.assessment_model.data or "",
             time_zone=form.time_zone.data or "",
+            # A cadence left empty keeps the district's.
             review_days=(
-                form.review_days_imminent.data or 0,
-                form.review_days_high.data or 0,
-                form.review_days_moderate.data or 0,
-                form.review_days_low.data or 0,
+                form.review_days_imminent.data or imminent,
+                form.review_days_high.data or high,
+                form.review_days_moderate.data or moderate,
+                form.review_days_low.data or low,
             ),
         ),
         done="Saved. New cases follow this model; open cases keep theirs.",
