@@ -133,9 +133,9 @@ member_gus     cases.add_party             north                  PARTY         
 member_gus     plans.add_item              north                  ITEM          -                       change
 member_gus     plans.support_plan          north                  SUPPORT       -                       change
 member_gus     plans.item_progress         north/assignment       PROGRESS      -                       change
-member_gus     plans.add_review            north                  CASE_REVIEW   managed                 change
 member_gus     people.search               -                      SEARCH        -                       trail
-member_gus     assessment.respond          north/determination    CONFIRM       -                       change
+member_gus     assessment.respond          north/determination    CONFIRM       hal_confirmed           change
+member_gus     plans.add_review            north                  CASE_REVIEW   -                       change
 # ---- one's own account (the password last: the rows before it confirm with the old one)
 member_gus     account.reauthenticate      -                      PASSWORD_ONLY -                       change
 member_gus     account.recovery_codes      -                      PASSWORD_ONLY -                       change
@@ -444,21 +444,21 @@ def _duplicate(app: Flask, world: World, refs: Refs, who: str) -> Start:
 Given = Callable[[Flask, World, Refs, str], Start]
 
 
-def _managed(app: Flask, world: World, refs: Refs, who: str) -> Start:
-    """The north case's determination confirmed by both participants: under management."""
-    for participant in ("member_gus", "officer_hal"):
-        with acting_as(app, world, participant) as ctx:
-            carry_out(
-                ctx,
-                determinations.respond(
-                    ctx, refs.values["north"], int(refs.values["determination"]), confirm=True
-                ),
-            )
+def _hal_confirmed(app: Flask, world: World, refs: Refs, who: str) -> Start:
+    """officer_hal has confirmed the north determination: ``who``'s confirmation, the last,
+    puts the case under management (and gives it its next review date)."""
+    with acting_as(app, world, "officer_hal") as ctx:
+        carry_out(
+            ctx,
+            determinations.respond(
+                ctx, refs.values["north"], int(refs.values["determination"]), confirm=True
+            ),
+        )
     return Start()
 
 
 GIVENS: dict[str, Given] = {
-    "managed": _managed,
+    "hal_confirmed": _hal_confirmed,
     "visitor": _visitor,
     "password_step": _password_step,
     "enrol_step": _enrol_step,
