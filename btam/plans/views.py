@@ -11,6 +11,7 @@ from btam.access.actor import Actor
 from btam.access.decorators import requires
 from btam.access.permissions import Permission
 from btam.access.policy import Act
+from btam.accounts.services import reauth
 from btam.cases.case_page import render_case_page
 from btam.cases.services import guard
 from btam.context import ServiceContext
@@ -214,6 +215,9 @@ def _closed(number: str) -> ResponseReturnValue:
 @requires(Permission.ADMIN_USERS_MANAGE)
 def non_school_days(actor: Actor) -> ResponseReturnValue:
     ctx = web.service_context(actor)
+    # As on the admin pages: a change needs the password proved in the last 15 minutes.
+    if web.is_post() and not reauth.password_recent(ctx):
+        return web.ask_for_password()
     form = NonSchoolDayForm()
     closed = form.action.data != "remove"
     done = web.submit(
