@@ -218,7 +218,8 @@ def downgrade() -> None:
     op.execute(
         "UPDATE assignments SET done_at = (SELECT COALESCE(p.finished_at, "
         "CASE WHEN p.status IN ('done', 'discontinued') THEN p.created_at END) "
-        "FROM plan_items p WHERE p.assignment_id = assignments.id)"
+        "FROM plan_items p WHERE p.assignment_id = assignments.id) "
+        "WHERE id IN (SELECT assignment_id FROM plan_items WHERE assignment_id IS NOT NULL)"
     )
     op.drop_column("people", "support_plan_enc")
     for column in ("low", "moderate", "high", "imminent"):
