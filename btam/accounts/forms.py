@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from wtforms import (
     BooleanField,
+    DateField,
     IntegerField,
     PasswordField,
     SelectChoice,
@@ -174,3 +175,14 @@ class DistrictForm(BaseForm):
         "Review a low case every (days)", validators=[Optional(), NumberRange(1, 90)]
     )
     submit = SubmitField("Save the district's settings")
+
+
+class NonSchoolDayForm(BaseForm):
+    day = DateField("Day", validators=[InputRequired()])
+    action = SelectField(
+        "Change",
+        choices=[
+            SelectChoice("add", "No school that day"),
+            SelectChoice("remove", "A school day again"),
+        ],
+    )

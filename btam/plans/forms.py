@@ -96,16 +96,3 @@ class SupportPlanForm(BaseForm):
     id_prefix = "support"
 
     plan = SelectField("IEP or 504 plan", choices=SUPPORT_CHOICES)
-
-
-class NonSchoolDayForm(BaseForm):
-    id_prefix = "calendar"
-
-    day = DateField("Day", validators=[InputRequired()])
-    action = SelectField(
-        "Change",
-        choices=[
-            SelectChoice("add", "No school that day"),
-            SelectChoice("remove", "A school day again"),
-        ],
-    )

@@ -1,5 +1,5 @@
 """The plan's forms: items and their work page, the counselors' log, reviews, the IEP / 504
-status, closing; the district's calendar of non-school days for its administrator."""
+status, closing. (The district's calendar is an admin page: btam.accounts.views.admin.)"""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from btam.access.actor import Actor
 from btam.access.decorators import requires
 from btam.access.permissions import Permission
 from btam.access.policy import Act
-from btam.accounts.services import reauth
 from btam.cases.case_page import render_case_page
 from btam.cases.services import guard
 from btam.context import ServiceContext
@@ -19,14 +18,13 @@ from btam.plans.forms import (
     CloseForm,
     ItemStatusForm,
     LogForm,
-    NonSchoolDayForm,
     PlanItemForm,
     ProgressForm,
     ReviewForm,
     SupportPlanForm,
 )
 from btam.plans.plan_page import fill_item_form
-from btam.plans.services import calendar, closure, items, log, reviews
+from btam.plans.services import closure, items, log, reviews
 from btam.plans.services.view import item_page
 from btam.plans.terms import Aim, Intervention, ItemStatus, LogKind, SupportPlan
 
@@ -209,26 +207,3 @@ def close(actor: Actor, number: str) -> ResponseReturnValue:
 def _closed(number: str) -> ResponseReturnValue:
     flash("The case is closed. It stays in the history of its people.", "success")
     return _to_case(number, "history")
-
-
-@bp.route("/admin/calendar", methods=["GET", "POST"])
-@requires(Permission.ADMIN_USERS_MANAGE)
-def non_school_days(actor: Actor) -> ResponseReturnValue:
-    ctx = web.service_context(actor)
-    # As on the admin pages: a change needs the password proved in the last 15 minutes.
-    if web.is_post() and not reauth.password_recent(ctx):
-        return web.ask_for_password()
-    form = NonSchoolDayForm()
-    closed = form.action.data != "remove"
-    done = web.submit(
-        ctx,
-        form,
-        lambda: calendar.set_non_school_day(ctx, day=form.day.data, closed=closed),
-        done="Calendar updated.",
-        then=lambda _: redirect(url_for("plans.non_school_days")),
-    )
-    status = 400 if web.is_post() else 200
-    return done or (
-        render_template("plans/calendar.html", form=form, days=calendar.non_school_days(ctx)),
-        status,
-    )

@@ -108,7 +108,7 @@ admin_fay      admin.reset_mfa             lead_ben               -             
 admin_fay      admin.reset_password        teacher_cam            -             -                       change
 admin_fay      admin.set_active            teacher_cam/disable    -             -                       change
 admin_fay      admin.district              -                      DISTRICT      -                       change
-admin_fay      plans.non_school_days       -                      HOLIDAY       -                       change
+admin_fay      admin.non_school_days       -                      HOLIDAY       -                       change
 admin_fay      auth.logout                 -                      -             -                       signout
 # ---- cases: the lead manages, the team works the records, the counselor does her work
 lead_ben       cases.new                   -                      OPEN_CASE     -                       change

@@ -319,9 +319,9 @@ POST account.reauthenticate       -                          -           ok  ok 
 GET  admin.index                  -                          -           ok  403 403 403 403 403 403 403 login
 GET  admin.district               -                          -           ok  403 403 403 403 403 403 403 login
 POST admin.district               -                          -           ok  403 403 403 403 403 403 403 login
-GET  plans.non_school_days        -                          -           ok  403 403 403 403 403 403 403 login
-POST plans.non_school_days        -                          -           ok  403 403 403 403 403 403 403 login
-POST plans.non_school_days        -                          HOLIDAY     ok  403 403 403 403 403 403 403 login
+GET  admin.non_school_days        -                          -           ok  403 403 403 403 403 403 403 login
+POST admin.non_school_days        -                          -           ok  403 403 403 403 403 403 403 login
+POST admin.non_school_days        -                          HOLIDAY     ok  403 403 403 403 403 403 403 login
 GET  admin.schools                -                          -           ok  403 403 403 403 403 403 403 login
 POST admin.schools                -                          -           ok  403 403 403 403 403 403 403 login
 GET  admin.team                   -                          -           ok  403 403 403 403 403 403 403 login

@@ -13,10 +13,18 @@ from btam.access.actor import Actor, Discipline, Role
 from btam.access.decorators import requires
 from btam.access.permissions import Permission, role_has
 from btam.accounts.dto import TeamRow
-from btam.accounts.forms import ConfirmForm, DistrictForm, SchoolForm, TeamForm, UserForm
+from btam.accounts.forms import (
+    ConfirmForm,
+    DistrictForm,
+    NonSchoolDayForm,
+    SchoolForm,
+    TeamForm,
+    UserForm,
+)
 from btam.accounts.services import organisation, reauth, users
 from btam.context import ServiceContext, Staged, staged
 from btam.intake.services import coverage, tips
+from btam.plans.services import calendar
 
 # The zones US districts keep (any IANA name is accepted by the service; these are offered).
 DISTRICT_ZONES = (
@@ -300,3 +308,23 @@ def district(actor: Actor) -> ResponseReturnValue:
     )
     refused = 400 if web.is_post() else 200
     return done or (render_template("admin/district.html", form=form, settings=settings), refused)
+
+
+@bp.route("/calendar", methods=["GET", "POST"])
+@requires(Permission.ADMIN_USERS_MANAGE)
+def non_school_days(actor: Actor) -> ResponseReturnValue:
+    ctx = web.service_context(actor)
+    form = NonSchoolDayForm()
+    closed = form.action.data != "remove"
+    done = web.submit(
+        ctx,
+        form,
+        lambda: calendar.set_non_school_day(ctx, day=form.day.data, closed=closed),
+        done="Calendar updated.",
+        then=lambda _: redirect(url_for("admin.non_school_days")),
+    )
+    status = 400 if web.is_post() else 200
+    return done or (
+        render_template("admin/calendar.html", form=form, days=calendar.non_school_days(ctx)),
+        status,
+    )
