@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from wtforms import DateField, IntegerField, SelectChoice, SelectField, TextAreaField
+from wtforms import DateField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from btam.forms import BaseForm
+from btam.forms import BaseForm, CountField
 from btam.ids import optional_record_id, record_id
 from btam.plans.terms import Aim, Intervention, ItemStatus, LogKind, SupportPlan
 
@@ -54,7 +54,7 @@ class LogForm(BaseForm):
     id_prefix = "log"
 
     held_on = DateField("Day", validators=[InputRequired()])
-    minutes = IntegerField(
+    minutes = CountField(
         "Duration (minutes)", validators=[InputRequired(), NumberRange(min=1, max=480)]
     )
     kind = SelectField("Kind", choices=KIND_CHOICES)

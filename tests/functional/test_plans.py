@@ -687,3 +687,39 @@ def test_every_plan_form_refuses_hostile_input_and_stores_nothing(
     assert {m: count(app, m) for m in before} == before
     with app.extensions["btam"].stores.case_sessions() as db:
         assert db.execute(select(PlanItem.status)).scalars().all() == statuses_before
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        {"review_days_moderate": "0"},
+        {"review_days_low": "91"},
+        {"review_days_high": "\u0663"},  # an Arabic-Indic three: int() would take it
+        {"review_days_high": "+3"},
+        {"review_days_low": "3_000"},
+        {"review_days_imminent": "10", "review_days_high": "5"},  # imminent reviewed less often
+    ],
+)
+def test_the_review_cadence_refuses_hostile_input_and_keeps_the_districts(
+    app: Flask, world: World, hostile: dict[str, str]
+) -> None:
+    fay = signed_in(app, world, "admin_fay")
+    form = {
+        "assessment_model": "default",
+        "time_zone": "UTC",
+        "review_days_imminent": "1",
+        "review_days_high": "7",
+        "review_days_moderate": "14",
+        "review_days_low": "30",
+    }
+    answer = fay.submit("/admin/district", {**form, **hostile})
+    assert answer.status_code == 400
+    with acting_as(app, world, "lead_ben") as ctx:
+        assert [
+            reviews.cadence_days(ctx, lvl) for lvl in ("imminent", "high", "moderate", "low")
+        ] == [
+            1,
+            7,
+            14,
+            30,
+        ]
