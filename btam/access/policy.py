@@ -83,8 +83,8 @@ CASE_RULES: Final[dict[Act, dict[Role, tuple[Rel, ...]]]] = {
     # An owner: a team member of the case's team, or a counselor whose schools include the
     # case's school (DOMAIN.md "Management plan").
     Act.OWN_PLAN_ITEM: {TL: (T,), TM: (T,), CO: (Rel.SCHOOL,)},
-    # Who may be shown a log entry at all; RECORD_CLASS_READERS then decides the notes.
-    Act.READ_PRIVATE_LOG: {TL: (T, M), TM: (T, M), CO: (A, M)},
+    # Decided on each log entry, never on a case or a report: see PRIVATE_LOG_RELATIONS.
+    Act.READ_PRIVATE_LOG: {},
     Act.OPEN_CASE: {TL: (T,), TM: (T,)},
     Act.SEARCH_PEOPLE: {TL: (Rel.ANY,), TM: (Rel.ANY,)},
     Act.RECORD_DISCLOSURE: {TL: (T, M), TM: (T, M)},
@@ -100,6 +100,11 @@ CASE_RULES: Final[dict[Act, dict[Role, tuple[Rel, ...]]]] = {
     # Which people: both must be visible to the actor (people.scope), which the caller checks.
     Act.MERGE_PEOPLE: {TL: (Rel.ANY,), TM: (Rel.DISTRICT,)},
 }
+
+
+# Who may be shown a log entry's private notes at all, by the relations to its case; the
+# entry's record class (RECORD_CLASS_READERS) and its author then decide.
+PRIVATE_LOG_RELATIONS: Final[dict[Role, tuple[Rel, ...]]] = {TL: (T, M), TM: (T, M), CO: (A, M)}
 
 
 # Who reads a note or attachment of each class, among those who may view the case. An
@@ -219,13 +224,13 @@ Resource = CaseFacts | TeamFacts | RecordFacts | ReportFacts | None
 def allowed(access: Access, act: Act, resource: Resource) -> Decision:
     """Decide whether ``access.actor`` may do ``act`` on ``resource``, with reason and basis."""
     actor = access.actor
-    allowed_by = CASE_RULES[act].get(actor.role, ())
-    if not allowed_by:
-        return Decision(False, f"the {actor.role.label} role may not {act.value}")
     if act is Act.READ_PRIVATE_LOG:
         if not isinstance(resource, RecordFacts):
             return Decision(False, "private log notes are decided on their entry")
-        return _can_read_private_log(access, resource, allowed_by)
+        return _can_read_private_log(access, resource)
+    allowed_by = CASE_RULES[act].get(actor.role, ())
+    if not allowed_by:
+        return Decision(False, f"the {actor.role.label} role may not {act.value}")
     if isinstance(resource, RecordFacts):
         return _can_read_record(access, act, resource)
     if isinstance(resource, ReportFacts):
@@ -278,11 +283,12 @@ def _can_read_record(access: Access, act: Act, record: RecordFacts) -> Decision:
     return Decision(False, f"a {record.record_class.value} record is not readable to this user")
 
 
-def _can_read_private_log(
-    access: Access, entry: RecordFacts, allowed_by: tuple[Rel, ...]
-) -> Decision:
+def _can_read_private_log(access: Access, entry: RecordFacts) -> Decision:
     """A log entry's private notes: its author, or the entry's record-class readers on the
     team; never through an emergency grant (a counseling record is not part of one)."""
+    allowed_by = PRIVATE_LOG_RELATIONS.get(access.actor.role, ())
+    if not allowed_by:
+        return Decision(False, f"the {access.actor.role.label} role may not read_private_log")
     relations = _relations(access, entry.case) & set(allowed_by)
     if not relations:
         return Decision(False, "no relation to the case that allows read_private_log")

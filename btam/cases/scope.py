@@ -30,6 +30,8 @@ def visible_cases(access: Access, act: Act = Act.VIEW_HEADER) -> ColumnElement[b
         return true()
     if act is Act.OPEN_CASE:
         return false()  # decided on a team and a school, never on a case
+    if act is Act.READ_PRIVATE_LOG:
+        return false()  # decided on each log entry, never on a case
     clauses: list[ColumnElement[bool]] = []
     on_team = and_(Case.team_id.in_(_ids(actor.team_ids)), _scope_filter(actor))
     member = Case.id.in_(
