@@ -661,7 +661,7 @@ class CasePage(BTAMPage):
     def add_plan_item(self, *, owner: str, description: str, due: str = "") -> CasePage:
         """As the team: an "Other" intervention for the subject, owned by ``owner`` (the
         choice's label, "Name (Role)")."""
-        self.plan.get_by_text("Add to the plan", exact=True).click()
+        self.plan.locator("summary", has_text="Add to the plan").click()
         self.plan.get_by_label("Intervention").select_option(label="Other")
         self.plan.get_by_label("Aimed at").select_option(label="The subject")
         self.plan.get_by_label("Owner").select_option(label=owner)
