@@ -64,6 +64,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from btam.meetings import views as meeting_views
     from btam.people import views as people_views
     from btam.plans import referral_views
+    from btam.plans import views as plan_views
     from btam.reports import views as main_views
     from btam.runtime import build_runtime
     from btam.security import headers
@@ -150,6 +151,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         assessment_views,
         meeting_views,
         referral_views,
+        plan_views,
         people_views,
         reports,
         triage,

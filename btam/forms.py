@@ -115,3 +115,17 @@ def record_id_text(_form: Form, field: Field) -> None:
     value = field.data
     if value and (not isinstance(value, str) or parse_id(value) is None):
         raise ValidationError("Not a valid record number.")
+
+
+class CountField(IntegerField):
+    """A small count typed in ASCII digits (minutes, days): ``int()`` alone would take "٣",
+    " 3", "+3", "3_000" and any size; this field refuses them with its error."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if not valuelist or valuelist[0] in ("", None):
+            return
+        text = valuelist[0]
+        if not (isinstance(text, str) and text.isascii() and text.isdigit() and len(text) <= 6):
+            self.data = None
+            raise ValueError(self.gettext("Not a valid number."))
+        self.data = int(text)

@@ -14,6 +14,7 @@ from btam.db import AuditBase, CaseBase
 from btam.intake import models as intake_models
 from btam.meetings import models as meeting_models
 from btam.people import models as people_models
+from btam.plans import models as plan_models
 from btam.plans import referral_models
 from btam.security import keys as key_models
 
@@ -25,6 +26,7 @@ MODEL_MODULES = (
     case_models,
     assessment_models,
     referral_models,
+    plan_models,
     intake_models,
     meeting_models,
     audit_applied,

@@ -31,9 +31,11 @@ class Act(StrEnum):
     VIEW_CASE = "view_case"  # summary, parties, education records, members
     EDIT_CASE = "edit_case"  # notes, attachments, parties, summary
     ASSESS = "assess"  # facts, answers, determinations and the notices they make due
-    ASSIGN_WORK = "assign_work"  # give a user work on the case
+    ASSIGN_WORK = "assign_work"  # the management plan: items, owners, reviews
     MANAGE_CASE = "manage_case"  # members, lead, status
-    VIEW_ASSIGNMENT = "view_assignment"  # the work the case gives this actor
+    VIEW_ASSIGNMENT = "view_assignment"  # the plan items the case gives this actor, its log
+    OWN_PLAN_ITEM = "own_plan_item"  # be given a plan item (asked of the would-be owner)
+    READ_PRIVATE_LOG = "read_private_log"  # a log entry's private notes (decided on the entry)
     OPEN_CASE = "open_case"  # a new case for a school and team
     SEARCH_PEOPLE = "search_people"
     RECORD_DISCLOSURE = "record_disclosure"
@@ -59,7 +61,8 @@ class Rel(StrEnum):
     TEAM = "team"  # on the case's team, and the case's school is in the actor's scope
     LEAD = "lead"  # the case's lead, or the team lead of the case's team
     MEMBER = "member"  # added to the case by its lead
-    ASSIGNED = "assigned"  # the case gives the actor work
+    ASSIGNED = "assigned"  # the case gives the actor work (a plan item it owns)
+    SCHOOL = "school"  # the case's school is among the actor's schools
     GRANT = "grant"  # an active emergency grant on the case
     OUTSIDE = "outside"  # none of the above: the actor is outside the case
     REPORTER = "reporter"  # the user who submitted the report
@@ -85,6 +88,11 @@ CASE_RULES: Final[dict[Act, dict[Role, tuple[Rel, ...]]]] = {
     Act.ASSIGN_WORK: {TL: (T, M), TM: (T, M)},
     Act.MANAGE_CASE: {TL: (L,)},
     Act.VIEW_ASSIGNMENT: {TL: (A,), TM: (A,), CO: (A,)},
+    # An owner: a team member of the case's team, or a counselor whose schools include the
+    # case's school (DOMAIN.md "Management plan").
+    Act.OWN_PLAN_ITEM: {TL: (T,), TM: (T,), CO: (Rel.SCHOOL,)},
+    # Decided on each log entry, never on a case or a report: see PRIVATE_LOG_RELATIONS.
+    Act.READ_PRIVATE_LOG: {},
     Act.OPEN_CASE: {TL: (T,), TM: (T,)},
     Act.SEARCH_PEOPLE: {TL: (Rel.ANY,), TM: (Rel.ANY,)},
     Act.RECORD_DISCLOSURE: {TL: (T, M), TM: (T, M)},
@@ -115,6 +123,11 @@ MEETING_ACTS: Final = frozenset(
 )
 
 
+# Who may be shown a log entry's private notes at all, by the relations to its case; the
+# entry's record class (RECORD_CLASS_READERS) and its author then decide.
+PRIVATE_LOG_RELATIONS: Final[dict[Role, tuple[Rel, ...]]] = {TL: (T, M), TM: (T, M), CO: (A, M)}
+
+
 # Who reads a note or attachment of each class, among those who may view the case. An
 # emergency grant reads education records only: counseling and law-enforcement unit
 # records are not part of what a §99.36 disclosure opens.
@@ -130,6 +143,7 @@ BASIS: Final[dict[Rel, str]] = {
     Rel.LEAD: "legitimate educational interest: lead of the case",
     Rel.MEMBER: "legitimate educational interest: member of the case",
     Rel.ASSIGNED: "legitimate educational interest: work assigned by the case",
+    Rel.SCHOOL: "legitimate educational interest: a counselor of the case's school",
     Rel.GRANT: "health or safety emergency (34 CFR 99.36)",
     Rel.OUTSIDE: "health or safety emergency (34 CFR 99.36)",
     Rel.ANY: "role",
@@ -226,6 +240,8 @@ def _relations(access: Access, case: CaseFacts) -> set[Rel]:
         found.add(Rel.MEMBER)
     if actor.user_id in case.assignee_ids:
         found.add(Rel.ASSIGNED)
+    if _in_scope(actor, case.school_id):
+        found.add(Rel.SCHOOL)
     if case.case_id in access.grants:
         found.add(Rel.GRANT)
     if not found & {Rel.TEAM, Rel.LEAD, Rel.MEMBER, Rel.GRANT}:
@@ -239,6 +255,10 @@ Resource = CaseFacts | TeamFacts | RecordFacts | ReportFacts | MeetingFacts | No
 def allowed(access: Access, act: Act, resource: Resource) -> Decision:
     """Decide whether ``access.actor`` may do ``act`` on ``resource``, with reason and basis."""
     actor = access.actor
+    if act is Act.READ_PRIVATE_LOG:
+        if not isinstance(resource, RecordFacts):
+            return Decision(False, "private log notes are decided on their entry")
+        return _can_read_private_log(access, resource)
     allowed_by = CASE_RULES[act].get(actor.role, ())
     if not allowed_by:
         return Decision(False, f"the {actor.role.label} role may not {act.value}")
@@ -296,6 +316,28 @@ def _can_read_record(access: Access, act: Act, record: RecordFacts) -> Decision:
             viewing.relation,
         )
     return Decision(False, f"a {record.record_class.value} record is not readable to this user")
+
+
+def _can_read_private_log(access: Access, entry: RecordFacts) -> Decision:
+    """A log entry's private notes: its author, or the entry's record-class readers on the
+    team; never through an emergency grant (a counseling record is not part of one)."""
+    allowed_by = PRIVATE_LOG_RELATIONS.get(access.actor.role, ())
+    if not allowed_by:
+        return Decision(False, f"the {access.actor.role.label} role may not read_private_log")
+    relations = _relations(access, entry.case) & set(allowed_by)
+    if not relations:
+        return Decision(False, "no relation to the case that allows read_private_log")
+    actor = access.actor
+    relation = sorted(relations)[0]
+    basis = BASIS[relation]
+    if entry.author_id == actor.user_id:
+        return Decision(True, "the author", basis, relation)
+    readers = RECORD_CLASS_READERS[entry.record_class]
+    official = relations & {Rel.TEAM, Rel.MEMBER}
+    if official and (readers is None or actor.discipline in readers):
+        reason = f"{entry.record_class.value} record, {actor.discipline}"
+        return Decision(True, reason, basis, relation)
+    return Decision(False, f"a {entry.record_class.value} record is not readable to this user")
 
 
 def _can_on_report(

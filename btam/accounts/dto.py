@@ -51,3 +51,5 @@ class DistrictSettings:
     # (id, "name (id-vN)") of the latest version of every model shipped.
     model_choices: tuple[tuple[str, str], ...]
     time_zone: str
+    # Days between reviews by level: imminent, high, moderate, low.
+    review_days: tuple[int, int, int, int] = (1, 7, 14, 30)

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from wtforms import (
     BooleanField,
+    DateField,
     PasswordField,
     SelectChoice,
     SelectField,
     StringField,
     SubmitField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from btam.access.actor import DISCIPLINE_LABELS, ROLE_LABELS
-from btam.forms import BaseForm, MultiCheckboxField
+from btam.forms import BaseForm, CountField, MultiCheckboxField
 from btam.ids import record_id
 
 # Longer than any accepted password, so the check happens in the rules with a clear message,
@@ -160,4 +161,27 @@ class DistrictForm(BaseForm):
         choices=[],
         description="Every date and time is shown, and typed, in this zone.",
     )
+    review_days_imminent = CountField(
+        "Review an imminent case every (days)", validators=[Optional(), NumberRange(1, 90)]
+    )
+    review_days_high = CountField(
+        "Review a high case every (days)", validators=[Optional(), NumberRange(1, 90)]
+    )
+    review_days_moderate = CountField(
+        "Review a moderate case every (days)", validators=[Optional(), NumberRange(1, 90)]
+    )
+    review_days_low = CountField(
+        "Review a low case every (days)", validators=[Optional(), NumberRange(1, 90)]
+    )
     submit = SubmitField("Save the district's settings")
+
+
+class NonSchoolDayForm(BaseForm):
+    day = DateField("Day", validators=[InputRequired()])
+    action = SelectField(
+        "Change",
+        choices=[
+            SelectChoice("add", "No school that day"),
+            SelectChoice("remove", "A school day again"),
+        ],
+    )

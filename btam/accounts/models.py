@@ -44,6 +44,11 @@ class District(CaseBase):
     assessment_model: Mapped[str | None] = mapped_column(String(40), nullable=True)
     # An IANA zone name: times are stored in UTC and shown, and typed, in this zone.
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    # Days from one review of a case to the next, by its level of concern (DOMAIN.md).
+    review_days_imminent: Mapped[int] = mapped_column(default=1, server_default="1")
+    review_days_high: Mapped[int] = mapped_column(default=7, server_default="7")
+    review_days_moderate: Mapped[int] = mapped_column(default=14, server_default="14")
+    review_days_low: Mapped[int] = mapped_column(default=30, server_default="30")
 
 
 class School(CaseBase):

@@ -85,6 +85,11 @@ class AuditAction(StrEnum):
     CASE_REFERRAL_MOVED = "case:referral:moved"
     CASE_REFERRAL_LETTER_VIEWED = "case:referral:letter_viewed"
     CASE_NOTIFICATION_RECORDED = "case:notification:recorded"
+    CASE_PLAN_ITEM_ADDED = "case:plan_item:added"
+    CASE_PLAN_ITEM_UPDATED = "case:plan_item:updated"
+    CASE_LOG_ADDED = "case:log:added"
+    CASE_REVIEW_RECORDED = "case:review:recorded"
+    CASE_SUPPORT_PLAN_RECORDED = "case:support_plan:recorded"
 
     INTAKE_REPORT_SUBMITTED = "intake:report:submitted"
     INTAKE_TIP_RECEIVED = "intake:tip:received"
@@ -183,6 +188,11 @@ CHANGE_ACTIONS: frozenset[AuditAction] = frozenset(
         AuditAction.CASE_REFERRAL_CONSENT_RECORDED,
         AuditAction.CASE_REFERRAL_MOVED,
         AuditAction.CASE_NOTIFICATION_RECORDED,
+        AuditAction.CASE_PLAN_ITEM_ADDED,
+        AuditAction.CASE_PLAN_ITEM_UPDATED,
+        AuditAction.CASE_LOG_ADDED,
+        AuditAction.CASE_REVIEW_RECORDED,
+        AuditAction.CASE_SUPPORT_PLAN_RECORDED,
         AuditAction.INTAKE_REPORT_SUBMITTED,
         AuditAction.INTAKE_TIP_RECEIVED,
         AuditAction.INTAKE_TIP_MESSAGE_ADDED,

@@ -20,7 +20,6 @@ from btam.assessment.forms import (
 )
 from btam.assessment.services import view as assessment_view
 from btam.cases.forms import (
-    AssignmentForm,
     AttachmentForm,
     MemberForm,
     NoteForm,
@@ -32,7 +31,7 @@ from btam.cases.forms import (
 from btam.cases.services import page, team
 from btam.context import ServiceContext
 from btam.meetings.services import view as meetings_view
-from btam.plans import referral_page
+from btam.plans import plan_page, referral_page
 
 
 def fill_assessment_forms(
@@ -80,8 +79,6 @@ def render_case_page(
     workers = [SelectChoice(i, n) for i, n in team.assignable_users(ctx)]
     member_form = forms.get("member_form") or MemberForm()
     member_form.user_id.choices = workers
-    assignment_form = forms.get("assignment_form") or AssignmentForm()
-    assignment_form.user_id.choices = workers
     status_form = forms.get("status_form") or StatusForm()
     status_form.move.choices = [SelectChoice(t.value, t.label) for t in view.transitions]
     fact_form = forms.get("fact_form") or FactForm()
@@ -103,7 +100,7 @@ def render_case_page(
         attachment_form=forms.get("attachment_form") or AttachmentForm(),
         party_form=forms.get("party_form") or PartyForm(),
         member_form=member_form,
-        assignment_form=assignment_form,
+        plan=plan_page.plan_section(ctx, loaded, **forms),
         status_form=status_form,
         remove_form=RemoveMemberForm(),
         fact_form=fact_form,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 
 from btam.access.record_classes import RecordClass
 from btam.cases.lifecycle import Transition
@@ -61,16 +61,6 @@ class AttachmentView:
 
 
 @dataclass(frozen=True)
-class AssignmentView:
-    id: int
-    assignee: str
-    assignee_id: int
-    task: str
-    due_on: date | None
-    done: bool
-
-
-@dataclass(frozen=True)
 class MemberView:
     user_id: int
     name: str
@@ -112,9 +102,8 @@ class CaseView:
     notes: list[NoteView] = field(default_factory=list)
     attachments: list[AttachmentView] = field(default_factory=list)
     members: list[MemberView] = field(default_factory=list)
-    assignments: list[AssignmentView] = field(default_factory=list)
     grants: list[GrantView] = field(default_factory=list)
-    full: bool = False  # False: header and the actor's own assignments only
+    full: bool = False  # False: the header only (the plan shows the actor's own items)
     can_edit: bool = False
     can_manage: bool = False
     can_assign: bool = False

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
-    DateField,
     SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length
 
 from btam.access.record_classes import RecordClass
 from btam.forms import BaseForm, RecordIdField
@@ -69,14 +68,6 @@ class MemberForm(BaseForm):
     id_prefix = "member"
 
     user_id = SelectField("Add to the case", coerce=record_id)
-
-
-class AssignmentForm(BaseForm):
-    id_prefix = "assign"
-
-    user_id = SelectField("Assign to", coerce=record_id)
-    task = TextAreaField("Task", validators=[DataRequired(), Length(max=2_000)])
-    due_on = DateField("Due", validators=[Optional()])
 
 
 class RemoveMemberForm(BaseForm):

@@ -87,9 +87,10 @@ class CaseMember(CaseBase):
 
 
 class Assignment(CaseBase):
-    """Work a case gives one user (a counselor's check-ins, say): what lets a counselor in.
+    """Work a case gave one user before management plans (read-only now).
 
-    Management plan items will create these; until then the team assigns them directly.
+    Migration 0012 made each one a plan item (``btam.plans.models.PlanItem.assignment_id``);
+    its text stays here, its ciphertext being bound to this row, and the plan reads it.
     """
 
     __tablename__ = "assignments"

@@ -17,7 +17,6 @@ from btam.access.policy import Access, Act, CaseFacts
 from btam.accounts.models import User
 from btam.cases import scope as case_scope
 from btam.cases.models import (
-    Assignment,
     Attachment,
     Case,
     CaseCounter,
@@ -32,6 +31,7 @@ from btam.intake.models import (
     Report,
 )
 from btam.people.models import Person
+from btam.plans.models import PlanItem
 from btam.security.fields import preload_keys
 
 
@@ -53,9 +53,7 @@ def facts(db: Session, case: Case) -> CaseFacts:
             CaseMember.case_id == case.id, CaseMember.removed_at.is_(None)
         )
     ).scalars()
-    assignees = db.execute(
-        select(Assignment.user_id).where(Assignment.case_id == case.id)
-    ).scalars()
+    assignees = db.execute(select(PlanItem.owner_id).where(PlanItem.case_id == case.id)).scalars()
     return CaseFacts(
         case_id=case.id,
         school_id=case.school_id,
@@ -79,7 +77,7 @@ def facts_of_cases(db: Session, cases: Sequence[Case]) -> dict[int, CaseFacts]:
         ):
             members[case_id].add(user_id)
         for case_id, user_id in db.execute(
-            select(Assignment.case_id, Assignment.user_id).where(Assignment.case_id.in_(ids))
+            select(PlanItem.case_id, PlanItem.owner_id).where(PlanItem.case_id.in_(ids))
         ):
             assignees[case_id].add(user_id)
     return {
@@ -233,19 +231,6 @@ def members(db: Session, case_id: int) -> Sequence[tuple[CaseMember, User]]:
 def member(db: Session, case_id: int, user_id: int) -> CaseMember | None:
     return db.execute(
         select(CaseMember).where(CaseMember.case_id == case_id, CaseMember.user_id == user_id)
-    ).scalar_one_or_none()
-
-
-def assignments(db: Session, case_id: int, user_id: int | None = None) -> Sequence[Assignment]:
-    query = select(Assignment).where(Assignment.case_id == case_id)
-    if user_id is not None:
-        query = query.where(Assignment.user_id == user_id)
-    return db.execute(query.order_by(Assignment.id)).scalars().all()
-
-
-def assignment(db: Session, case_id: int, assignment_id: int) -> Assignment | None:
-    return db.execute(
-        select(Assignment).where(Assignment.case_id == case_id, Assignment.id == assignment_id)
     ).scalar_one_or_none()
 
 

@@ -10,7 +10,8 @@ from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from btam.access.actor import Actor, Role
 from btam.access.policy import CASE_RULES, MEETING_ACTS, RECORD_CLASS_READERS, Access, Act, Rel
 from btam.access.record_classes import RecordClass
-from btam.cases.models import Assignment, Attachment, Case, CaseMember, Note
+from btam.cases.models import Attachment, Case, CaseMember, Note
+from btam.plans.models import PlanItem
 
 
 def _ids(values: Iterable[int]) -> list[int]:
@@ -29,6 +30,8 @@ def visible_cases(access: Access, act: Act = Act.VIEW_HEADER) -> ColumnElement[b
         return true()
     if act is Act.OPEN_CASE or act in MEETING_ACTS:
         return false()  # decided on a team and a school, or on a meeting, never on a case
+    if act is Act.READ_PRIVATE_LOG:
+        return false()  # decided on each log entry, never on a case
     clauses: list[ColumnElement[bool]] = []
     on_team = and_(Case.team_id.in_(_ids(actor.team_ids)), _scope_filter(actor))
     member = Case.id.in_(
@@ -45,8 +48,10 @@ def visible_cases(access: Access, act: Act = Act.VIEW_HEADER) -> ColumnElement[b
         clauses.append(member)
     if Rel.ASSIGNED in allowed_by:
         clauses.append(
-            Case.id.in_(select(Assignment.case_id).where(Assignment.user_id == actor.user_id))
+            Case.id.in_(select(PlanItem.case_id).where(PlanItem.owner_id == actor.user_id))
         )
+    if Rel.SCHOOL in allowed_by:
+        clauses.append(_scope_filter(actor))
     if Rel.GRANT in allowed_by:
         clauses.append(granted)
     if Rel.OUTSIDE in allowed_by:

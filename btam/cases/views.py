@@ -16,7 +16,6 @@ from btam.access.policy import Act
 from btam.access.record_classes import RecordClass
 from btam.cases.case_page import render_case_page
 from btam.cases.forms import (
-    AssignmentForm,
     AttachmentForm,
     EmergencyForm,
     MemberForm,
@@ -35,6 +34,9 @@ from btam.people.forms import person_data
 from btam.people.terms import Part
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
+
+# Closing has its own form (btam.plans): the status form reopens.
+REOPENING = BY_HAND - {Transition.CLOSE}
 
 
 def _to_case(number: str, anchor: str | None = None) -> str:
@@ -211,48 +213,13 @@ def remove_member(actor: Actor, number: str) -> ResponseReturnValue:
     return done or render_case_page(ctx, actor, number, status=400)
 
 
-@bp.post("/<number>/assignments")
-@requires(Permission.CASES_WORK)
-def assign(actor: Actor, number: str) -> ResponseReturnValue:
-    ctx = web.service_context(actor)
-    guard.load_case(ctx, number, Act.ASSIGN_WORK)
-    form = AssignmentForm()
-    form.user_id.choices = [SelectChoice(i, n) for i, n in team.assignable_users(ctx)]
-    done = web.submit(
-        ctx,
-        form,
-        lambda: team.assign_work(
-            ctx,
-            number,
-            user_id=form.user_id.data,
-            task=form.task.data or "",
-            due_on=form.due_on.data,
-        ),
-        done="Work assigned.",
-        then=lambda _: redirect(_to_case(number, "assignments")),
-    )
-    return done or render_case_page(ctx, actor, number, assignment_form=form, status=400)
-
-
-@bp.post("/<number>/assignments/<int:assignment_id>/done")
-@requires(Permission.CASES_WORK)
-def assignment_done(actor: Actor, number: str, assignment_id: int) -> ResponseReturnValue:
-    ctx = web.service_context(actor)
-    return web.press(
-        ctx,
-        lambda: team.complete_assignment(ctx, number, assignment_id),
-        done="Marked done.",
-        to=_to_case(number, "assignments"),
-    )
-
-
 @bp.post("/<number>/status")
 @requires(Permission.CASES_WORK)
 def change_status(actor: Actor, number: str) -> ResponseReturnValue:
     ctx = web.service_context(actor)
     guard.load_case(ctx, number, Act.MANAGE_CASE)
     form = StatusForm()
-    form.move.choices = [SelectChoice(t.value, t.label) for t in Transition if t in BY_HAND]
+    form.move.choices = [SelectChoice(t.value, t.label) for t in Transition if t in REOPENING]
     done = web.submit(
         ctx,
         form,

@@ -78,6 +78,8 @@ class DemoMove:
     after: timedelta
     move: Transition
     reason: str
+    # A closure's final review (where each part of the plan ended); the reason if empty.
+    final_review: str = ""
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,8 @@ CAFETERIA = DemoAssessment(
             Transition.CLOSE,
             "The restorative conversation took place on day 3 and both boys kept to the "
             "agreement; four check-ins, nothing new. Mother informed.",
+            final_review="Restorative conversation held and kept; four weekly check-ins done, "
+            "no new conflict and no further reports. Nothing left open.",
         ),
     ),
 )

@@ -47,6 +47,9 @@ from btam.demo.case_assessments import (
 from btam.people.services import disclosures
 from btam.people.services.matching import PersonData
 from btam.people.terms import DisclosureBasis, Part, PersonKind
+from btam.plans.services import closure, log, reviews
+from btam.plans.services import items as plan_items
+from btam.plans.terms import Aim, Intervention, ItemStatus, LogKind, SupportPlan
 
 T = TypeVar("T")
 REQUEST_ID = "btam-demo"
@@ -109,11 +112,41 @@ class AttachmentStep(Step):
 
 
 @dataclass(frozen=True)
-class AssignStep(Step):
-    assignee: str
-    task: str
+class PlanStep(Step):
+    """A plan item the lead adds: aimed at the subject, a target (by family name) or the
+    environment; finished ``done_after`` it was planned, or when the case moves to monitoring."""
+
+    owner: str
+    intervention: Intervention
+    description: str
     due_in: timedelta
-    done_after: timedelta | None = None  # after the assignment
+    aim: Aim = Aim.SUBJECT
+    target: str | None = None
+    done_after: timedelta | None = None
+
+
+@dataclass(frozen=True)
+class LogStep(Step):
+    """A session its owner (``by``) logs on the plan item whose description starts so."""
+
+    item: str
+    kind: LogKind
+    minutes: int
+    private_notes: str
+    team_summary: str
+
+
+@dataclass(frozen=True)
+class ReviewStep(Step):
+    changes: str
+
+
+@dataclass(frozen=True)
+class SupportPlanStep(Step):
+    plan: SupportPlan
+
+
+PLAN_STEPS = (PlanStep, LogStep, ReviewStep, SupportPlanStep)
 
 
 @dataclass(frozen=True)
@@ -243,14 +276,21 @@ CAFETERIA = DemoCase(
             "Mother (Lisa Brandt) reached by phone: no firearms in her home; she will cover "
             "half of the repair.",
         ),
-        AssignStep(
+        PlanStep(
             days(1, 1),
             LEAD,
-            assignee=AP,
-            task="Hold a restorative conversation with Tyler and Owen, then check in with "
-            "Tyler once a week for four weeks; tell the team of any new conflict.",
+            owner=AP,
+            intervention=Intervention.SUPERVISION,
+            description="Hold a restorative conversation with Tyler and Owen, then check in "
+            "with Tyler once a week for four weeks; tell the team of any new conflict.",
             due_in=days(30),
             done_after=days(36),
+        ),
+        ReviewStep(
+            days(30),
+            LEAD,
+            "Three check-ins held, nothing new from staff or students; the restorative "
+            "agreement is kept. Close after the last check-in.",
         ),
         NoteStep(
             days(41),
@@ -305,6 +345,37 @@ STAFF_EMAIL = DemoCase(
             "remorseful, says he meant legal action. He owns firearms and has voluntarily "
             "left them with his brother, which we witnessed. No criminal charge.",
         ),
+        PlanStep(
+            days(2, 3),
+            LEAD,
+            owner=AP,
+            intervention=Intervention.OTHER,
+            description="Employee Assistance referral and a fitness-for-duty evaluation "
+            "before any return, arranged with HR.",
+            due_in=days(30),
+            done_after=days(31),
+        ),
+        PlanStep(
+            days(2, 3),
+            LEAD,
+            owner=AP,
+            intervention=Intervention.TARGET_SAFETY_PLAN,
+            aim=Aim.TARGET,
+            target="Ostrowski",
+            description="Campus security walks Principal Ostrowski to her car; meetings "
+            "with Mr. Pryce only with HR present.",
+            due_in=days(30),
+        ),
+        ReviewStep(
+            days(16),
+            LEAD,
+            "On leave, no contact attempts; evaluation booked. Keep the plan.",
+        ),
+        ReviewStep(
+            days(30),
+            LEAD,
+            "Evaluation done; return with conditions being prepared with HR.",
+        ),
         NoteStep(
             days(34),
             LEAD,
@@ -312,6 +383,17 @@ STAFF_EMAIL = DemoCase(
             "Fitness-for-duty evaluation cleared him to return with conditions. Back to "
             "teaching from day 36: weekly check-in with Grace Chen, meetings with the principal "
             "only with HR present. Moved to monitoring; review every 14 days.",
+        ),
+        ReviewStep(
+            days(48),
+            LEAD,
+            "Two weeks back at work, check-ins kept; nothing of concern.",
+        ),
+        ReviewStep(
+            days(62),
+            LEAD,
+            "Four weeks back at work, check-ins kept, no concerning comments. Close after two "
+            "more quiet reviews.",
         ),
         NoteStep(
             days(62),
@@ -353,6 +435,28 @@ FORMER_STUDENT = DemoCase(
             "office has his photo from last year's yearbook and calls the SRO if he is seen.",
         ),
         MemberStep(days(0, 4), LEAD, member=TEACHER),
+        PlanStep(
+            days(2, 6),
+            LEAD,
+            owner=PSYCH,
+            intervention=Intervention.TARGET_SAFETY_PLAN,
+            aim=Aim.TARGET,
+            target="Morrison",
+            description="Kayla leaves by the gym door and is walked to her car; weekly "
+            "support sessions while she wants them.",
+            due_in=days(28),
+        ),
+        PlanStep(
+            days(2, 6),
+            LEAD,
+            owner=OFFICER,
+            intervention=Intervention.SEARCH_PROTOCOL,
+            aim=Aim.ENVIRONMENT,
+            description="Front office has his photo; the SRO is called if he is seen; RPD "
+            "patrol passes the student lot at dismissal for two weeks.",
+            due_in=days(14),
+            done_after=days(14),
+        ),
         NoteStep(
             days(1),
             TEACHER,
@@ -384,6 +488,16 @@ FORMER_STUDENT = DemoCase(
             "screenshots. Will meet weekly while she wants to.",
             team_summary="Kayla is shaken but coping; she knows the safety plan and whom to "
             "go to. Weekly support sessions with me while she wants them.",
+        ),
+        ReviewStep(
+            days(9),
+            LEAD,
+            "No contact since the notice; patrol continues. Keep the plan.",
+        ),
+        ReviewStep(
+            days(23),
+            LEAD,
+            "No messages or sightings; Kayla asks to end the escort next week.",
         ),
         NoteStep(
             days(28),
@@ -480,13 +594,71 @@ BATHROOM_WALL = DemoCase(
             "no current risk. He has a written safety plan. Parents agreed to outpatient "
             "counseling at a community clinic; the referral is made with their consent.",
         ),
-        AssignStep(
+        PlanStep(
             days(3, 1),
             LEAD,
-            assignee=COUNSELOR,
-            task="Daily check-in with Tyler Brandt before first period: how he is, anything "
-            "new at home or with classmates; tell Anna Lindqvist the same day of any worry.",
+            owner=COUNSELOR,
+            intervention=Intervention.SUPERVISION,
+            description="Daily check-in with Tyler Brandt before first period: how he is, "
+            "anything new at home or with classmates; tell Anna Lindqvist the same day of any "
+            "worry.",
             due_in=days(21),
+        ),
+        PlanStep(
+            days(3, 1),
+            LEAD,
+            owner=AP,
+            intervention=Intervention.SCHEDULE_CHANGE,
+            description="Out of 4th-period chemistry into the credit-recovery course; bag "
+            "check on arrival.",
+            due_in=days(2),
+            done_after=days(1),
+        ),
+        PlanStep(
+            days(3, 1),
+            LEAD,
+            owner=PSYCH,
+            intervention=Intervention.MENTAL_HEALTH_REFERRAL,
+            description="Outpatient counseling at Riverbend Family Counseling Center, with the "
+            "parents' consent.",
+            due_in=days(14),
+        ),
+        LogStep(
+            days(4),
+            COUNSELOR,
+            item="Daily check-in",
+            kind=LogKind.CHECK_IN,
+            minutes=10,
+            private_notes="Quiet, tired; slept at his father's. Asked about the wrestling "
+            "team's schedule.",
+            team_summary="Came to the check-in on time; calm; nothing new with classmates.",
+        ),
+        LogStep(
+            days(8),
+            COUNSELOR,
+            item="Daily check-in",
+            kind=LogKind.CHECK_IN,
+            minutes=15,
+            private_notes="Upset about a comment in the hallway, talked it through; says the "
+            "clinic appointment is Thursday and he wants to go.",
+            team_summary="A hallway comment upset him; he handled it and told me. Looking "
+            "forward to the clinic appointment.",
+        ),
+        LogStep(
+            days(12),
+            COUNSELOR,
+            item="Daily check-in",
+            kind=LogKind.PARENT_CONTACT,
+            minutes=20,
+            private_notes="Phone with Lisa Brandt: sleeping better, eats with the family "
+            "again; first clinic session kept.",
+            team_summary="Mother reports better sleep and that the first clinic session was kept.",
+        ),
+        ReviewStep(
+            days(9),
+            LEAD,
+            "Check-ins every school day, schedule change in place, clinic booked. Keep the "
+            "plan and the level.",
         ),
         DisclosureStep(
             days(4),
@@ -496,6 +668,12 @@ BATHROOM_WALL = DemoCase(
             "(community mental-health clinic)",
             interest="Referral for outpatient counseling. Sent: the referral form, the team's "
             "summary of concerns and the safety plan. Release signed by both parents.",
+        ),
+        ReviewStep(
+            days(17),
+            LEAD,
+            "Check-ins every school day, mood better; first clinic appointment kept. Keep the "
+            "plan and the level for two more weeks.",
         ),
         NoteStep(
             days(17),
@@ -570,13 +748,44 @@ PARENT_GUN = DemoCase(
             team_summary="Ethan describes sustained bullying and feeling unheard; no current "
             "suicide risk. He agreed to weekly counseling at school.",
         ),
-        AssignStep(
+        SupportPlanStep(days(0, 2), LEAD, plan=SupportPlan.SECTION_504),
+        PlanStep(
             days(3, 1),
             LEAD,
-            assignee=TEACHER,
-            task="Seat Ethan away from Mason and Aiden in science and tell the team of any "
-            "contact between them for the next three weeks.",
+            owner=TEACHER,
+            intervention=Intervention.NO_CONTACT,
+            aim=Aim.ENVIRONMENT,
+            description="Seat Ethan away from Mason and Aiden in science and tell the team of "
+            "any contact between them for the next three weeks.",
             due_in=days(21),
+        ),
+        PlanStep(
+            days(3, 1),
+            LEAD,
+            owner=LEAD,
+            intervention=Intervention.SPECIAL_EDUCATION_REVIEW,
+            description="504 team review with the coordinator before any disciplinary decision.",
+            due_in=days(10),
+        ),
+        PlanStep(
+            days(3, 2),
+            LEAD,
+            owner=PSYCH,
+            intervention=Intervention.SCHOOL_COUNSELING,
+            description="Weekly counseling at school; what to do and whom to tell when the "
+            "teasing happens.",
+            due_in=days(5),
+        ),
+        PlanStep(
+            days(3, 2),
+            LEAD,
+            owner=LEAD,
+            intervention=Intervention.TARGET_SAFETY_PLAN,
+            aim=Aim.TARGET,
+            target="Reilly",
+            description="Mason is told whom to go to; locker-room supervision at PE.",
+            due_in=days(7),
+            done_after=days(1),
         ),
     ),
 )
@@ -681,6 +890,9 @@ class _Loader:
     team_id: int
     users: dict[str, User] = field(default_factory=dict)
     subjects: dict[str, int] = field(default_factory=dict)
+    # Plan items by (case number, the first words of their description), and those not done.
+    items: dict[tuple[str, str], int] = field(default_factory=dict)
+    open_items: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
 
     def user(self, username: str) -> User:
         user = self.users.get(username)
@@ -724,8 +936,10 @@ class _Loader:
                     ctx, number, part=part, person=person.data(self.school_ids, today)
                 ),
             )
+        # The plan's steps follow the determinations: they run in time order with them.
         for step in sorted(demo.steps, key=lambda s: s.after):
-            self.step(number, step, min(opened + step.after, now))
+            if not isinstance(step, PLAN_STEPS):
+                self.step(number, step, min(opened + step.after, now))
         if demo.grant is not None:
             grant = demo.grant
             self.do(
@@ -764,25 +978,34 @@ class _Loader:
                     data=step.text.encode("utf-8"),
                 ),
             )
-        elif isinstance(step, AssignStep):
-            assignment_id = self.do(
+        elif isinstance(step, PlanStep):
+            self.plan(number, step, at)
+        elif isinstance(step, LogStep):
+            item_id = self.items[(number, step.item)]
+            self.do(
                 step.by,
                 at,
-                lambda ctx: team.assign_work(
+                lambda ctx: log.add_entry(
                     ctx,
                     number,
-                    user_id=self.user(step.assignee).id,
-                    task=step.task,
-                    due_on=(at + step.due_in).date(),
+                    item_id,
+                    log.LogData(
+                        held_on=at.date(),
+                        minutes=step.minutes,
+                        kind=step.kind,
+                        private_notes=step.private_notes,
+                        team_summary=step.team_summary,
+                    ),
                 ),
             )
-            if step.done_after is not None:
-                done_at = min(at + step.done_after, self.ctx.now)
-                self.do(
-                    step.assignee,
-                    done_at,
-                    lambda ctx: team.complete_assignment(ctx, number, assignment_id),
-                )
+        elif isinstance(step, ReviewStep):
+            self.do(
+                step.by, at, lambda ctx: reviews.record_review(ctx, number, changes=step.changes)
+            )
+        elif isinstance(step, SupportPlanStep):
+            self.do(
+                step.by, at, lambda ctx: plan_items.set_support_plan(ctx, number, plan=step.plan)
+            )
         elif isinstance(step, MemberStep):
             self.do(
                 step.by,
@@ -822,6 +1045,7 @@ class _Loader:
         events += [(d.after, 2, d) for d in plan.determinations]
         events += [(n.after, 3, n) for n in plan.notices]
         events += [(m.after, 4, m) for m in plan.moves]
+        events += [(s.after, 5, s) for s in demo.steps if isinstance(s, PLAN_STEPS)]
         fact_ids: list[int] = []
         for after, _order, item in sorted(events, key=lambda e: (e[0], e[1])):
             when = min(opened + after, self.ctx.now)
@@ -858,13 +1082,78 @@ class _Loader:
                     ),
                 )
             elif isinstance(item, DemoMove):
-                self.do(
-                    LEAD,
-                    when,
-                    lambda ctx, m=item: lifecycle.transition(
-                        ctx, guard.load_case(ctx, number, Act.MANAGE_CASE), m.move, reason=m.reason
-                    ),
-                )
+                self.move(number, item, when)
+            elif isinstance(item, Step):
+                self.step(number, item, when)
+
+    def plan(self, number: str, step: PlanStep, at: datetime) -> None:
+        """Add a plan item (its target found among the case's parties), and finish it."""
+        target = None
+        if step.target is not None:
+            ctx = self.as_user(step.by, at)
+            case_id = guard.load_case(ctx, number).case.id
+            target = next(
+                party.id
+                for party, person in case_repo.parties(ctx.db, case_id)
+                if party.part is Part.TARGET and person.family_name == step.target
+            )
+        item_id = self.do(
+            step.by,
+            at,
+            lambda ctx: plan_items.add_item(
+                ctx,
+                number,
+                plan_items.ItemData(
+                    intervention=step.intervention,
+                    description=step.description,
+                    aim=step.aim,
+                    owner_id=self.user(step.owner).id,
+                    due_on=(at + step.due_in).date(),
+                    target_party_id=target,
+                ),
+            ),
+        )
+        self.items[(number, step.description.split(" ", 2)[0])] = item_id
+        self.items[(number, " ".join(step.description.split(" ", 2)[:2]))] = item_id
+        self.open_items.setdefault(number, []).append((item_id, step.owner))
+        if step.done_after is not None:
+            self.finish(number, item_id, step.owner, min(at + step.done_after, self.ctx.now))
+
+    def finish(self, number: str, item_id: int, owner: str, at: datetime) -> None:
+        self.do(
+            owner,
+            at,
+            lambda ctx: plan_items.set_status(ctx, number, item_id, status=ItemStatus.DONE),
+        )
+        self.open_items[number].remove(
+            next(pair for pair in self.open_items[number] if pair[0] == item_id)
+        )
+
+    def move(self, number: str, move: DemoMove, when: datetime) -> None:
+        """A later move: the plan's last items done bring monitoring; a closure is reasoned."""
+        if move.move is Transition.BEGIN_MONITORING:
+            for item_id, owner in list(self.open_items.get(number, [])):
+                self.finish(number, item_id, owner, when)
+            return
+        if move.move is Transition.CLOSE:
+            self.do(
+                LEAD,
+                when,
+                lambda ctx: closure.close_case(
+                    ctx,
+                    number,
+                    rationale=move.reason,
+                    final_review=move.final_review or move.reason,
+                ),
+            )
+            return
+        self.do(
+            LEAD,
+            when,
+            lambda ctx: lifecycle.transition(
+                ctx, guard.load_case(ctx, number, Act.MANAGE_CASE), move.move, reason=move.reason
+            ),
+        )
 
     def add_fact(self, number: str, fact: DemoFact, when: datetime) -> int:
         ctx = self.as_user(fact.by, when)

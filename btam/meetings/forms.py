@@ -129,3 +129,8 @@ class CloseForm(BaseForm):
         "Closing reason",
         validators=[DataRequired(message="Give the reason for closing."), Length(max=5000)],
     )
+    final_review = TextAreaField(
+        "Final review",
+        validators=[DataRequired(message="Give the final review."), Length(max=5000)],
+        description="What the team found when it last reviewed the case.",
+    )

@@ -23,8 +23,10 @@ from btam.intake.models import Report
 from btam.intake.terms import ReportStatus
 from btam.meetings import scope
 from btam.meetings.models import AgendaItem, Attendee, Meeting, MeetingDecision, Minute
+from btam.plans.models import PlanItem, ReviewSchedule
 from btam.plans.referral_models import Referral
 from btam.plans.referral_terms import OPEN_STATUSES
+from btam.plans.terms import FINISHED
 
 
 def visible_meeting(db: Session, access: Access, meeting_id: int, act: Act) -> Meeting | None:
@@ -200,6 +202,36 @@ def referrals_due(db: Session, team_id: int, by: date) -> Sequence[tuple[Referra
         .order_by(Referral.follow_up_on, Referral.id)
     )
     return [(r, c) for r, c in db.execute(query).all()]
+
+
+def reviews_due(db: Session, team_id: int, by: date) -> Sequence[tuple[ReviewSchedule, Case]]:
+    """The team's open cases whose next review falls by ``by``, soonest first."""
+    query = (
+        select(ReviewSchedule, Case)
+        .join(Case, Case.id == ReviewSchedule.case_id)
+        .where(
+            Case.team_id == team_id,
+            Case.status != CaseStatus.CLOSED,
+            ReviewSchedule.due_on <= by,
+        )
+        .order_by(ReviewSchedule.due_on, Case.id)
+    )
+    return [(r, c) for r, c in db.execute(query).all()]
+
+
+def plan_items_overdue(db: Session, team_id: int, on: date) -> Sequence[tuple[PlanItem, Case]]:
+    """Plan items of the team's cases past their date and neither done nor discontinued."""
+    query = (
+        select(PlanItem, Case)
+        .join(Case, Case.id == PlanItem.case_id)
+        .where(
+            Case.team_id == team_id,
+            PlanItem.due_on < on,
+            PlanItem.status.not_in(FINISHED),
+        )
+        .order_by(PlanItem.due_on, PlanItem.id)
+    )
+    return [(i, c) for i, c in db.execute(query).all()]
 
 
 def cases_by_ids(db: Session, ids: Iterable[int]) -> dict[int, Case]:

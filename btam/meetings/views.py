@@ -336,7 +336,13 @@ def close_case(actor: Actor, meeting_id: int, item_id: int) -> ResponseReturnVal
     done = web.submit(
         ctx,
         form,
-        lambda: decisions.close_case(ctx, meeting_id, item_id, reason=form.reason.data or ""),
+        lambda: decisions.close_case(
+            ctx,
+            meeting_id,
+            item_id,
+            reason=form.reason.data or "",
+            final_review=form.final_review.data or "",
+        ),
         done="Case closed.",
         then=lambda _: _item(meeting_id, item_id),
     )

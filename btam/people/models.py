@@ -39,6 +39,8 @@ class Person(CaseBase):
     family_name = encrypted_text("family_name", scope=lambda p: f"person:{p.id}")
     date_of_birth_text = encrypted_text("date_of_birth_text", scope=lambda p: f"person:{p.id}")
     student_number = encrypted_text("student_number", scope=lambda p: f"person:{p.id}")
+    # A student's IEP or 504 plan (btam.plans.terms.SupportPlan), encrypted: disability status.
+    support_plan = encrypted_text("support_plan", scope=lambda p: f"person:{p.id}")
     # Truncated keyed hashes (btam.security.blind_index): candidates, never proof.
     student_id_index: Mapped[str | None] = mapped_column(String(64), nullable=True)
     name_dob_index: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -9,7 +9,7 @@ from btam import web
 from btam.access.actor import Actor
 from btam.access.decorators import requires
 from btam.access.permissions import Permission, role_has
-from btam.assessment.services import determinations
+from btam.plans.services import my_work
 
 bp = Blueprint("main", __name__)
 
@@ -24,10 +24,9 @@ def home(actor: Actor) -> ResponseReturnValue:
 @requires(Permission.DASHBOARD_VIEW)
 def dashboard(actor: Actor) -> ResponseReturnValue:
     ctx = web.service_context(actor)
-    team_work = role_has(actor.role, Permission.CASES_WORK)
     return render_template(
         "main/dashboard.html",
-        to_confirm=determinations.to_confirm(ctx) if team_work else [],
+        work=my_work.my_work(ctx),
         can_admin=role_has(actor.role, Permission.ADMIN_USERS_MANAGE),
         can_audit=role_has(actor.role, Permission.AUDIT_TRAIL_READ),
     )

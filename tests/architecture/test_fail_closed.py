@@ -39,6 +39,7 @@ from werkzeug.test import TestResponse
 
 from btam.accounts import signin
 from btam.accounts.services import users
+from btam.assessment.services import determinations
 from btam.cases.models import EmergencyGrant
 from btam.context import carry_out
 from btam.intake import repository as intake_repo
@@ -107,12 +108,14 @@ admin_fay      admin.reset_mfa             lead_ben               -             
 admin_fay      admin.reset_password        teacher_cam            -             -                       change
 admin_fay      admin.set_active            teacher_cam/disable    -             -                       change
 admin_fay      admin.district              -                      DISTRICT      -                       change
+admin_fay      admin.non_school_days       -                      HOLIDAY       -                       change
 admin_fay      auth.logout                 -                      -             -                       signout
 # ---- cases: the lead manages, the team works the records, the counselor does her work
 lead_ben       cases.new                   -                      OPEN_CASE     -                       change
 lead_ben       cases.add_member            north                  MEMBER_ANA    -                       change
 lead_ben       cases.remove_member         north                  REMOVE_ANA    -                       change
-lead_ben       cases.change_status         north_quiet            CLOSE         -                       change
+lead_ben       plans.close                 north_quiet            CLOSING_QUIET -                       change
+lead_ben       cases.change_status         north_quiet            REOPEN        -                       change
 lead_ben       cases.emergency_access      -                      EMERGENCY     -                       change
 lead_ben       people.record_disclosure    subject                DISCLOSURE    -                       change
 lead_ben       people.merge                kept                   MERGE_DUPLICATE duplicate             change
@@ -135,15 +138,17 @@ lead_ben       meetings.add_attendee       north_meeting          HAL           
 lead_ben       meetings.add_guest          north_meeting          GUEST         -                       change
 lead_ben       meetings.record_minutes     north_meeting/north_item MINUTES     -                       change
 lead_ben       meetings.record_determination north_meeting/north_item MEETING_DETERMINATION - change
-lead_ben       meetings.close_case         north_meeting/north_item CLOSE       -                       change
+lead_ben       meetings.close_case         north_meeting/quiet_item MEETING_CLOSE -                     change
 lead_ben       auth.logout                 -                      -             -                       signout
 member_gus     cases.summary               north                  SUMMARY       -                       change
 member_gus     cases.add_note              north                  NOTE          -                       change
 member_gus     cases.add_attachment        north                  ATTACHMENT    -                       change
 member_gus     cases.add_party             north                  PARTY         -                       change
-member_gus     cases.assign                north                  WORK          -                       change
+member_gus     plans.add_item              north                  ITEM          -                       change
+member_gus     plans.support_plan          north                  SUPPORT       -                       change
+member_gus     plans.item_progress         north/assignment       PROGRESS      -                       change
 member_gus     people.search               -                      SEARCH        -                       trail
-member_gus     assessment.respond          north/determination    CONFIRM       -                       change
+member_gus     assessment.respond          north/determination    CONFIRM       hal_confirmed           change
 member_gus     meetings.acknowledge        north_meeting/gus_attendance -       -                       change
 # ---- referrals and notifications: the seeded referral's consent, then its sending (with its
 # record of disclosure), a new draft, a notification, a subject's documented history
@@ -152,6 +157,7 @@ member_gus     referrals.move              north/referral         SEND          
 member_gus     referrals.draft             north                  REFERRAL      -                       change
 member_gus     referrals.notify            north                  NOTIFICATION  -                       change
 member_gus     referrals.history           north                  HISTORY       -                       change
+member_gus     plans.add_review            north                  CASE_REVIEW   -                       change
 # ---- one's own account (the password last: the rows before it confirm with the old one)
 member_gus     account.reauthenticate      -                      PASSWORD_ONLY -                       change
 member_gus     account.recovery_codes      -                      PASSWORD_ONLY -                       change
@@ -159,7 +165,8 @@ member_gus     account.end_other_sessions  -                      -             
 member_gus     account.two_step            -                      TWO_STEP      pending_secret          change
 member_gus     account.password            -                      NEW_PASSWORD  -                       change
 member_gus     auth.logout                 -                      -             -                       signout
-counselor_ana  cases.assignment_done       north/assignment       -             -                       change
+counselor_ana  plans.add_log               north/assignment       LOG           -                       change
+counselor_ana  plans.item_status           north/assignment       STATUS        -                       change
 counselor_ana  auth.logout                 -                      -             -                       signout
 outsider_dee   cases.end_grant             south/active_grant     -             active_grant            change
 outsider_dee   auth.logout                 -                      -             -                       signout
@@ -219,7 +226,15 @@ WRITE_FORMS: dict[str, dict[str, FormValue]] = {
     },
     "ATTACHMENT": {"record_class": "education", "file": "%pdf"},
     "MEMBER_ANA": {"user_id": "@counselor_ana"},
-    "CLOSE": {"move": "close", "reason": "The note was a song lyric; the student is safe."},
+    "CLOSING_QUIET": {
+        "rationale": "The note was a song lyric; the student is safe.",
+        "final_review": "Nothing was planned: the first screening settled it.",
+    },
+    "MEETING_CLOSE": {
+        "reason": "Closed in the meeting: the note was a song lyric.",
+        "final_review": "Nothing was planned: the first screening settled it.",
+    },
+    "REOPEN": {"move": "reopen_assessment", "reason": "The same song again, with a name."},
     "EMERGENCY": {
         "number": "@south",
         "threat": "The student told a friend he has a gun in his car in the south lot now.",
@@ -234,7 +249,14 @@ WRITE_FORMS: dict[str, dict[str, FormValue]] = {
         "consent_on": "2025-01-15",
     },
     "MERGE_DUPLICATE": {"other_id": "@duplicate"},
-    "DISTRICT": {"assessment_model": "florida", "time_zone": "America/Chicago"},
+    "DISTRICT": {
+        "assessment_model": "florida",
+        "time_zone": "America/Chicago",
+        "review_days_imminent": "1",
+        "review_days_high": "5",
+        "review_days_moderate": "10",
+        "review_days_low": "20",
+    },
     "CORRECTED_FACT": {
         "source": "observation",
         "learned_on": "2025-01-10",
@@ -471,7 +493,23 @@ def _duplicate(app: Flask, world: World, refs: Refs, who: str) -> Start:
 
 
 Given = Callable[[Flask, World, Refs, str], Start]
+
+
+def _hal_confirmed(app: Flask, world: World, refs: Refs, who: str) -> Start:
+    """officer_hal has confirmed the north determination: ``who``'s confirmation, the last,
+    puts the case under management (and gives it its next review date)."""
+    with acting_as(app, world, "officer_hal") as ctx:
+        carry_out(
+            ctx,
+            determinations.respond(
+                ctx, refs.values["north"], int(refs.values["determination"]), confirm=True
+            ),
+        )
+    return Start()
+
+
 GIVENS: dict[str, Given] = {
+    "hal_confirmed": _hal_confirmed,
     "visitor": _visitor,
     "password_step": _password_step,
     "enrol_step": _enrol_step,

@@ -22,13 +22,17 @@ from btam.audit.context import AuditContext
 from btam.audit.models import AuditCheckpoint, AuditEntry
 from btam.audit.signing import generate_signing_key_file, load_signing_key
 from btam.audit.writer import AuditWriter
+from btam.cases.models import Assignment
+from btam.cases.services.guard import load_case
 from btam.context import carry_out
 from btam.db import Stores, make_engine, open_stores
 from btam.intake.services import triage
 from btam.intake.terms import TriageOutcome
 from btam.models import metadata_for
+from btam.plans.services.view import plan_view
+from btam.plans.terms import ItemStatus
 from btam.security.crypto import generate_key_file
-from tests.support.cases import acting_as
+from tests.support.cases import acting_as, seed_cases
 from tests.support.intake import seed_report, student
 from tests.support.personas import build_world
 from tests.support.postgres import fresh_database
@@ -330,3 +334,61 @@ def test_a_sqlite_store_is_created_private(tmp_path: Path) -> None:
         engine.dispose()
     mode = (tmp_path / "private.sqlite3").stat().st_mode & 0o777
     assert mode == 0o600
+
+
+def test_upgrading_carries_work_assignments_over_into_plan_items(
+    urls: tuple[str, str], tmp_path: Path
+) -> None:
+    case_url, audit_url = urls
+    stores = open_stores(case_url, audit_url)
+    try:
+        schema.upgrade(stores.case_engine, "case")
+        schema.upgrade(stores.audit_engine, "audit")
+    finally:
+        stores.dispose()
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    generate_key_file(instance / "kek.key")
+    generate_signing_key_file(instance / "audit-signing.key")
+    app = create_app(
+        {
+            "instance": str(instance),
+            "database_url": case_url,
+            "audit_database_url": audit_url,
+            "secret_key": "migration-test-secret-" + "m" * 40,
+        }
+    )
+    try:
+        world = build_world(app)
+        seeded = seed_cases(app, world)
+        ana = world.people["counselor_ana"].user_id
+        # Two assignments of before the plan, one of them done, written as the old service
+        # wrote them (the text encrypted under the case's key, bound to its own row).
+        with acting_as(app, world, "lead_ben") as ctx:
+            case_id = load_case(ctx, seeded.north_quiet).case.id
+            ctx.db.add_all(
+                [
+                    Assignment(case_id=case_id, user_id=ana, task="Call the family on Monday."),
+                    Assignment(
+                        case_id=case_id,
+                        user_id=ana,
+                        task="Check the bus roster.",
+                        done_at=ctx.now,
+                    ),
+                ]
+            )
+            ctx.db.commit()
+        case_engine = app.extensions["btam"].stores.case_engine
+        app.extensions["btam"].stores.dispose()
+        schema.downgrade(case_engine, "case", "0011_district_time_zone")
+        assert "plan_items" not in table_names(case_engine)
+        schema.upgrade(case_engine, "case")
+        with acting_as(app, world, "counselor_ana") as ctx:
+            loaded = load_case(ctx, seeded.north_quiet)
+            view = plan_view(ctx, loaded)
+        assert [(i.intervention, i.description, i.status, i.owner) for i in view.items] == [
+            ("Other", "Call the family on Monday.", ItemStatus.PLANNED, "Ana Counselor"),
+            ("Other", "Check the bus roster.", ItemStatus.DONE, "Ana Counselor"),
+        ]
+    finally:
+        app.extensions["btam"].stores.dispose()

@@ -59,7 +59,7 @@ from btam.meetings import repository as meetings_repo
 from btam.meetings.services import agenda, attendance
 from btam.meetings.terms import ItemKind
 from btam.plans.referral_terms import Consent, Destination
-from btam.plans.services import referrals
+from btam.plans.services import calendar, referrals
 from tests.support.cases import Seeded, acting_as, grant_emergency, seed_cases, seed_reports
 from tests.support.markup import markup_problems
 from tests.support.meetings import schedule_meeting
@@ -110,7 +110,25 @@ FORMS: dict[str, dict[str, str]] = {
         "interest": "Parents of Jordan Rivera consented in writing.",
         "disclosed_on": "2025-01-15",
     },
-    "WORK": {"user_id": "@counselor_ana", "task": "Check in with Jordan Rivera after lunch."},
+    "ITEM": {
+        "intervention": "other",
+        "description": "Check in with Jordan Rivera after lunch.",
+        "aim": "subject",
+        "owner_id": "@counselor_ana",
+    },
+    "STATUS": {"status": "in_progress"},
+    "PROGRESS": {"body": "Jordan Rivera came to the check-in."},
+    "LOG": {
+        "held_on": "@today",
+        "minutes": "20",
+        "kind": "check_in",
+        "private_notes": "Jordan Rivera talked about home.",
+        "team_summary": "Calm; came on time.",
+    },
+    "CASE_REVIEW": {"changes": "Jordan Rivera's plan reviewed."},
+    "SUPPORT": {"plan": "504"},
+    "CLOSING": {"rationale": "Jordan Rivera moved away.", "final_review": "Nothing left."},
+    "HOLIDAY": {"day": "@today", "action": "add"},
     # counselor_ana is a member of no case: only a lead gets as far as finding that out.
     "REMOVE_ANA": {"user_id": "@counselor_ana"},
     # Someone of the south case, slipped by id into a form on another case.
@@ -294,6 +312,13 @@ CASE_CONTENT = (
     "daily check-ins",
     "Bus duty",
     "Visiting clinician",
+    # the plan's forms above
+    "talked about home",
+    "came to the check-in",
+    "Calm; came on time",
+    "plan reviewed",
+    "moved away",
+    "Nothing left",
 )
 
 # URL arguments, in the order of the route's URL, name seeded records (see ``seed_world``):
@@ -340,6 +365,9 @@ POST account.reauthenticate       -                          -           ok  ok 
 GET  admin.index                  -                          -           ok  403 403 403 403 403 403 403 login
 GET  admin.district               -                          -           ok  403 403 403 403 403 403 403 login
 POST admin.district               -                          -           ok  403 403 403 403 403 403 403 login
+GET  admin.non_school_days        -                          -           ok  403 403 403 403 403 403 403 login
+POST admin.non_school_days        -                          -           ok  403 403 403 403 403 403 403 login
+POST admin.non_school_days        -                          HOLIDAY     ok  403 403 403 403 403 403 403 login
 GET  admin.schools                -                          -           ok  403 403 403 403 403 403 403 login
 POST admin.schools                -                          -           ok  403 403 403 403 403 403 403 login
 GET  admin.team                   -                          -           ok  403 403 403 403 403 403 403 login
@@ -426,12 +454,29 @@ POST referrals.notify             north                      NOTIFICATION 403 ok
 POST referrals.notify             south                      NOTIFICATION 403 404 404 404 404 403 ok  403 login
 POST referrals.history            north                      -           403 ok  ok  ok  403 403 404 403 login
 POST referrals.history            north                      HISTORY     403 ok  ok  ok  403 403 404 403 login
-POST cases.assign                 north                      -           403 ok  ok  ok  403 403 404 403 login
-POST cases.assign                 north                      WORK        403 ok  ok  ok  403 403 404 403 login
-POST cases.assign                 south                      WORK        403 404 404 404 404 403 ok  403 login
-# The assignee or the team marks work done; the same id through another case is unknown.
-POST cases.assignment_done        north/assignment           -           403 ok  ok  ok  ok  403 404 403 login
-POST cases.assignment_done        south/assignment           -           403 404 404 404 404 403 404 403 login
+# The plan: the team adds items (an owner out of the case's scope is refused by the form).
+POST plans.add_item               north                      -           403 ok  ok  ok  403 403 404 403 login
+POST plans.add_item               north                      ITEM        403 ok  ok  ok  403 403 404 403 login
+POST plans.add_item               south                      ITEM        403 404 404 404 404 403 ok  403 login
+# An item's page: its owner and the team; the same id through another case is unknown.
+GET  plans.item                   north/assignment           -           403 ok  ok  ok  ok  403 404 403 login
+GET  plans.item                   south/assignment           -           403 404 404 404 404 403 404 403 login
+POST plans.item_status            north/assignment           -           403 ok  ok  ok  ok  403 404 403 login
+POST plans.item_status            north/assignment           STATUS      403 ok  ok  ok  ok  403 404 403 login
+POST plans.item_status            south/assignment           STATUS      403 404 404 404 404 403 404 403 login
+POST plans.item_progress          north/assignment           PROGRESS    403 ok  ok  ok  ok  403 404 403 login
+POST plans.item_progress          south/assignment           PROGRESS    403 404 404 404 404 403 404 403 login
+# Only the item's owner logs its sessions; the team is told the item is not its to log.
+POST plans.add_log                north/assignment           -           403 ok  ok  ok  ok  403 404 403 login
+POST plans.add_log                north/assignment           LOG         403 404 404 404 ok  403 404 403 login
+POST plans.add_log                south/assignment           LOG         403 404 404 404 404 403 404 403 login
+POST plans.add_review             north                      CASE_REVIEW 403 ok  ok  ok  403 403 404 403 login
+POST plans.add_review             south                      CASE_REVIEW 403 404 404 404 404 403 ok  403 login
+POST plans.support_plan           north                      SUPPORT     403 ok  ok  ok  403 403 404 403 login
+POST plans.support_plan           south                      SUPPORT     403 404 404 404 404 403 ok  403 login
+# Closing: the lead only; north's open item is named and the case stays open.
+POST plans.close                  north                      CLOSING     403 ok  403 403 403 403 404 403 login
+POST plans.close                  south                      CLOSING     403 404 404 404 404 403 ok  403 login
 # Files: education to the case's team, counseling to mental health, law enforcement to the
 # officer; none to counselor_ana (header only); none through another case's URL.
 GET  cases.attachment             north/education_file       -           403 ok  ok  ok  404 403 404 403 login
@@ -692,6 +737,7 @@ def seed_world(app: Flask, world: World) -> Refs:
                 ),
             ),
         )
+        today = calendar.today(ctx).isoformat()
     meetings = seed_meetings(app, world, seeded)
     # A referral of the north case's subject, drafted with the parent's consent.
     with acting_as(app, world, "lead_ben") as ctx:
@@ -731,6 +777,7 @@ def seed_world(app: Flask, world: World) -> Refs:
         "counseling_file": str(files[RecordClass.COUNSELING]),
         "law_enforcement_file": str(files[RecordClass.LAW_ENFORCEMENT]),
         "assignment": str(seeded.assignment_id),
+        "today": today,
         "fact": str(fact),
         "determination": str(determination),
         "referral": str(referral),
@@ -758,7 +805,8 @@ def seed_world(app: Flask, world: World) -> Refs:
 
 def seed_meetings(app: Flask, world: World, seeded: Seeded) -> dict[str, str]:
     """A meeting of each team, its agenda built; on the north one lead_ben and member_gus
-    are present, counselor_ana is a guest shown the north case's item, and a topic waits."""
+    are present, counselor_ana is a guest shown the north case's item, and a topic waits
+    (the quiet case's item is the one a meeting may close: nothing of it is open)."""
     north = schedule_meeting(app, world, attendees=("lead_ben", "member_gus"))
     south = schedule_meeting(app, world, by="outsider_dee", team="south")
     with acting_as(app, world, "lead_ben") as ctx:
@@ -771,6 +819,12 @@ def seed_meetings(app: Flask, world: World, seeded: Seeded) -> dict[str, str]:
             i.id
             for i in meetings_repo.items(ctx.db, north)
             if i.case_id == north_case and i.kind is ItemKind.ASSESSMENT
+        )
+        quiet_case = load_case(ctx, seeded.north_quiet).case.id
+        quiet_item = next(
+            i.id
+            for i in meetings_repo.items(ctx.db, north)
+            if i.case_id == quiet_case and i.kind is ItemKind.ASSESSMENT
         )
         carry_out(ctx, agenda.share_item(ctx, north, north_item, shared=True))
         gus = next(
@@ -786,6 +840,7 @@ def seed_meetings(app: Flask, world: World, seeded: Seeded) -> dict[str, str]:
         "no_such_meeting": "999999",
         "north_item": str(north_item),
         "spare_item": str(spare),
+        "quiet_item": str(quiet_item),  # the north quiet case's: nothing open, it may close
         "south_item": str(south_item),
         "gus_attendance": str(gus),
         "ana_attendance": str(ana),
@@ -938,11 +993,12 @@ TAMPERING = (
     (
         "outsider_dee",
         "POST",
-        "/cases/{south}/assignments/{assignment}/done",
-        "-",
-        "assignment",
+        "/cases/{south}/plan/{assignment}/status",
+        "STATUS",
+        "plan_item",
         "assignment",
     ),
+    ("lead_ben", "POST", "/cases/{north}/plan/{assignment}/log", "LOG", "plan_item", "assignment"),
     ("outsider_dee", "POST", "/cases/{north}/notes", "NOTE", "case", "north"),
     # Reports and tips: the id of another school's report, or of no report, in a triage URL.
     ("lead_ben", "GET", "/triage/{sms_report}", "-", "report", "sms_report"),

@@ -11,7 +11,6 @@ the year the demo was loaded.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
@@ -31,7 +30,6 @@ from tests.support.pages import (
     DisclosuresPage,
     NewCasePage,
     PersonSearchPage,
-    ink_and_paper,
 )
 
 pytestmark = pytest.mark.browser
@@ -188,17 +186,19 @@ def test_a_team_lead_opens_a_case_and_adds_a_note_with_the_keyboard_alone(
     expect_clean(browsing, lead_page)
 
 
-def test_a_counselor_sees_only_the_header_and_its_own_task_and_marks_it_done(
+def test_a_counselor_sees_only_the_header_and_its_own_plan_item_and_marks_it_done(
     lead_page: Page, counselor_page: Page, browsing: Browsing
 ) -> None:
     task = "Meet the student before first period each day this week; tell the team of any worry."
     due = (date.today() + timedelta(days=7)).isoformat()
     case = open_demo_case(lead_page, BATHROOM_WALL)
     number = case.number
-    case.assign_work(to=COUNSELOR.choice, task=task, due=due)
-    expect(case.task(task)).to_contain_text(f"{COUNSELOR.name}, due {due} — open")
+    case.add_plan_item(owner=COUNSELOR.choice, description=task, due=due)
+    expect(case.item_row(task)).to_contain_text(COUNSELOR.name)
+    expect(case.item_row(task)).to_contain_text(due)
+    expect(case.item_row(task)).to_contain_text("Planned")
 
-    # The counselor's list holds that one case, and its page only the header and the task.
+    # The counselor's list holds that one case, and its page only the header and the item.
     cases = CaseListPage(counselor_page).open()
     expect(cases.rows).to_have_count(1)
     mine = cases.open_case(number)
@@ -208,16 +208,16 @@ def test_a_counselor_sees_only_the_header_and_its_own_task_and_marks_it_done(
     )
     expect(mine.fact("School")).to_have_text(SCHOOL_NAMES[BATHROOM_WALL.school])
     expect(mine.fact("Status")).to_have_text(BATHROOM_WALL.status.label)
-    expect(mine.your_work.get_by_role("listitem")).to_have_count(1)
-    expect(mine.task(task)).to_contain_text(f"{COUNSELOR.name}, due {due} — open")
+    expect(mine.your_work.get_by_role("row").filter(has_text="Other")).to_have_count(1)
+    expect(mine.item_row(task)).to_contain_text(due)
 
-    # Nothing else: no summary, people, notes, files, members, others' work, grants.
+    # Nothing else: no summary, people, notes, files, members, the team's plan, grants.
     for region in (mine.summary, mine.people, mine.notes, mine.attachments, mine.members):
         expect(region).to_have_count(0)
     expect(mine.grants).to_have_count(0)
-    expect(mine.assigned_work).to_have_count(0)
+    expect(mine.plan).to_have_count(0)
     for never in (
-        TYLER.family,  # the subject, and the demo counselor's task which names him
+        TYLER.family,  # the subject, and the demo counselor's item which names him
         "Whitfield",  # a party
         "4TH PERIOD",  # the summary
         "hunting rifles",  # a law-enforcement note
@@ -225,9 +225,9 @@ def test_a_counselor_sees_only_the_header_and_its_own_task_and_marks_it_done(
     ):
         expect(mine.main).not_to_contain_text(never)
 
-    mine.mark_done(task)
-    expect(mine.task(task)).to_contain_text(f"{COUNSELOR.name}, due {due} — done")
-    expect(mine.mark_done_button(task)).to_have_count(0)
+    item = mine.open_item(task)
+    item.set_status("Done")
+    expect(item.fact("Status")).to_have_text("Done")
     expect_clean(browsing, lead_page, counselor_page)
 
 
@@ -269,10 +269,3 @@ def test_a_case_page_on_a_laptop_screen_is_a_png_without_sideways_scrolling(
 def test_every_label_on_a_case_page_names_a_field_of_its_own_form(lead_page: Page) -> None:
     case = open_demo_case(lead_page, BATHROOM_WALL)
     assert case.mislabelled_fields() == []
-
-
-def test_the_mark_done_button_of_a_case_page_can_be_seen(lead_page: Page) -> None:
-    case = open_demo_case(lead_page, BATHROOM_WALL)
-    mark_done = case.assigned_work.get_by_role("button", name=re.compile(r"^Mark done\b"))
-    ink, paper = ink_and_paper(mark_done.first)
-    assert ink != paper, f"text {ink} on {paper}"

@@ -37,11 +37,13 @@ from btam.audit.actions import AuditAction
 from btam.cases import repository as case_repo
 from btam.cases.lifecycle import CaseClosed, Transition
 from btam.cases.models import Case
-from btam.cases.services import lifecycle, opening, page
+from btam.cases.services import opening, page
 from btam.cases.services.guard import load_case
 from btam.cases.terms import CaseStatus
 from btam.context import carry_out
 from btam.errors import AccessDenied, NotFound, ValidationFailed
+from btam.plans.services import closure, items
+from btam.plans.terms import ItemStatus
 from btam.settings import ConfigError
 from tests.support.cases import Seeded, acting_as, seed_cases, student
 from tests.support.personas import World, system_ctx
@@ -642,7 +644,19 @@ def test_a_closed_case_takes_no_assessment(app: Flask, world: World, seeded: See
     with acting_as(app, world, "lead_ben") as ctx:
         carry_out(
             ctx,
-            lifecycle.change_status(ctx, seeded.north, move=Transition.CLOSE, reason="Moved away."),
+            items.set_status(
+                ctx,
+                seeded.north,
+                seeded.assignment_id,
+                status=ItemStatus.DISCONTINUED,
+                reason="The student moved away.",
+            ),
+        )
+        carry_out(
+            ctx,
+            closure.close_case(
+                ctx, seeded.north, rationale="Moved away.", final_review="Left the district."
+            ),
         )
     with pytest.raises(CaseClosed):
         add_fact(app, world, seeded.north)

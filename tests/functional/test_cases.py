@@ -140,14 +140,11 @@ def test_a_counselor_sees_the_header_and_its_own_work_only(app: Flask, world: Wo
     assert page(app, world, "counselor_ana", f"/cases/{seeded.north_quiet}")[0] == 404
     listing = page(app, world, "counselor_ana", "/cases/")[1]
     assert seeded.north in listing and seeded.north_quiet not in listing
-    # The work can be marked done by the counselor.
+    # The counselor, owner of the plan item, marks it done on the item's page.
     browser = browser_of(app, world, "counselor_ana")
-    done = browser.post_button(
-        f"/cases/{seeded.north}",
-        f"/cases/{seeded.north}/assignments/{seeded.assignment_id}/done",
-        follow=True,
-    )
-    assert "Marked done." in done.get_data(as_text=True)
+    item = f"/cases/{seeded.north}/plan/{seeded.assignment_id}"
+    done = browser.submit(item, {"status": "done"}, action=f"{item}/status", follow=True)
+    assert "Status recorded." in done.get_data(as_text=True)
 
 
 def test_a_team_member_from_an_outside_agency_reads_the_redisclosure_notice(

@@ -26,6 +26,7 @@ from btam.cases.models import (
     Note,
 )
 from btam.cases.services import page
+from btam.cases.services.guard import load_case
 from btam.cases.terms import CaseStatus
 from btam.context import ServiceContext, carry_out
 from btam.demo import ACCOUNTS, OFFICER_AGENCY, DemoResult, load_demo
@@ -50,7 +51,9 @@ from btam.people.services.matching import PersonData
 from btam.people.terms import DisclosureBasis, Part, PersonKind
 from btam.plans.referral_models import Referral
 from btam.plans.referral_terms import ReferralStatus
-from btam.plans.services import notifications, referrals
+from btam.plans.services import calendar, notifications, referrals
+from btam.plans.services.view import plan_view
+from btam.plans.terms import Aim
 from tests.support.personas import enrol
 from tests.support.web import Browser
 
@@ -215,13 +218,39 @@ def test_a_disclosure_and_an_emergency_grant_for_the_auditor(app: Flask, demo: D
         assert {n.record_class for n in view.notes if n.body} == {RecordClass.EDUCATION}
 
 
-def test_the_counselor_sees_one_case_header_and_its_task(app: Flask, demo: DemoResult) -> None:
+def test_the_counselor_sees_one_case_header_its_item_and_its_log(
+    app: Flask, demo: DemoResult
+) -> None:
     with acting_as(app, "counselor.ng") as ctx:
         headers = page.list_cases(ctx).items
         assert len(headers) == 1
-        view = page.view_case(ctx, headers[0].number)
+        loaded = page.visit(ctx, headers[0].number)
+        view = page.case_view(ctx, loaded)
+        plan = plan_view(ctx, loaded)
     assert not view.full and view.summary is None and view.notes == []
-    assert len(view.assignments) == 1 and "check-in" in view.assignments[0].task
+    assert not plan.full and len(plan.items) == 1 and "check-in" in plan.items[0].description
+    # Its own log, private notes included (it wrote them), each with a summary for the team.
+    assert len(plan.log) == 3 and all(e.summary and e.private_notes for e in plan.log)
+
+
+def test_the_demo_plans_aim_at_subjects_targets_and_the_environment(
+    app: Flask, demo: DemoResult
+) -> None:
+    with acting_as(app, "lead.okafor") as ctx:
+        statuses = {h.number: h.status for h in page.list_cases(ctx)}
+        plans = {n: plan_view(ctx, load_case(ctx, n)) for n in statuses}
+    aims = {i.aim for p in plans.values() for i in p.items}
+    assert {a.label for a in Aim} <= aims
+    assert any(i.target for p in plans.values() for i in p.items)
+    assert CaseStatus.MONITORING in statuses.values() and CaseStatus.CLOSED in statuses.values()
+    # The lead (an administrator) reads the counselor's summaries, not its private notes.
+    logs = [e for p in plans.values() for e in p.log]
+    assert len(logs) == 3 and all(e.summary and e.private_notes is None for e in logs)
+    closed = next(n for n, s in statuses.items() if s is CaseStatus.CLOSED and plans[n].items)
+    assert [r.final for r in plans[closed].reviews][-1] is True
+    with acting_as(app, "psych.lindqvist") as ctx:
+        number = next(n for n, p in plans.items() if p.log)
+        assert all(e.private_notes for e in plan_view(ctx, load_case(ctx, number)).log)
 
 
 @pytest.mark.parametrize(
@@ -274,7 +303,7 @@ def test_reports_from_the_demo_accounts_through_several_channels_and_tips(
         )
         # Dated back: received over more than a week, each due one school day later.
         assert len({r.received_at.date() for r in rows}) >= 5
-        assert all(r.due_at == report_services.one_school_day_after(r.received_at) for r in rows)
+        assert all(r.due_at == calendar.school_days_after(ctx, r.received_at) for r in rows)
         assert ctx.db.execute(select(ReportAttachment)).scalars().all()
 
 

@@ -39,9 +39,8 @@ from btam.assessment.services import answers, determinations, facts, notices
 from btam.assessment.services.determinations import DeterminationData
 from btam.assessment.services.facts import FactData
 from btam.assessment.terms import FactSource, Method, NoticeKind
-from btam.cases.lifecycle import Transition
-from btam.cases.models import Case
-from btam.cases.services import emergency, lifecycle, opening, page, records, team
+from btam.cases.models import Assignment, Case
+from btam.cases.services import emergency, guard, opening, page, records
 from btam.cli import keys as keys_cli
 from btam.cli.keys import keys
 from btam.context import carry_out
@@ -64,6 +63,8 @@ from btam.people.models import Person
 from btam.people.services import disclosures
 from btam.people.services.matching import PersonData
 from btam.people.terms import DisclosureBasis, Part, PersonKind
+from btam.plans.services import closure, items, log
+from btam.plans.terms import Aim, Intervention, ItemStatus, LogKind, SupportPlan
 from btam.security.crypto import DecryptionFailed, generate_key_file
 from btam.security.fields import encrypted_fields
 from btam.security.key_rotation import (
@@ -271,6 +272,12 @@ def test_markers_in_every_case_field_are_in_no_store_dump_or_log(
             "recipient",
             "interest",
             "closing",
+            "item",
+            "progress",
+            "lognotes",
+            "logsummary",
+            "itemreason",
+            "finalreview",
             "fact",
             "corroboration",
             "counselfact",
@@ -324,10 +331,51 @@ def test_markers_in_every_case_field_are_in_no_store_dump_or_log(
                     data=content,
                 ),
             )
+            # A work assignment of before the plan (only migration 0012 reads them now).
+            ctx.db.add(
+                Assignment(
+                    case_id=guard.load_case(ctx, number).case.id,
+                    user_id=people.counselor_ana.user_id,
+                    task=m["task"],
+                )
+            )
+            ctx.db.commit()
+            item_id = carry_out(
+                ctx,
+                items.add_item(
+                    ctx,
+                    number,
+                    items.ItemData(
+                        Intervention.OTHER,
+                        m["item"],
+                        Aim.SUBJECT,
+                        owner_id=people.counselor_ana.user_id,
+                        due_on=None,
+                    ),
+                ),
+            )
+            carry_out(ctx, items.add_progress(ctx, number, item_id, body=m["progress"]))
+            carry_out(ctx, items.set_support_plan(ctx, number, plan=SupportPlan.IEP))
+        with acting_as(enc_app, people, "counselor_ana") as ctx:
             carry_out(
                 ctx,
-                team.assign_work(
-                    ctx, number, user_id=people.counselor_ana.user_id, task=m["task"], due_on=None
+                log.add_entry(
+                    ctx,
+                    number,
+                    item_id,
+                    log.LogData(
+                        held_on=ctx.now.date(),
+                        minutes=30,
+                        kind=LogKind.INDIVIDUAL,
+                        private_notes=m["lognotes"],
+                        team_summary=m["logsummary"],
+                    ),
+                ),
+            )
+            carry_out(
+                ctx,
+                items.set_status(
+                    ctx, number, item_id, status=ItemStatus.DISCONTINUED, reason=m["itemreason"]
                 ),
             )
         with acting_as(enc_app, people, "member_gus") as ctx:
@@ -516,7 +564,9 @@ def test_markers_in_every_case_field_are_in_no_store_dump_or_log(
             carry_out(ctx, minutes.record_minutes(ctx, meeting, item, m["minutes"]))
             carry_out(
                 ctx,
-                lifecycle.change_status(ctx, number, move=Transition.CLOSE, reason=m["closing"]),
+                closure.close_case(
+                    ctx, number, rationale=m["closing"], final_review=m["finalreview"]
+                ),
             )
     finally:
         logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)

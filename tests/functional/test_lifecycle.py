@@ -13,7 +13,7 @@ from btam.access.record_classes import RecordClass
 from btam.audit.actions import AuditAction
 from btam.cases.lifecycle import CaseClosed, InvalidTransition, Transition
 from btam.cases.models import Case, CaseStatusChange
-from btam.cases.services import lifecycle, page, records, team
+from btam.cases.services import guard, lifecycle, page, records, team
 from btam.cases.terms import CaseStatus
 from btam.context import ServiceContext, Staged, carry_out
 from btam.errors import AccessDenied, ValidationFailed
@@ -21,6 +21,9 @@ from btam.intake.services import triage
 from btam.intake.terms import TriageOutcome
 from btam.people.services.matching import PersonData
 from btam.people.terms import Part, PersonKind
+from btam.plans import repository as plan_repo
+from btam.plans.services import closure, items
+from btam.plans.terms import FINISHED, Aim, Intervention, ItemStatus
 from tests.support.cases import PDF, Seeded, acting_as, seed_cases, seed_reports
 from tests.support.personas import World
 from tests.support.stores import audit_entries
@@ -32,9 +35,26 @@ def seeded(app: Flask, world: World) -> Seeded:
     return seed_cases(app, world)
 
 
+def finish_plan(ctx: ServiceContext, number: str) -> None:
+    """Discontinue every open plan item of the case (closing waits for them)."""
+    case_id = guard.load_case(ctx, number).case.id
+    for row in plan_repo.items(ctx.db, case_id):
+        if row.status not in FINISHED:
+            carry_out(
+                ctx,
+                items.set_status(
+                    ctx, number, row.id, status=ItemStatus.DISCONTINUED, reason="Not needed."
+                ),
+            )
+
+
 def close(app: Flask, world: World, number: str, reason: str = "Plan completed.") -> None:
     with acting_as(app, world, "lead_ben") as ctx:
-        carry_out(ctx, lifecycle.change_status(ctx, number, move=Transition.CLOSE, reason=reason))
+        finish_plan(ctx, number)
+        carry_out(
+            ctx,
+            closure.close_case(ctx, number, rationale=reason, final_review="Nothing is open."),
+        )
 
 
 def status_of(app: Flask, number: str) -> CaseStatus:
@@ -66,8 +86,14 @@ def changes(seeded: Seeded, world: World) -> dict[str, Callable[[ServiceContext]
             data=PDF,
         ),
         "member": lambda ctx: team.add_member(ctx, north, user_id=ana),
-        "work": lambda ctx: team.assign_work(ctx, north, user_id=ana, task="Call.", due_on=None),
-        "done": lambda ctx: team.complete_assignment(ctx, north, seeded.assignment_id),
+        "work": lambda ctx: items.add_item(
+            ctx,
+            north,
+            items.ItemData(Intervention.OTHER, "Call.", Aim.SUBJECT, owner_id=ana, due_on=None),
+        ),
+        "done": lambda ctx: items.set_status(
+            ctx, north, seeded.assignment_id, status=ItemStatus.DONE
+        ),
     }
 
 
@@ -90,7 +116,7 @@ def test_a_closed_case_refuses_every_change_and_stores_nothing(
         after.notes,
         after.attachments,
     )
-    assert (before.members, before.assignments) == (after.members, after.assignments)
+    assert before.members == after.members
 
 
 def test_a_reopened_case_takes_changes_again_and_keeps_its_history(
@@ -131,10 +157,14 @@ def test_only_the_lead_closes_and_only_with_a_reason(
     app: Flask, world: World, seeded: Seeded
 ) -> None:
     with acting_as(app, world, "member_gus") as ctx, pytest.raises(AccessDenied):
-        lifecycle.change_status(ctx, seeded.north, move=Transition.CLOSE, reason="Done.")
+        closure.close_case(ctx, seeded.north, rationale="Done.", final_review="Done.")
     with acting_as(app, world, "lead_ben") as ctx:
         with pytest.raises(ValidationFailed, match="required"):
-            lifecycle.change_status(ctx, seeded.north, move=Transition.CLOSE, reason="   ")
+            closure.close_case(ctx, seeded.north, rationale="   ", final_review="Done.")
+        ctx.db.rollback()
+        # Closing has its own form: the status form only reopens.
+        with pytest.raises(InvalidTransition, match="closing form"):
+            lifecycle.change_status(ctx, seeded.north, move=Transition.CLOSE, reason="Done.")
         ctx.db.rollback()
         # The work decides the other transitions: a lead cannot skip the determination.
         with pytest.raises(InvalidTransition):
@@ -173,14 +203,22 @@ def test_the_lead_closes_and_reopens_on_the_case_page(
 ) -> None:
     lead = signed_in(app, world, "lead_ben")
     url = f"/cases/{seeded.north}"
-    refused = lead.submit(url, {"move": "close", "reason": ""}, action=f"{url}/status")
+    refused = lead.submit(url, {"rationale": "", "final_review": "x"}, action=f"{url}/close")
     assert refused.status_code == 400
-    assert "Give the reason." in refused.get_data(as_text=True)
-    done = lead.submit(
-        url, {"move": "close", "reason": "Plan completed."}, action=f"{url}/status", follow=True
+    assert "This field is required." in refused.get_data(as_text=True)
+    # The counselor's check-in is still planned: closing names it.
+    form = {"rationale": "Plan completed.", "final_review": "Every item ended."}
+    still_open = lead.submit(url, form, action=f"{url}/close")
+    assert still_open.status_code == 400
+    assert "plan item &#39;Weekly check-in with the student&#39; is planned" in (
+        still_open.get_data(as_text=True)
     )
+    with acting_as(app, world, "lead_ben") as ctx:
+        finish_plan(ctx, seeded.north)
+    done = lead.submit(url, form, action=f"{url}/close", follow=True)
     text = done.get_data(as_text=True)
-    assert "The case is now in closed." in text and "Plan completed." in text
+    assert "The case is closed." in text and "Plan completed." in text
+    assert "Every item ended." in text and "(final review)" in text
     # A closed case's page offers no form that would change it, only reopening.
     assert "Add a note" not in text and "Reopen the case" in text
     note = lead.submit(

@@ -166,6 +166,8 @@ def test_the_agenda_is_built_from_the_providers_tuple(
         providers.reports_awaiting_triage,
         providers.cases_in_assessment,
         providers.determinations_to_confirm,
+        providers.reviews_due,
+        providers.overdue_plan_items,
         providers.referral_follow_ups,
         providers.outstanding_notifications,
     ) == providers.PROVIDERS
@@ -488,7 +490,11 @@ def test_closing_from_the_meeting_goes_through_the_lifecycle_and_shows_in_the_ca
     item_id = item_for(app, meeting_id, ItemKind.ASSESSMENT, seeded.north_quiet)
     browser = signed_in(app, world, "lead_ben")
     url = f"/meetings/{meeting_id}/items/{item_id}"
-    answer = browser.submit(url, {"reason": "The note was a song lyric."}, action=f"{url}/close")
+    answer = browser.submit(
+        url,
+        {"reason": "The note was a song lyric.", "final_review": "Nothing else is open."},
+        action=f"{url}/close",
+    )
     assert answer.status_code == 302
     page = browser.get(f"/cases/{seeded.north_quiet}").get_data(as_text=True)
     assert f"Decided in meeting #{meeting_id}: Case closed" in page
@@ -504,7 +510,9 @@ def test_a_member_cannot_decide_for_the_meeting(app: Flask, world: World, seeded
     meeting_id = schedule_meeting(app, world, attendees=EVERYONE)
     item_id = item_for(app, meeting_id, ItemKind.ASSESSMENT, seeded.north_quiet)
     with acting_as(app, world, "member_gus") as ctx, pytest.raises(AccessDenied):
-        decisions.close_case(ctx, meeting_id, item_id, reason="Not mine to close.")
+        decisions.close_case(
+            ctx, meeting_id, item_id, reason="Not mine to close.", final_review="None."
+        )
 
 
 # --------------------------------------------------------------------------- minutes

@@ -62,7 +62,10 @@ FORMS = {
             "facts": "1",
         },
     ),
-    "close": ("{meeting}/items/{item}/close", {"reason": "A song lyric."}),
+    "close": (
+        "{meeting}/items/{item}/close",
+        {"reason": "A song lyric.", "final_review": "Nothing open."},
+    ),
 }
 
 

@@ -50,7 +50,6 @@ from btam.assessment.models import Fact
 from btam.assessment.terms import FactSource
 from btam.cases import repository as case_repo
 from btam.cases.models import (
-    Assignment,
     Attachment,
     Case,
     CaseMember,
@@ -70,6 +69,8 @@ from btam.meetings.terms import MeetingKind
 from btam.people.models import Disclosure, Person
 from btam.people.scope import visible_disclosures, visible_people
 from btam.people.terms import DisclosureBasis, Part, PersonKind
+from btam.plans.models import PlanItem
+from btam.plans.terms import Aim, Intervention
 from tests.support.personas import World, system_ctx
 
 ACTS = (Act.VIEW_HEADER, Act.VIEW_CASE, Act.VIEW_DISCLOSURES)
@@ -236,7 +237,15 @@ def _seed(db: Session, world: World, now: datetime) -> Seeded:
                 )
             )
         for name in spec.assignees:
-            db.add(Assignment(case_id=case.id, user_id=uid(name), task="check in daily"))
+            db.add(
+                PlanItem(
+                    case_id=case.id,
+                    intervention=Intervention.OTHER,
+                    aim=Aim.SUBJECT,
+                    owner_id=uid(name),
+                    description="check in daily",
+                )
+            )
         windows = (
             (spec.active_grants, now + timedelta(hours=4), None),
             (spec.expired_grants, now - timedelta(hours=1), None),

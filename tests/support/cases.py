@@ -13,7 +13,7 @@ from btam.access.record_classes import RecordClass
 from btam.accounts.models import User
 from btam.accounts.signin import actor_for
 from btam.audit.context import AuditContext
-from btam.cases.services import emergency, opening, page, records, team
+from btam.cases.services import emergency, opening, page, records
 from btam.context import ServiceContext, carry_out
 from btam.files import Upload
 from btam.intake import repository as intake_repo
@@ -23,6 +23,8 @@ from btam.intake.services.tips import TipData
 from btam.intake.terms import Channel, ImmediateAction, TipCategory
 from btam.people.services.matching import PersonData
 from btam.people.terms import Part, PersonKind
+from btam.plans.services import items
+from btam.plans.terms import Aim, Intervention
 from tests.support.personas import World
 
 PDF = b"%PDF-1.4\n% test file\n"
@@ -53,7 +55,7 @@ class Seeded:
     subject_id: int  # the north case's subject (a student)
     note_ids: dict[RecordClass, int]
     attachment_ids: dict[RecordClass, int]
-    assignment_id: int
+    assignment_id: int  # the plan item counselor_ana owns on north
 
 
 def student(given: str, family: str, *, born: date, number: str) -> PersonData:
@@ -107,14 +109,18 @@ def seed_cases(app: Flask, world: World) -> Seeded:
                 data=PDF,
             ),
         )
-        carry_out(
+        assignment_id = carry_out(
             ctx,
-            team.assign_work(
+            items.add_item(
                 ctx,
                 north,
-                user_id=world.people["counselor_ana"].user_id,
-                task="Weekly check-in with the student",
-                due_on=None,
+                items.ItemData(
+                    intervention=Intervention.OTHER,
+                    description="Weekly check-in with the student",
+                    aim=Aim.SUBJECT,
+                    owner_id=world.people["counselor_ana"].user_id,
+                    due_on=None,
+                ),
             ),
         )
     with acting_as(app, world, "member_gus") as ctx:
@@ -177,7 +183,6 @@ def seed_cases(app: Flask, world: World) -> Seeded:
         subject_id = view.parties[0].person_id
         note_ids = {n.record_class: n.id for n in view.notes if n.body is not None}
         attachment_ids = {a.record_class: a.id for a in view.attachments}
-        assignment_id = view.assignments[0].id
     # lead_ben is an administrator: counseling and law-enforcement records are not his.
     assert set(note_ids) == {RecordClass.EDUCATION}
     with acting_as(app, world, "member_gus") as ctx:

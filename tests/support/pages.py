@@ -645,9 +645,9 @@ class CasePage(BTAMPage):
         return self.page.get_by_role("region", name="Who works this case")
 
     @property
-    def assigned_work(self) -> Locator:
-        """The case's assignments, as the team sees them."""
-        return self.page.get_by_role("region", name="Assigned work")
+    def plan(self) -> Locator:
+        """The case's management plan, as the team sees it."""
+        return self.page.get_by_role("region", name="Management plan")
 
     @property
     def your_work(self) -> Locator:
@@ -658,28 +658,46 @@ class CasePage(BTAMPage):
     def grants(self) -> Locator:
         return self.page.get_by_role("region", name="Emergency access", exact=True)
 
-    def assign_work(self, *, to: str, task: str, due: str = "") -> CasePage:
-        """As the team: give ``to`` (the choice's label, "Name (Role)") a task."""
-        self.assigned_work.get_by_text("Assign work", exact=True).click()
-        self.assigned_work.get_by_label("Assign to").select_option(label=to)
-        self.assigned_work.get_by_label("Task").fill(task)
-        self.assigned_work.get_by_label("Due").fill(due)
-        self.assigned_work.get_by_role("button", name="Assign", exact=True).click()
-        expect(self.flash).to_have_text("Work assigned.")
+    def add_plan_item(self, *, owner: str, description: str, due: str = "") -> CasePage:
+        """As the team: an "Other" intervention for the subject, owned by ``owner`` (the
+        choice's label, "Name (Role)")."""
+        self.plan.locator("summary", has_text="Add to the plan").click()
+        self.plan.get_by_label("Intervention").select_option(label="Other")
+        self.plan.get_by_label("Aimed at").select_option(label="The subject")
+        self.plan.get_by_label("Owner").select_option(label=owner)
+        self.plan.get_by_label("Due").fill(due)
+        self.plan.get_by_label("Description").fill(description)
+        self.plan.get_by_role("button", name="Add to the plan", exact=True).click()
+        expect(self.flash).to_have_text("Added to the plan.")
         return self.expect_shown()
 
-    def task(self, text: str) -> Locator:
-        """The list item of an assignment, wherever the page shows it."""
-        return self.main.get_by_role("listitem").filter(has_text=text)
+    def item_row(self, text: str) -> Locator:
+        """The row of a plan item, wherever the page shows the plan."""
+        return self.main.get_by_role("row").filter(has_text=text)
 
-    def mark_done_button(self, task: str) -> Locator:
-        # "Mark done" and the task read aloud after it (a visually hidden ": task").
-        name = re.compile(rf"^Mark done\s*:\s*{re.escape(task)}$")
-        return self.page.get_by_role("button", name=name)
+    def open_item(self, text: str) -> PlanItemPage:
+        self.item_row(text).get_by_role("link").click()
+        return PlanItemPage(self.page).expect_shown()
 
-    def mark_done(self, task: str) -> CasePage:
-        self.mark_done_button(task).click()
-        expect(self.flash).to_have_text("Marked done.")
+
+class PlanItemPage(BTAMPage):
+    """One plan item: its progress, its status, its sessions and contacts."""
+
+    path = "/plan/"
+
+    def expect_shown(self) -> Self:
+        expect(self.page).to_have_url(re.compile(rf"/cases/{CASE_NUMBER}/plan/[0-9]+$"))
+        return self
+
+    def fact(self, name: str) -> Locator:
+        term = self.main.get_by_role("term").filter(has_text=re.compile(rf"^{re.escape(name)}$"))
+        return term.locator("xpath=following-sibling::dd[1]")
+
+    def set_status(self, label: str, reason: str = "") -> PlanItemPage:
+        self.main.get_by_label("New status").select_option(label=label)
+        self.main.get_by_label("Reason").fill(reason)
+        self.main.get_by_role("button", name="Record the status").click()
+        expect(self.flash).to_have_text("Status recorded.")
         return self.expect_shown()
 
 

@@ -121,6 +121,8 @@ GRANTED = ROLE_WIDE | {A.VIEW_HEADER, A.VIEW_CASE}
 COUNSELOR_OUTSIDE = frozenset({A.LIST_CASES, A.REQUEST_EMERGENCY})
 AUDITOR_ACTS = frozenset({A.VIEW_DISCLOSURES})
 NOTHING: frozenset[Act] = frozenset()
+# Who may own a plan item: the case's team, or a counselor whose schools include its school.
+OWN = frozenset({A.OWN_PLAN_ITEM})
 
 
 def situation(name: str, actor: Actor) -> tuple[CaseFacts, frozenset[int]]:
@@ -166,9 +168,11 @@ def _expect(
 
 EXPECTED: dict[str, dict[str, frozenset[Act]]] = {
     # The counselor works at North High but on no team: outside every case it has no part in.
-    "own team and school": _expect(_team(LEAD_ACTS, TEAM_ACTS), COUNSELOR_OUTSIDE),
+    "own team and school": _expect(
+        _team(LEAD_ACTS | OWN, TEAM_ACTS | OWN), COUNSELOR_OUTSIDE | OWN
+    ),
     "another team, another school": _expect(_team(OUTSIDER, OUTSIDER), COUNSELOR_OUTSIDE),
-    "another team at the own school": _expect(_team(OUTSIDER, OUTSIDER), COUNSELOR_OUTSIDE),
+    "another team at the own school": _expect(_team(OUTSIDER, OUTSIDER), COUNSELOR_OUTSIDE | OWN),
     "own team, school out of scope": _expect(_team(OUTSIDER, OUTSIDER), COUNSELOR_OUTSIDE),
     "case member": _expect(
         _team(MEMBER_ACTS, MEMBER_ACTS),
@@ -184,13 +188,13 @@ EXPECTED: dict[str, dict[str, frozenset[Act]]] = {
         frozenset({A.LIST_CASES, A.VIEW_HEADER, A.VIEW_ASSIGNMENT, A.REQUEST_EMERGENCY}),
     ),
     "assignee on the own team's case": _expect(
-        _team(LEAD_ACTS | {A.VIEW_ASSIGNMENT}, TEAM_ACTS | {A.VIEW_ASSIGNMENT}),
-        frozenset({A.LIST_CASES, A.VIEW_HEADER, A.VIEW_ASSIGNMENT, A.REQUEST_EMERGENCY}),
+        _team(LEAD_ACTS | {A.VIEW_ASSIGNMENT} | OWN, TEAM_ACTS | {A.VIEW_ASSIGNMENT} | OWN),
+        frozenset({A.LIST_CASES, A.VIEW_HEADER, A.VIEW_ASSIGNMENT, A.REQUEST_EMERGENCY}) | OWN,
     ),
     # §99.36: read only, and no second grant on a case one already reads.
     "emergency grant": _expect(_team(GRANTED, GRANTED), GRANTED - {A.SEARCH_PEOPLE}),
     "grant on the own team's case": _expect(
-        _team(LEAD_ACTS, TEAM_ACTS), GRANTED - {A.SEARCH_PEOPLE}
+        _team(LEAD_ACTS | OWN, TEAM_ACTS | OWN), (GRANTED - {A.SEARCH_PEOPLE}) | OWN
     ),
     "member, assignee and grant": _expect(
         _team(MEMBER_ACTS | {A.VIEW_ASSIGNMENT}, MEMBER_ACTS | {A.VIEW_ASSIGNMENT}),
@@ -420,7 +424,7 @@ def test_no_content_roles_read_no_record_even_their_own(persona: str, klass: Rec
     assert not allowed(access, Act.VIEW_CASE, RecordFacts(case, klass, actor.user_id))
 
 
-@pytest.mark.parametrize("act", sorted(CASE_ACTS - {Act.VIEW_CASE}))
+@pytest.mark.parametrize("act", sorted(CASE_ACTS - {Act.VIEW_CASE, Act.READ_PRIVATE_LOG}))
 def test_records_are_read_through_view_case_only(act: Act) -> None:
     record = RecordFacts(own_case(), RecordClass.EDUCATION, LEAD.user_id)
     assert not allowed(Access(LEAD), act, record)
@@ -717,3 +721,58 @@ def test_meeting_acts_are_decided_on_meetings_only() -> None:
     case = CaseFacts(OWN_CASE_ID, NHS, NORTH, 1)
     assert not allowed(lead, Act.LEAD_MEETING, case)
     assert not allowed(lead, Act.VIEW_CASE, NORTH_MEETING)
+
+
+# --------------------------------------------------------------------------- the counselors' log
+
+
+@pytest.mark.parametrize(
+    ("persona", "relations", "grants", "author", "expected"),
+    [
+        # The counselor who owns the item and wrote the entry.
+        ("counselor", {"assignee_ids": frozenset({5})}, frozenset(), 5, True),
+        # Another counselor's entry on the same case: not its own.
+        ("counselor", {"assignee_ids": frozenset({5})}, frozenset(), SOMEONE, False),
+        ("team_member/mental_health", {}, frozenset(), SOMEONE, True),
+        ("team_lead", {}, frozenset(), SOMEONE, False),
+        ("team_member/law_enforcement", {}, frozenset(), SOMEONE, False),
+        ("team_member/administrator", {}, frozenset(), SOMEONE, False),
+        # An emergency grant opens education records only.
+        ("team_member/mental_health", "other", frozenset({OTHER_CASE_ID}), SOMEONE, False),
+        ("staff", {}, frozenset(), SOMEONE, False),
+    ],
+)
+def test_private_log_notes_are_read_by_mental_health_and_their_author_only(
+    persona: str,
+    relations: dict[str, frozenset[int]] | str,
+    grants: frozenset[int],
+    author: int,
+    expected: bool,
+) -> None:
+    case = other_case() if relations == "other" else own_case(**relations)  # type: ignore[arg-type]
+    entry = RecordFacts(case, RecordClass.COUNSELING, author)
+    decision = allowed(Access(PERSONAS[persona], grants), Act.READ_PRIVATE_LOG, entry)
+    assert bool(decision) is expected and decision.reason
+
+
+def test_private_log_notes_are_never_decided_on_the_case_alone() -> None:
+    decision = allowed(Access(MEMBER[Discipline.MENTAL_HEALTH]), Act.READ_PRIVATE_LOG, own_case())
+    assert not decision and "entry" in decision.reason
+
+
+@pytest.mark.parametrize(
+    ("persona", "case", "expected"),
+    [
+        ("team_lead", "own", True),
+        ("team_member/other", "own", True),
+        ("counselor", "own", True),  # a counselor of North High, the case's school
+        ("counselor", "other", False),  # South Middle is not among its schools
+        ("team_lead", "other", False),  # another team's case
+        ("staff", "own", False),
+        ("district_admin", "own", False),
+    ],
+)
+def test_who_may_own_a_plan_item(persona: str, case: str, expected: bool) -> None:
+    facts = own_case() if case == "own" else other_case()
+    decision = allowed(Access(PERSONAS[persona]), Act.OWN_PLAN_ITEM, facts)
+    assert bool(decision) is expected and decision.reason

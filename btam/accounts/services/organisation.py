@@ -248,17 +248,32 @@ def district_settings(ctx: ServiceContext) -> DistrictSettings:
         assessment_model=district.assessment_model or DEFAULT_MODEL_ID,
         model_choices=tuple((m.id, f"{m.name} ({m.ref})") for m in ctx.catalog.choices()),
         time_zone=district.time_zone,
+        review_days=(
+            district.review_days_imminent,
+            district.review_days_high,
+            district.review_days_moderate,
+            district.review_days_low,
+        ),
     )
 
 
+REVIEW_DAYS_MAX = 90
+
+
 def update_district(
-    ctx: ServiceContext, *, assessment_model: str, time_zone: str | None = None
+    ctx: ServiceContext,
+    *,
+    assessment_model: str,
+    time_zone: str | None = None,
+    review_days: tuple[int, int, int, int] | None = None,
 ) -> Staged[None]:
-    """Choose the assessment model new cases follow (open cases keep theirs) and the zone
-    every time is shown and typed in (``None`` keeps it).
+    """Choose the assessment model new cases follow (open cases keep theirs), the zone
+    every time is shown and typed in, and the days between reviews by level (imminent,
+    high, moderate, low); ``None`` keeps a setting.
 
     :raises AccessDenied: the actor may not manage users.
-    :raises ValidationFailed: no such model in the catalog, or no such time zone.
+    :raises ValidationFailed: no such model in the catalog, no such time zone, or a review
+        cadence out of range or slower for a higher level.
     """
     require_permission(ctx, Permission.ADMIN_USERS_MANAGE)
     reauth.require_recent_password(ctx)
@@ -266,8 +281,25 @@ def update_district(
         raise ValidationFailed("Choose one of the models.", field="assessment_model")
     if time_zone is not None and zone_named(time_zone) is None:
         raise ValidationFailed("Choose a time zone by its name.", field="time_zone")
+    if review_days is not None:
+        if not all(1 <= d <= REVIEW_DAYS_MAX for d in review_days):
+            raise ValidationFailed(
+                f"Between 1 and {REVIEW_DAYS_MAX} days.", field="review_days_moderate"
+            )
+        if list(review_days) != sorted(review_days):
+            raise ValidationFailed(
+                "A higher level is reviewed at least as often as a lower one.",
+                field="review_days_high",
+            )
     district = the_district(ctx)
     district.assessment_model = assessment_model
+    if review_days is not None:
+        (
+            district.review_days_imminent,
+            district.review_days_high,
+            district.review_days_moderate,
+            district.review_days_low,
+        ) = review_days
     if time_zone is not None:
         district.time_zone = time_zone
     return staged(
@@ -276,7 +308,8 @@ def update_district(
             AuditAction.ADMIN_DISTRICT_UPDATED,
             object_type="district",
             object_id=district.id,
-            purpose=f"assessment model {assessment_model}, time zone {district.time_zone}",
+            purpose=f"assessment model {assessment_model}, time zone {district.time_zone}, "
+            f"reviews every {review_days or 'unchanged'} days",
         ),
     )
 

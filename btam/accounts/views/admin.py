@@ -13,10 +13,18 @@ from btam.access.actor import Actor, Discipline, Role
 from btam.access.decorators import requires
 from btam.access.permissions import Permission, role_has
 from btam.accounts.dto import TeamRow
-from btam.accounts.forms import ConfirmForm, DistrictForm, SchoolForm, TeamForm, UserForm
+from btam.accounts.forms import (
+    ConfirmForm,
+    DistrictForm,
+    NonSchoolDayForm,
+    SchoolForm,
+    TeamForm,
+    UserForm,
+)
 from btam.accounts.services import organisation, reauth, users
 from btam.context import ServiceContext, Staged, staged
 from btam.intake.services import coverage, tips
+from btam.plans.services import calendar
 
 # The zones US districts keep (any IANA name is accepted by the service; these are offered).
 DISTRICT_ZONES = (
@@ -268,7 +276,15 @@ def schools(actor: Actor) -> ResponseReturnValue:
 def district(actor: Actor) -> ResponseReturnValue:
     ctx = web.service_context(actor)
     settings = organisation.district_settings(ctx)
-    form = DistrictForm(assessment_model=settings.assessment_model, time_zone=settings.time_zone)
+    imminent, high, moderate, low = settings.review_days
+    form = DistrictForm(
+        assessment_model=settings.assessment_model,
+        time_zone=settings.time_zone,
+        review_days_imminent=imminent,
+        review_days_high=high,
+        review_days_moderate=moderate,
+        review_days_low=low,
+    )
     form.assessment_model.choices = [SelectChoice(v, label) for v, label in settings.model_choices]
     zones = dict.fromkeys((*DISTRICT_ZONES, settings.time_zone))
     form.time_zone.choices = [SelectChoice(z, z.replace("_", " ")) for z in zones]
@@ -279,9 +295,36 @@ def district(actor: Actor) -> ResponseReturnValue:
             ctx,
             assessment_model=form.assessment_model.data or "",
             time_zone=form.time_zone.data or "",
+            # A cadence left empty keeps the district's.
+            review_days=(
+                form.review_days_imminent.data or imminent,
+                form.review_days_high.data or high,
+                form.review_days_moderate.data or moderate,
+                form.review_days_low.data or low,
+            ),
         ),
         done="Saved. New cases follow this model; open cases keep theirs.",
         then=lambda _: redirect(url_for("admin.district")),
     )
     refused = 400 if web.is_post() else 200
     return done or (render_template("admin/district.html", form=form, settings=settings), refused)
+
+
+@bp.route("/calendar", methods=["GET", "POST"])
+@requires(Permission.ADMIN_USERS_MANAGE)
+def non_school_days(actor: Actor) -> ResponseReturnValue:
+    ctx = web.service_context(actor)
+    form = NonSchoolDayForm()
+    closed = form.action.data != "remove"
+    done = web.submit(
+        ctx,
+        form,
+        lambda: calendar.set_non_school_day(ctx, day=form.day.data, closed=closed),
+        done="Calendar updated.",
+        then=lambda _: redirect(url_for("admin.non_school_days")),
+    )
+    status = 400 if web.is_post() else 200
+    return done or (
+        render_template("admin/calendar.html", form=form, days=calendar.non_school_days(ctx)),
+        status,
+    )

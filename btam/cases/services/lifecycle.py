@@ -11,6 +11,7 @@ from btam.cases.models import CaseStatusChange
 from btam.cases.services.guard import CaseInScope, load_case
 from btam.cases.terms import CaseStatus
 from btam.context import ServiceContext, Staged, staged
+from btam.plans.services import reviews
 from btam.text import clean_text
 
 REASON_MAX = 5_000
@@ -51,6 +52,7 @@ def transition(
         changed_by=loaded.access.actor.user_id,
     )
     ctx.db.add(change)
+    reviews.reschedule(ctx, case, level_changed=case.level != before_level)
     ctx.db.flush()
     return staged(
         case.status,
@@ -66,7 +68,7 @@ def transition(
 def change_status(
     ctx: ServiceContext, number: str, *, move: Transition, reason: str
 ) -> Staged[CaseStatus]:
-    """The lead closes or reopens the case, with a reason.
+    """The lead reopens the case, with a reason (closing is ``plans.services.closure``).
 
     :raises NotFound, AccessDenied: see ``load_case`` (only the lead may).
     :raises InvalidTransition: not a transition made by hand, or not from this status.
@@ -75,4 +77,9 @@ def change_status(
     loaded = load_case(ctx, number, Act.MANAGE_CASE)
     if move not in lifecycle.BY_HAND:
         raise lifecycle.InvalidTransition("That change follows from the team's work.")
+    if move is Transition.CLOSE:
+        # A closure needs its final review and nothing left open: btam.plans closes.
+        raise lifecycle.InvalidTransition(
+            "Close the case with its closing form: a rationale and a final review."
+        )
     return transition(ctx, loaded, move, reason=reason)

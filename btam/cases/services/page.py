@@ -13,7 +13,7 @@ from btam.accounts.models import User
 from btam.assessment.catalog import DEFAULT_MODEL_ID
 from btam.audit.actions import AuditAction
 from btam.cases import dto, lifecycle, repository
-from btam.cases.models import Assignment, Case, EmergencyGrant, Note
+from btam.cases.models import Case, EmergencyGrant, Note
 from btam.cases.services.guard import CaseInScope, access_for, load_case
 from btam.cases.terms import CaseStatus
 from btam.context import ServiceContext
@@ -142,10 +142,8 @@ def case_view(ctx: ServiceContext, loaded: CaseInScope) -> dto.CaseView:
     case, access = loaded.case, loaded.access
     viewing = loaded.decide(Act.VIEW_CASE)
     header = case_header(ctx, case)
-    actor = access.actor
     if not viewing:
-        own = repository.assignments(ctx.db, case.id, user_id=actor.user_id)
-        return dto.CaseView(header=header, assignments=_assignment_views(ctx, own))
+        return dto.CaseView(header=header)
     readable = repository.notes(ctx.db, access, case.id)
     hidden = [n for n in repository.hidden_notes(ctx.db, access, case.id) if n.team_summary]
     files = repository.attachments(ctx.db, access, case.id)
@@ -182,7 +180,6 @@ def case_view(ctx: ServiceContext, loaded: CaseInScope) -> dto.CaseView:
             for a in files
         ],
         members=_member_views(ctx, case),
-        assignments=_assignment_views(ctx, repository.assignments(ctx.db, case.id)),
         grants=[
             dto.GrantView(
                 id=g.id,
@@ -216,7 +213,14 @@ def case_view(ctx: ServiceContext, loaded: CaseInScope) -> dto.CaseView:
             )
             for h in history
         ],
-        transitions=lifecycle.transitions_from(case.status, by_hand=True) if is_lead else [],
+        # Closing has a form of its own (a rationale and a final review: btam.plans).
+        transitions=[
+            t
+            for t in lifecycle.transitions_from(case.status, by_hand=True)
+            if t is not lifecycle.Transition.CLOSE
+        ]
+        if is_lead
+        else [],
     )
 
 
@@ -234,21 +238,6 @@ def _note_view(note: Note, names: dict[int, str], *, readable: bool) -> dto.Note
         body=note.body if readable else None,
         team_summary=note.team_summary,
     )
-
-
-def _assignment_views(ctx: ServiceContext, items: Sequence[Assignment]) -> list[dto.AssignmentView]:
-    names = user_names(ctx, (a.user_id for a in items))
-    return [
-        dto.AssignmentView(
-            id=a.id,
-            assignee=names.get(a.user_id, ""),
-            assignee_id=a.user_id,
-            task=a.task or "",
-            due_on=a.due_on,
-            done=a.done_at is not None,
-        )
-        for a in items
-    ]
 
 
 def _member_views(ctx: ServiceContext, case: Case) -> list[dto.MemberView]:

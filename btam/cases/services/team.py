@@ -1,24 +1,20 @@
-"""Who works a case: members added by the lead, and work assigned to a user."""
+"""Who works a case: members added by the lead (plan items give work: btam.plans)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
 from btam.access.actor import Discipline, Role
 from btam.access.policy import Act
-from btam.access.refusal import refuse
 from btam.accounts import repository as accounts_repo
 from btam.audit.actions import AuditAction
 from btam.cases import repository
 from btam.cases.lifecycle import CaseChange
-from btam.cases.models import Assignment, CaseMember
+from btam.cases.models import CaseMember
 from btam.cases.services.guard import CaseInScope, load_case
 from btam.context import ServiceContext, Staged, staged
 from btam.errors import NotFound, ValidationFailed
-from btam.text import clean_text
 
-TASK_MAX = 2_000
 # Who can be added to a case or given work on it: the roles that may ever read case content.
 WORKER_ROLES = frozenset({Role.TEAM_LEAD, Role.TEAM_MEMBER, Role.COUNSELOR})
 
@@ -63,65 +59,6 @@ def remove_member(ctx: ServiceContext, number: str, *, user_id: int) -> Staged[N
     existing.removed_at = ctx.now
     return staged(
         None, loaded.event(AuditAction.CASE_MEMBER_REMOVED, object_type="user", object_id=user_id)
-    )
-
-
-def assign_work(
-    ctx: ServiceContext, number: str, *, user_id: int, task: str, due_on: date | None
-) -> Staged[int]:
-    """Give a user (a counselor, typically) work on the case: it then sees the case header.
-
-    The value is the assignment's id.
-
-    :raises NotFound, AccessDenied, CaseClosed: see ``load_case``.
-    :raises ValidationFailed: not an active worker, or no task.
-    """
-    loaded = load_case(ctx, number, Act.ASSIGN_WORK, change=CaseChange.WORK)
-    user = accounts_repo.user(ctx.db, user_id)
-    if user is None or not user.is_active or user.role not in WORKER_ROLES:
-        raise ValidationFailed("Choose an active counselor or team member.", field="user_id")
-    row = Assignment(
-        case_id=loaded.case.id,
-        user_id=user_id,
-        task=clean_text(task, limit=TASK_MAX, field="task", required=True),
-        due_on=due_on,
-        created_at=ctx.now,
-        created_by=loaded.access.actor.user_id,
-    )
-    ctx.db.add(row)
-    ctx.db.flush()
-    return staged(
-        row.id,
-        loaded.event(AuditAction.CASE_ASSIGNMENT_ADDED, object_type="assignment", object_id=row.id),
-    )
-
-
-def complete_assignment(ctx: ServiceContext, number: str, assignment_id: int) -> Staged[None]:
-    """The assignee (or the team) marks the work done.
-
-    :raises NotFound: no such work on a case the actor may see (recorded).
-    :raises CaseClosed: the case is closed.
-    :raises ValidationFailed: done already.
-    """
-    loaded = load_case(ctx, number, change=CaseChange.WORK)
-    case = loaded.case
-    row = repository.assignment(ctx.db, case.id, assignment_id)
-    own = row is not None and row.user_id == loaded.access.actor.user_id
-    if row is None or not (own or loaded.may(Act.ASSIGN_WORK)):
-        refuse(
-            ctx,
-            object_type="assignment",
-            object_id=assignment_id,
-            reason="not the assignee or the team",
-            case_id=case.id,
-            school_id=case.school_id,
-        )
-    if row.done_at is not None:
-        raise ValidationFailed("Already done.")
-    row.done_at = ctx.now
-    return staged(
-        None,
-        loaded.event(AuditAction.CASE_ASSIGNMENT_DONE, object_type="assignment", object_id=row.id),
     )
 
 

@@ -25,6 +25,7 @@ from btam.intake.models import (
 from btam.intake.terms import Channel, ImmediateAction
 from btam.people.services.matching import PersonData, checked, indexes_of
 from btam.people.terms import Part
+from btam.plans.services import calendar
 from btam.text import clean_text
 
 NARRATIVE_MAX = 20_000
@@ -63,7 +64,11 @@ class Submitted:
 
 
 def one_school_day_after(moment: datetime) -> datetime:
-    """Triage is due within one school day: the next weekday at the same time."""
+    """The next weekday at the same time (UTC weekdays; without the district's calendar).
+
+    Reports are due at ``plans.services.calendar.school_days_after``: the district's zone and
+    its non-school days.
+    """
     due = moment + timedelta(days=1)
     while due.weekday() >= 5:  # Saturday, Sunday
         due += timedelta(days=1)
@@ -143,7 +148,7 @@ def submit_report(ctx: ServiceContext, data: ReportData) -> Staged[Submitted]:
         school_id=data.school_id,
         channel=data.channel,
         received_at=ctx.now,
-        due_at=one_school_day_after(ctx.now),
+        due_at=calendar.school_days_after(ctx, ctx.now),
         reporter_id=access.actor.user_id,
         reporter_confidential=data.confidential,
         occurred=clean_text(data.occurred, field="occurred", limit=SHORT_MAX),

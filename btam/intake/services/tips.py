@@ -44,9 +44,9 @@ from btam.intake.services.reports import (
     SHORT_MAX,
     attach_file,
     district_of_school,
-    one_school_day_after,
 )
 from btam.intake.terms import Channel, TipCategory
+from btam.plans.services import calendar
 from btam.security import proof_of_work
 from btam.text import clean_text
 
@@ -248,7 +248,7 @@ def submit_tip(
         channel=Channel.ANONYMOUS_TIP,
         category=data.category,
         received_at=ctx.now,
-        due_at=one_school_day_after(ctx.now),
+        due_at=calendar.school_days_after(ctx, ctx.now),
         narrative=narrative,
         who=clean_text(data.who, field="who", limit=SHORT_MAX * 4),
         location=clean_text(data.where, field="where", limit=SHORT_MAX),

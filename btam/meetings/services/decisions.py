@@ -16,8 +16,6 @@ from btam.assessment.services import determinations
 from btam.assessment.services.common import assessing
 from btam.audit.actions import AuditAction
 from btam.cases import repository as case_repo
-from btam.cases.lifecycle import Transition
-from btam.cases.services import lifecycle
 from btam.context import ServiceContext, Staged, staged
 from btam.errors import ValidationFailed
 from btam.meetings import repository
@@ -25,6 +23,7 @@ from btam.meetings.models import AgendaItem, MeetingDecision
 from btam.meetings.services.agenda import loaded_item
 from btam.meetings.services.common import MeetingInScope
 from btam.meetings.terms import DecisionKind
+from btam.plans.services import closure
 
 
 def _case_number(ctx: ServiceContext, item: AgendaItem) -> str:
@@ -136,18 +135,20 @@ def decide_determination(
     return staged(made.value, *made.events, *link.events)
 
 
-def close_case(ctx: ServiceContext, meeting_id: int, item_id: int, *, reason: str) -> Staged[int]:
-    """Close the item's case through the lifecycle, with the reason; the value is the
-    status change's id.
+def close_case(
+    ctx: ServiceContext, meeting_id: int, item_id: int, *, reason: str, final_review: str
+) -> Staged[int]:
+    """Close the item's case as the case page does (a rationale, a final review, nothing left
+    open); the value is the decision's id.
 
-    :raises NotFound, AccessDenied: see ``loaded_item`` and ``change_status`` (the lead of
-        the meeting, and of the case).
+    :raises NotFound, AccessDenied: see ``loaded_item`` and ``close_case`` (the lead of the
+        meeting, and of the case).
     :raises InvalidTransition: the case's status does not allow closing.
-    :raises ValidationFailed: no reason.
+    :raises ValidationFailed: no reason or final review, or something still open (named).
     """
     loaded, item = loaded_item(ctx, meeting_id, item_id, Act.LEAD_MEETING)
     number = _case_number(ctx, item)
-    moved = lifecycle.change_status(ctx, number, move=Transition.CLOSE, reason=reason)
+    moved = closure.close_case(ctx, number, rationale=reason, final_review=final_review)
     change = repository.latest_status_change(ctx.db, item.case_id or 0)
     link = link_decision(
         ctx, loaded, item, DecisionKind.CLOSURE, status_change_id=change.id if change else None

@@ -2,10 +2,9 @@
 
 A provider takes the context, the team and the meeting's moment, and proposes items (ids and
 dates only). :data:`PROVIDERS` is the tuple the agenda is built from, in the order its items
-are listed. The plans stage adds its sources here, one small function each, with the same
-signature: reviews due by the meeting's date (``ItemKind.REVIEW_DUE``), overdue plan items
-(``PLAN_OVERDUE``), referrals to follow up (``REFERRAL_FOLLOW_UP``) and outstanding
-notifications (``NOTIFICATION``).
+are listed: the team's reports awaiting triage, cases in assessment, determinations waiting
+for confirmation, reviews due by the meeting's day, plan items overdue by then, referrals to
+follow up by then and notifications still owed.
 """
 
 from __future__ import annotations
@@ -73,6 +72,27 @@ def _start_of(ctx: ServiceContext, day: date) -> datetime:
     return datetime.combine(day, time(), organisation.district_zone(ctx)).astimezone(UTC)
 
 
+def reviews_due(ctx: ServiceContext, team_id: int, until: datetime) -> list[Proposal]:
+    """The team's cases whose review falls due by the meeting's day."""
+    return [
+        Proposal(ItemKind.REVIEW_DUE, case_id=c.id, due_at=_start_of(ctx, r.due_on))
+        for r, c in repository.reviews_due(ctx.db, team_id, _local_day(ctx, until))
+    ]
+
+
+def overdue_plan_items(ctx: ServiceContext, team_id: int, until: datetime) -> list[Proposal]:
+    """Plan items of the team's cases that will be past their date at the meeting."""
+    return [
+        Proposal(
+            ItemKind.PLAN_OVERDUE,
+            case_id=c.id,
+            ref_id=i.id,
+            due_at=_start_of(ctx, i.due_on) if i.due_on else None,
+        )
+        for i, c in repository.plan_items_overdue(ctx.db, team_id, _local_day(ctx, until))
+    ]
+
+
 def referral_follow_ups(ctx: ServiceContext, team_id: int, until: datetime) -> list[Proposal]:
     """Open referrals of the team's cases to follow up by the meeting's day."""
     return [
@@ -103,6 +123,8 @@ PROVIDERS: tuple[Provider, ...] = (
     reports_awaiting_triage,
     cases_in_assessment,
     determinations_to_confirm,
+    reviews_due,
+    overdue_plan_items,
     referral_follow_ups,
     outstanding_notifications,
 )

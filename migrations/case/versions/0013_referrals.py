@@ -18,7 +18,7 @@ from alembic import op
 import btam.db
 
 revision = "0013_referrals"
-down_revision = "0011_district_time_zone"
+down_revision = "0012_plans"
 branch_labels = None
 depends_on = None
 
