@@ -7,6 +7,7 @@ suite they go to a temporary folder and the test checks that each is a real pict
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -56,6 +57,12 @@ def test_the_readmes_screenshots(browsing: Browsing, newcomers: Enrol, folder: P
     open_demo_case(lead, BATHROOM_WALL)
     shot("case", lambda p: lead.screenshot(path=p))
     shot("assessment", lambda p: lead.locator("#questions").screenshot(path=p))
+    shot("plan", lambda p: lead.locator("#plan").screenshot(path=p))
+    lead.goto("/meetings/")
+    # Yesterday's meeting of the demo: attendance, minutes and decisions recorded.
+    lead.get_by_role("table", name="Past meetings, latest first").get_by_role("link").first.click()
+    lead.get_by_role("heading", level=1, name=re.compile("meeting of")).wait_for()
+    shot("meeting", lambda p: lead.screenshot(path=p, full_page=True))
 
     auditor = _page(browsing, newcomers(AUDITOR), LAPTOP)
     auditor.goto(f"/audit/?case_number={number}")
