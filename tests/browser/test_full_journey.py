@@ -307,8 +307,8 @@ def test_a_threat_goes_from_a_teachers_report_to_a_closed_case_in_the_students_h
     counselor.get_by_label("Progress note").fill("Six sessions held; goals met.")
     counselor.get_by_role("button", name="Add the note").click()
     _flash(counselor, "Progress note added.")
-    # The team reads the owner's note. (The owner's own item page lists no progress note,
-    # not even the one just added: left unchecked here, a known gap of the plan view.)
+    # The owner reads its own note on its item's page, and the team reads it too.
+    expect(counselor.get_by_role("region", name="Progress")).to_contain_text("goals met")
     lead.goto(item_url)
     expect(lead.get_by_role("region", name="Progress")).to_contain_text("goals met")
     counselor.get_by_label("New status").select_option(label="Done")

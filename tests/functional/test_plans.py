@@ -217,6 +217,15 @@ def test_a_counselor_sees_the_minimum_header_its_own_items_and_its_own_log(
     assert "Weekly check-in with the student" in html and SUMMARY in html
     for hidden in ("Gus&#39;s own sessions", "Gus summary", "Gus private", "Jordan", "knife"):
         assert hidden not in html, hidden
+    # Her own item's progress notes are hers to read; another item's are not.
+    with acting_as(app, world, "counselor_ana") as ctx:
+        carry_out(
+            ctx, items.add_progress(ctx, seeded.north, seeded.assignment_id, body="Ana's note.")
+        )
+    with acting_as(app, world, "member_gus") as ctx:
+        carry_out(ctx, items.add_progress(ctx, seeded.north, other, body="Gus's note."))
+    own = text_of(app, world, "counselor_ana", f"/cases/{seeded.north}/plan/{seeded.assignment_id}")
+    assert "Ana&#39;s note." in own[1] and "Gus&#39;s note." not in own[1]
     # Another owner's item is not hers to open, nor to move on.
     assert text_of(app, world, "counselor_ana", f"/cases/{seeded.north}/plan/{other}")[0] == 404
     with acting_as(app, world, "counselor_ana") as ctx, pytest.raises(NotFound):

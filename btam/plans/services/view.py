@@ -22,7 +22,9 @@ def plan_view(ctx: ServiceContext, loaded: CaseInScope) -> dto.PlanView:
     may_plan = loaded.may(Act.ASSIGN_WORK) and case.status is not CaseStatus.CLOSED
     rows = repository.items(ctx.db, case.id, owner_id=None if full else actor.user_id)
     entries = log.visible_entries(ctx, loaded)
-    notes = repository.progress(ctx.db, case.id) if full else []
+    # An owner outside the team reads the progress notes of its own items (the rows above).
+    own = {r.id for r in rows}
+    notes = [n for n in repository.progress(ctx.db, case.id) if full or n.item_id in own]
     reviews = repository.reviews(ctx.db, case.id) if full else []
     names = accounts_repo.display_names(
         ctx.db,
