@@ -210,7 +210,7 @@ def test_an_emergency_grant_opens_the_case_for_hours_records_disclosures_and_is_
     lead_html = page(app, world, "lead_ben", url)[1]
     assert "Dee Outsider" in lead_html and "gun in his car" in lead_html
     queue = page(app, world, "auditor_eve", "/audit/grants")[1]
-    assert f"case {entry.case_id}" in queue
+    assert f"case {seeded.north}" in queue and "gun in his car" in queue
     auditor_person = page(app, world, "auditor_eve", f"/people/{seeded.subject_id}")[1]
     assert "gun in his car" in auditor_person and "Rivera" not in auditor_person
 

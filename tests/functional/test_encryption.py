@@ -19,7 +19,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -43,7 +43,7 @@ from btam.cases.models import Assignment, Case
 from btam.cases.services import emergency, guard, opening, page, records
 from btam.cli import keys as keys_cli
 from btam.cli.keys import keys
-from btam.context import carry_out
+from btam.context import ServiceContext, carry_out
 from btam.db import make_engine
 from btam.files import Upload
 from btam.intake.models import (
@@ -63,7 +63,8 @@ from btam.people.models import Person
 from btam.people.services import disclosures
 from btam.people.services.matching import PersonData
 from btam.people.terms import DisclosureBasis, Part, PersonKind
-from btam.plans.services import closure, items, log
+from btam.plans.referral_terms import Audience, Consent, Destination, History, ReferralMove
+from btam.plans.services import closure, items, log, notifications, referrals
 from btam.plans.terms import Aim, Intervention, ItemStatus, LogKind, SupportPlan
 from btam.security.crypto import DecryptionFailed, generate_key_file
 from btam.security.fields import encrypted_fields
@@ -238,6 +239,84 @@ def test_markers_in_every_encrypted_field_are_in_no_store_dump_or_log(
         assert secret not in caplog.text
 
 
+def _refer_and_notify(ctx: ServiceContext, number: str, m: dict[str, str]) -> None:
+    """A referral served on consent, one closed without service on a legal basis, a subject's
+    documented history and the staff told of it in writing: each free-text field marked."""
+    subject = next(
+        p.person_id for p in page.view_case(ctx, number).parties if p.part is Part.SUBJECT
+    )
+    soon = ctx.now.date() + timedelta(days=7)
+
+    def refer(consent: referrals.ConsentData) -> int:
+        data = referrals.ReferralData(
+            person_id=None,
+            destination=Destination.COMMUNITY_MENTAL_HEALTH,
+            agency=m["refagency"],
+            contact=m["refcontact"],
+            reason=m["refreason"],
+            consent=consent,
+            follow_up_on=soon,
+        )
+        return carry_out(ctx, referrals.draft_referral(ctx, number, data))
+
+    served = refer(
+        referrals.ConsentData(
+            Consent.OBTAINED,
+            records=m["crecords"],
+            purpose=m["cpurpose"],
+            recipient=m["crecipient"],
+            given_on=ctx.now.date(),
+        )
+    )
+    steps = (
+        (ReferralMove.SEND, m["refnote"]),
+        (ReferralMove.START_SERVICE, m["refoutcome"]),
+        (ReferralMove.COMPLETE, ""),
+    )
+    for move, note in steps:
+        follow = soon if move is ReferralMove.SEND else None
+        carry_out(
+            ctx,
+            referrals.move_referral(ctx, number, served, move=move, note=note, follow_up_on=follow),
+        )
+    unserved = refer(
+        referrals.ConsentData(
+            Consent.NOT_NEEDED,
+            legal_basis=DisclosureBasis.JUVENILE_JUSTICE,
+            basis_statement=m["basis"],
+        )
+    )
+    carry_out(
+        ctx,
+        referrals.move_referral(
+            ctx, number, unserved, move=ReferralMove.CLOSE_WITHOUT_SERVICE, note=m["noservice"]
+        ),
+    )
+    carry_out(
+        ctx,
+        notifications.record_history(
+            ctx,
+            number,
+            person_id=subject,
+            kind=History.VIOLENCE_AGAINST_STAFF,
+            documented_in=m["documented"],
+        ),
+    )
+    carry_out(
+        ctx,
+        notifications.record_notification(
+            ctx,
+            number,
+            audience=Audience.STAFF,
+            about_person_id=subject,
+            recipient=m["notifrecipient"],
+            notified_at=ctx.now,
+            method=Method.LETTER,
+            summary=m["notifsummary"],
+        ),
+    )
+
+
 def test_markers_in_every_case_field_are_in_no_store_dump_or_log(
     instance: Instance,
     enc_app: Flask,
@@ -294,6 +373,19 @@ def test_markers_in_every_case_field_are_in_no_store_dump_or_log(
             "guest",
             "agency",
             "minutes",
+            "refagency",
+            "refcontact",
+            "refreason",
+            "crecords",
+            "cpurpose",
+            "crecipient",
+            "basis",
+            "refnote",
+            "refoutcome",
+            "noservice",
+            "notifrecipient",
+            "notifsummary",
+            "documented",
         )
     }
     content = marker("CONTENT").encode()
@@ -562,6 +654,7 @@ def test_markers_in_every_case_field_are_in_no_store_dump_or_log(
                 attendance.add_guest(ctx, meeting, name=m["guest"], affiliation=m["agency"]),
             )
             carry_out(ctx, minutes.record_minutes(ctx, meeting, item, m["minutes"]))
+            _refer_and_notify(ctx, number, m)
             carry_out(
                 ctx,
                 closure.close_case(
