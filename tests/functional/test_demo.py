@@ -237,7 +237,7 @@ def test_the_demo_plans_aim_at_subjects_targets_and_the_environment(
     app: Flask, demo: DemoResult
 ) -> None:
     with acting_as(app, "lead.okafor") as ctx:
-        statuses = {h.number: h.status for h in page.list_cases(ctx)}
+        statuses = {h.number: h.status for h in page.list_cases(ctx).items}
         plans = {n: plan_view(ctx, load_case(ctx, n)) for n in statuses}
     aims = {i.aim for p in plans.values() for i in p.items}
     assert {a.label for a in Aim} <= aims
@@ -479,7 +479,7 @@ def test_referrals_at_several_statuses_and_notifications_recorded_and_outstandin
         owed = notifications.outstanding_notifications(ctx)
         # Aiden Park and his parents, in the gun case; the rest is recorded.
         assert len(owed) == 2 and all("Aiden Park" in o.text for o in owed)
-        cases = {c.number: c for c in page.list_cases(ctx)}
+        cases = {c.number: c for c in page.list_cases(ctx).items}
         gun = ctx.db.execute(select(Case).where(Case.number == owed[0].case_number)).scalar_one()
         assert gun.number in cases
         assert len(notifications.outstanding_notifications_of(ctx, gun)) == 2
