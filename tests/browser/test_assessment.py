@@ -79,7 +79,7 @@ def test_a_new_team_takes_a_case_to_a_determination_confirmed_by_its_quorum(
     determinations.get_by_label(PSYCH.name, exact=False).check()
     determinations.get_by_role("button", name="Record the determination").click()
     # The officer is missing: the refusal names the discipline, the form stays filled in.
-    expect(lead.get_by_text("missing: Law enforcement.")).to_be_visible()
+    expect(lead.locator(".error-summary").get_by_text("missing: Law enforcement.")).to_be_visible()
     determinations = lead.get_by_role("region", name="Determinations", exact=True)
     determinations.get_by_label(OFFICER.name, exact=False).check()
     determinations.get_by_role("button", name="Record the determination").click()
