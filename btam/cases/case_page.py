@@ -32,6 +32,7 @@ from btam.cases.services import page, team
 from btam.context import ServiceContext
 from btam.meetings.services import view as meetings_view
 from btam.plans import plan_page, referral_page
+from btam.plans.services import view as plans_view
 
 
 def fill_assessment_forms(
@@ -68,10 +69,13 @@ def render_case_page(
     loaded = page.visit(ctx, number)
     view = page.case_view(ctx, loaded)
     assessment = assessment_view.assessment_view(ctx, loaded)
+    plan = plan_page.plan_section(ctx, loaded, **forms)
+    referrals = referral_page.referral_part(ctx, loaded, **forms)
     timeline = sorted(
         [
             *page.timeline(ctx, loaded, view),
             *assessment_view.timeline(assessment),
+            *plans_view.timeline(plan["view"], referrals.section if referrals else None),
             *meetings_view.case_timeline(ctx, loaded),
         ],
         key=lambda item: item.at,
@@ -100,7 +104,7 @@ def render_case_page(
         attachment_form=forms.get("attachment_form") or AttachmentForm(),
         party_form=forms.get("party_form") or PartyForm(),
         member_form=member_form,
-        plan=plan_page.plan_section(ctx, loaded, **forms),
+        plan=plan,
         status_form=status_form,
         remove_form=RemoveMemberForm(),
         fact_form=fact_form,
@@ -110,5 +114,5 @@ def render_case_page(
         response_form=forms.get("response_form") or ResponseForm(),
         notice_form=forms.get("notice_form") or NoticeForm(),
         outside_agency=actor.agency,
-        referrals=referral_page.referral_part(ctx, loaded, **forms),
+        referrals=referrals,
     ), status

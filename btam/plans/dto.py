@@ -31,6 +31,7 @@ class ItemView:
     progress: list[ProgressView] = field(default_factory=list)
     may_update: bool = False  # the owner or the team may move it on
     may_log: bool = False  # its owner logs sessions and contacts
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from tests.support.stores import (
     age_reauthentication,
     audit_actions,
     audit_entries,
-    case_store_snapshot,
+    case_store_digest,
     live_sessions,
 )
 from tests.support.web import Browser, csrf_token, signed_in
@@ -1106,7 +1106,7 @@ def test_every_admin_change_asks_for_the_password_after_fifteen_minutes(
     fay = signed_in(app, world, "admin_fay")
     token = csrf_token(text(fay.get("/account/")))
     age_reauthentication(app, world.admin_fay.user_id, timedelta(minutes=16))
-    before, actions_before = case_store_snapshot(app), audit_actions(app)
+    before, actions_before = case_store_digest(app), audit_actions(app)
     routes = admin_forms(app, world)
     assert len(routes) >= 9
     for endpoint, url, form in routes:
@@ -1116,7 +1116,7 @@ def test_every_admin_change_asks_for_the_password_after_fifteen_minutes(
         assert where.path == CONFIRM, (endpoint, response.headers["Location"])
         back = parse_qs(where.query)["next"][0]
         assert fay.get(back).status_code == 200, (endpoint, back)
-    assert case_store_snapshot(app) == before
+    assert case_store_digest(app) == before
     assert audit_actions(app) == actions_before
 
 

@@ -16,7 +16,7 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from tests.support.personas import World
 from tests.support.stores import audit_actions
-from tests.support.stores import case_store_snapshot as snapshot
+from tests.support.stores import case_store_digest as snapshot
 from tests.support.web import Browser, csrf_token, signed_in
 
 EXPIRED = "The form had expired"

@@ -20,7 +20,7 @@ from btam.access.actor import Role
 from btam.accounts.models import User
 from btam.accounts.services import users
 from btam.assessment.services import determinations, facts
-from btam.assessment.terms import FactSource
+from btam.assessment.terms import FactSource, Method
 from btam.cases.lifecycle import CaseClosed, Transition
 from btam.cases.models import Case
 from btam.cases.services import page
@@ -33,8 +33,17 @@ from btam.meetings.models import AgendaItem
 from btam.meetings.terms import ItemKind
 from btam.people.models import Person
 from btam.plans.models import LogEntry, NonSchoolDay, PlanItem, PlanProgress, Review
-from btam.plans.referral_terms import Consent, Destination
-from btam.plans.services import calendar, closure, items, log, my_work, referrals, reviews
+from btam.plans.referral_terms import Audience, Consent, Destination
+from btam.plans.services import (
+    calendar,
+    closure,
+    items,
+    log,
+    my_work,
+    notifications,
+    referrals,
+    reviews,
+)
 from btam.plans.services.view import plan_view
 from btam.plans.terms import Aim, Intervention, ItemStatus, LogKind, SupportPlan
 from tests.support.cases import Seeded, acting_as, seed_cases
@@ -806,3 +815,74 @@ def test_an_open_referral_keeps_the_case_from_closing(
         with pytest.raises(ValidationFailed) as refused:
             closure.close_case(ctx, seeded.north, rationale="Done.", final_review="Done.")
     assert "Referral" in str(refused.value) and "drafted" in str(refused.value)
+
+
+# --------------------------------------------------------------------------- the timeline
+
+
+def test_the_case_timeline_shows_plan_reviews_referrals_and_notices_by_label_only(
+    app: Flask, world: World, seeded: Seeded
+) -> None:
+    manage(app, world, seeded.north)
+    with acting_as(app, world, "lead_ben") as ctx:
+        carry_out(
+            ctx,
+            items.add_item(
+                ctx,
+                seeded.north,
+                item_data(ctx_user(ctx, "member_gus"), intervention=Intervention.MENTORING),
+            ),
+        )
+        carry_out(
+            ctx,
+            reviews.record_review(
+                ctx,
+                seeded.north,
+                changes="Mentoring added.",
+                next_on=calendar.today(ctx) + timedelta(3),
+            ),
+        )
+        carry_out(
+            ctx,
+            referrals.draft_referral(
+                ctx,
+                seeded.north,
+                referrals.ReferralData(
+                    person_id=None,
+                    destination=Destination.COMMUNITY_MENTAL_HEALTH,
+                    agency="Riverside Family Clinic",
+                    contact="Intake desk",
+                    reason="Counseling for a grievance against classmates.",
+                    consent=referrals.ConsentData(Consent.REFUSED),
+                    follow_up_on=date.today() + timedelta(days=7),
+                ),
+            ),
+        )
+        carry_out(
+            ctx,
+            notifications.record_notification(
+                ctx,
+                seeded.north,
+                audience=Audience.OTHER,
+                about_person_id=None,
+                recipient="The school nurse",
+                notified_at=ctx.now,
+                method=Method.IN_PERSON,
+                summary="Told her of the plan's check-ins.",
+            ),
+        )
+    _, text = text_of(app, world, "lead_ben", f"/cases/{seeded.north}")
+    timeline = text[text.index('id="timeline-h"') : text.index('id="notes-h"')]
+    for label in (
+        "Plan item added: Mentoring",
+        "Plan reviewed",
+        "Referral #1 to community mental health drafted",
+        "Notification given: Someone else",
+    ):
+        assert label in timeline, label
+    # Labels only: what the records say stays in their own sections.
+    for content in ("Mentoring added.", "grievance", "The school nurse", "check-ins"):
+        assert content not in timeline, content
+    # A counselor who owns an item sees the header and its own items, not the team's timeline.
+    _, own = text_of(app, world, "counselor_ana", f"/cases/{seeded.north}")
+    assert "Plan item added" not in own and "Referral #1" not in own

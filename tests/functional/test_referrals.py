@@ -604,6 +604,10 @@ def test_a_substantive_determination_lists_each_target_and_the_parents_of_a_stud
     assert sum("parents of Ada Okafor" in o for o in owed) == 1
     assert sum("Bea Okafor (target)" in o for o in owed) == 1
     assert not any("parents of Bea" in o for o in owed)
+    with acting_as(app, world, "lead_ben") as ctx:
+        work = {i.text for i in notifications.outstanding_notifications(ctx)}
+    assert "Tell the parents of Ada Okafor (target)" in work
+    assert "Tell Ada Okafor (target)" in work
     notify(app, world, seeded.north, Audience.TARGET, student_target)
     notify(app, world, seeded.north, Audience.TARGET_PARENTS, student_target)
     [left] = duties_of(app, world, seeded.north)

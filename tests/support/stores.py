@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from datetime import timedelta
 
 from flask import Flask
 from sqlalchemy import MetaData, func, select, update
 
 from btam.accounts.models import (
-    RecoveryCode,
-    School,
     SigninCounter,
     SigninFailure,
-    SigninStepToken,
-    Team,
-    User,
     UserSession,
 )
 from btam.audit.models import AuditEntry
@@ -86,14 +82,23 @@ def case_store_tables(app: Flask) -> MetaData:
     return tables
 
 
-def case_store_digest(app: Flask, tables: MetaData) -> dict[str, str]:
-    """A SHA-256 of each table's rows, row by row in primary-key order, every column."""
+# A session's last sight moves when it is merely used (a keep-alive), not by what it did.
+USE_ONLY = frozenset({"user_sessions.last_seen_at"})
+
+
+def case_store_digest(
+    app: Flask, tables: MetaData | None = None, *, skip: Collection[str] = USE_ONLY
+) -> dict[str, str]:
+    """A SHA-256 of each table's rows, row by row in primary-key order, every column but
+    those in ``skip`` ("table.column"): what a refused request must leave as it was."""
+    tables = tables if tables is not None else case_store_tables(app)
     digests = {}
     with app.extensions["btam"].stores.case_engine.connect() as conn:
         for table in tables.sorted_tables:
             order = list(table.primary_key.columns) or list(table.columns)
+            kept = [c for c in table.columns if f"{table.name}.{c.name}" not in skip]
             rows = hashlib.sha256()
-            for row in conn.execute(select(table).order_by(*order)):
+            for row in conn.execute(select(*kept).order_by(*order)):
                 rows.update(repr(tuple(row)).encode() + b"\n")
             digests[table.name] = rows.hexdigest()
     return digests
@@ -137,54 +142,3 @@ def age_reauthentication(app: Flask, user_id: int, by: timedelta) -> None:
             if row.reauthenticated_at is not None:
                 row.reauthenticated_at = row.reauthenticated_at - by
         db.commit()
-
-
-def case_store_snapshot(app: Flask) -> dict[str, list[tuple[object, ...]]]:
-    """Everything a refused request could change in the case store (users, teams, schools,
-    sessions, recovery codes, sign-in counts and tokens)."""
-    with app.extensions["btam"].stores.case_sessions() as db:
-        return {
-            "users": [
-                (
-                    u.id,
-                    u.username,
-                    u.display_name,
-                    str(u.role),
-                    u.is_active,
-                    u.password_hash,
-                    u.must_change_password,
-                    u.mfa_secret,
-                    u.mfa_pending_secret,
-                    u.mfa_last_step,
-                    tuple(s.id for s in u.schools),
-                )
-                for u in db.execute(select(User).order_by(User.id)).scalars()
-            ],
-            "teams": [
-                (t.id, t.name, tuple(m.id for m in t.members))
-                for t in db.execute(select(Team).order_by(Team.id)).scalars()
-            ],
-            "schools": [(s.id, s.name) for s in db.execute(select(School)).scalars()],
-            # last_seen_at is left out: it moves when a session is merely used.
-            "sessions": [
-                (s.id, s.user_id, s.ended_at, s.end_reason, s.reauthenticated_at)
-                for s in db.execute(select(UserSession).order_by(UserSession.id)).scalars()
-            ],
-            "recovery": [
-                (r.id, r.code_hash, r.used_at)
-                for r in db.execute(select(RecoveryCode).order_by(RecoveryCode.id)).scalars()
-            ],
-            "failures": [
-                (f.id,) for f in db.execute(select(SigninFailure).order_by(SigninFailure.id))
-            ],
-            "attempts": [
-                (c.scope, c.key_hash, c.attempts)
-                for c in db.execute(
-                    select(SigninCounter).order_by(SigninCounter.scope, SigninCounter.key_hash)
-                ).scalars()
-            ],
-            "step_tokens": [
-                (t.id, t.used_at)
-                for t in db.execute(select(SigninStepToken).order_by(SigninStepToken.id)).scalars()
-            ],
-        }

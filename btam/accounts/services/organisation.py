@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo, available_timezones
 
 from btam.access.actor import ROLES_WITH_DISCIPLINE
@@ -328,3 +329,13 @@ def district_zone(ctx: ServiceContext) -> ZoneInfo:
     """
     name = repository.district_time_zone(ctx.db)
     return (zone_named(name) if name else None) or ZoneInfo("UTC")
+
+
+def local_day(ctx: ServiceContext, moment: datetime | None = None) -> date:
+    """The district's calendar day at ``moment`` (now by default)."""
+    return (moment or ctx.now).astimezone(district_zone(ctx)).date()
+
+
+def day_begins(ctx: ServiceContext, day: date) -> datetime:
+    """The moment (UTC) the district's calendar ``day`` begins."""
+    return datetime.combine(day, time(), district_zone(ctx)).astimezone(UTC)

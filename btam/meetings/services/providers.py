@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import datetime
 
-from btam.accounts.services import organisation
+from btam.accounts.services.organisation import day_begins, local_day
 from btam.cases.terms import CaseStatus
 from btam.context import ServiceContext
 from btam.meetings import repository
@@ -64,19 +64,11 @@ def determinations_to_confirm(ctx: ServiceContext, team_id: int, until: datetime
     ]
 
 
-def _local_day(ctx: ServiceContext, moment: datetime) -> date:
-    return moment.astimezone(organisation.district_zone(ctx)).date()
-
-
-def _start_of(ctx: ServiceContext, day: date) -> datetime:
-    return datetime.combine(day, time(), organisation.district_zone(ctx)).astimezone(UTC)
-
-
 def reviews_due(ctx: ServiceContext, team_id: int, until: datetime) -> list[Proposal]:
     """The team's cases whose review falls due by the meeting's day."""
     return [
-        Proposal(ItemKind.REVIEW_DUE, case_id=c.id, due_at=_start_of(ctx, r.due_on))
-        for r, c in repository.reviews_due(ctx.db, team_id, _local_day(ctx, until))
+        Proposal(ItemKind.REVIEW_DUE, case_id=c.id, due_at=day_begins(ctx, r.due_on))
+        for r, c in repository.reviews_due(ctx.db, team_id, local_day(ctx, until))
     ]
 
 
@@ -87,9 +79,9 @@ def overdue_plan_items(ctx: ServiceContext, team_id: int, until: datetime) -> li
             ItemKind.PLAN_OVERDUE,
             case_id=c.id,
             ref_id=i.id,
-            due_at=_start_of(ctx, i.due_on) if i.due_on else None,
+            due_at=day_begins(ctx, i.due_on) if i.due_on else None,
         )
-        for i, c in repository.plan_items_overdue(ctx.db, team_id, _local_day(ctx, until))
+        for i, c in repository.plan_items_overdue(ctx.db, team_id, local_day(ctx, until))
     ]
 
 
@@ -100,21 +92,25 @@ def referral_follow_ups(ctx: ServiceContext, team_id: int, until: datetime) -> l
             ItemKind.REFERRAL_FOLLOW_UP,
             case_id=c.id,
             ref_id=r.id,
-            due_at=_start_of(ctx, r.follow_up_on) if r.follow_up_on else None,
+            due_at=day_begins(ctx, r.follow_up_on) if r.follow_up_on else None,
         )
-        for r, c in repository.referrals_due(ctx.db, team_id, _local_day(ctx, until))
+        for r, c in repository.referrals_due(ctx.db, team_id, local_day(ctx, until))
     ]
 
 
 def outstanding_notifications(ctx: ServiceContext, team_id: int, until: datetime) -> list[Proposal]:
     """The team's open cases that still owe a notification due by the meeting's day."""
-    day = _local_day(ctx, until)
+    day = local_day(ctx, until)
     found = []
     for case in repository.open_cases(ctx.db, team_id):
         owed = [d.due_on for d in notifications.duties(ctx, case) if not d.done and d.due_on <= day]
         if owed:
             found.append(
-                Proposal(ItemKind.NOTIFICATION, case_id=case.id, due_at=_start_of(ctx, min(owed)))
+                Proposal(
+                    ItemKind.NOTIFICATION,
+                    case_id=case.id,
+                    due_at=day_begins(ctx, min(owed)),
+                )
             )
     return found
 

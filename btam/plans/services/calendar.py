@@ -23,7 +23,7 @@ _HORIZON = 366
 
 def today(ctx: ServiceContext) -> date:
     """The district's calendar day now."""
-    return ctx.now.astimezone(organisation.district_zone(ctx)).date()
+    return organisation.local_day(ctx)
 
 
 def add_school_days(start: date, count: int, closed: Iterable[date]) -> date:

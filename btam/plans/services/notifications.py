@@ -34,7 +34,7 @@ from btam.plans import referral_dto as dto
 from btam.plans import referral_repository as repository
 from btam.plans.referral_models import DocumentedHistory, Notification
 from btam.plans.referral_terms import Audience, History
-from btam.plans.services.referrals import today
+from btam.plans.services.calendar import today
 
 RECIPIENT_MAX = 500
 TEXT_MAX = 2_000
@@ -208,6 +208,13 @@ def duties(ctx: ServiceContext, case: Case) -> list[dto.Duty]:
     return found
 
 
+def _in_sentence(duty: dto.Duty) -> str:
+    # A name keeps its capital; "The parents of …" and "Staff assigned to …" do not.
+    if duty.audience is Audience.TARGET:
+        return duty.text
+    return duty.text[:1].lower() + duty.text[1:]
+
+
 def _history_label(kind: str | None) -> str:
     try:
         return History(kind or "").label
@@ -242,7 +249,7 @@ def outstanding_notifications(ctx: ServiceContext) -> list[dto.WorkItem]:
     actor_of(ctx)
     access = access_for(ctx)
     items = [
-        dto.WorkItem(case.number, f"Tell {d.text}", d.due_on, d.overdue)
+        dto.WorkItem(case.number, f"Tell {_in_sentence(d)}", d.due_on, d.overdue)
         for case in repository.open_cases(ctx.db, access)
         for d in duties(ctx, case)
         if not d.done

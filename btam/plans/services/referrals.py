@@ -12,7 +12,6 @@ from btam.access.policy import Act
 from btam.access.record_classes import RecordClass
 from btam.access.refusal import refuse
 from btam.accounts import repository as accounts_repo
-from btam.accounts.services import organisation
 from btam.audit.actions import AuditAction
 from btam.cases import repository as case_repo
 from btam.cases.lifecycle import CaseChange
@@ -34,6 +33,7 @@ from btam.plans.referral_terms import (
     ReferralMove,
     ReferralStatus,
 )
+from btam.plans.services.calendar import today
 from btam.text import clean_text
 
 TEXT_MAX = 2_000
@@ -68,11 +68,6 @@ class ReferralData:
 
 def _referring(ctx: ServiceContext, number: str) -> CaseInScope:
     return load_case(ctx, number, Act.REFER, change=CaseChange.PLAN)
-
-
-def today(ctx: ServiceContext) -> date:
-    """The district's calendar day now (follow-up dates are the district's days)."""
-    return ctx.now.astimezone(organisation.district_zone(ctx)).date()
 
 
 def _apply_consent(ctx: ServiceContext, row: Referral, data: ConsentData) -> None:

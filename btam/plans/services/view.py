@@ -5,11 +5,12 @@ from __future__ import annotations
 from btam.access.policy import Act
 from btam.access.refusal import refuse
 from btam.accounts import repository as accounts_repo
+from btam.cases.dto import TimelineItem
 from btam.cases.services import page
 from btam.cases.services.guard import CaseInScope
 from btam.cases.terms import CaseStatus
 from btam.context import ServiceContext
-from btam.plans import dto, repository
+from btam.plans import dto, referral_dto, repository
 from btam.plans.services import closure, items, log
 from btam.plans.services.calendar import today
 from btam.plans.terms import FINISHED, SupportPlan
@@ -57,6 +58,7 @@ def plan_view(ctx: ServiceContext, loaded: CaseInScope) -> dto.PlanView:
             ],
             may_update=open_case and (may_plan or r.owner_id == actor.user_id),
             may_log=open_case and r.owner_id == actor.user_id,
+            created_at=r.created_at,
         )
         for r in rows
     ]
@@ -122,3 +124,33 @@ def item_page(
             school_id=loaded.case.school_id,
         )
     return found, [e for e in plan.log if e.item_id == item_id]
+
+
+def timeline(
+    plan: dto.PlanView, section: referral_dto.ReferralSection | None
+) -> list[TimelineItem]:
+    """The plan's and the referrals' part of a case's timeline, from the views the page already
+    holds: items added, reviews, referrals and their steps, notifications given. Labels only,
+    no content; nothing for a viewer who sees only their own items."""
+    if not plan.full:
+        return []
+    items = [
+        TimelineItem(i.created_at, "plan", f"Plan item added: {i.intervention}", i.owner)
+        for i in plan.items
+        if i.created_at is not None
+    ]
+    for r in plan.reviews:
+        text = "Final review of the plan" if r.final else "Plan reviewed"
+        items.append(TimelineItem(r.at, "plan", text, r.by))
+    if section is None:
+        return items
+    for ref in section.referrals:
+        label = f"Referral #{ref.id} to {ref.destination.label.lower()}"
+        items.append(TimelineItem(ref.created_at, "referral", f"{label} drafted", ref.author))
+        for step in ref.steps:
+            text = f"{label}: {step.to_status.label.lower()}"
+            items.append(TimelineItem(step.taken_at, "referral", text, step.taken_by))
+    for n in section.notifications:
+        text = f"Notification given: {n.audience.label}"
+        items.append(TimelineItem(n.notified_at, "notification", text, n.recorded_by))
+    return items
