@@ -17,6 +17,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from btam.access.actor import Role
+from btam.access.record_classes import RecordClass
 from btam.accounts.models import User
 from btam.accounts.services import users
 from btam.assessment.services import determinations, facts
@@ -883,6 +884,29 @@ def test_the_case_timeline_shows_plan_reviews_referrals_and_notices_by_label_onl
     # Labels only: what the records say stays in their own sections.
     for content in ("Mentoring added.", "grievance", "The school nurse", "check-ins"):
         assert content not in timeline, content
+    # A counseling referral is in the timelines of those who may read it, and theirs only.
+    with acting_as(app, world, "member_gus") as ctx:
+        carry_out(
+            ctx,
+            referrals.draft_referral(
+                ctx,
+                seeded.north,
+                referrals.ReferralData(
+                    person_id=None,
+                    destination=Destination.COMMUNITY_MENTAL_HEALTH,
+                    agency="Riverside Family Clinic",
+                    contact="Intake desk",
+                    reason="Therapy.",
+                    consent=referrals.ConsentData(Consent.REFUSED),
+                    follow_up_on=date.today() + timedelta(days=7),
+                    record_class=RecordClass.COUNSELING,
+                ),
+            ),
+        )
+    _, clinician = text_of(app, world, "member_gus", f"/cases/{seeded.north}")
+    assert "Referral #2 to community mental health drafted" in clinician
+    _, lead = text_of(app, world, "lead_ben", f"/cases/{seeded.north}")
+    assert "Referral #1" in lead and "Referral #2" not in lead
     # A counselor who owns an item sees the header and its own items, not the team's timeline.
     _, own = text_of(app, world, "counselor_ana", f"/cases/{seeded.north}")
     assert "Plan item added" not in own and "Referral #1" not in own
