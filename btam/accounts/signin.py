@@ -212,6 +212,9 @@ class EnrolmentSetup:
 
 
 def _setup_of(ctx: ServiceContext, user: User) -> EnrolmentSetup:
+    # A secret that can become someone's second factor is shown only with a trail entry.
+    ctx = _as_user(ctx, user)
+    made = False
     if user.mfa_pending_secret is None:
         # Often a GET: write in a transaction that takes the write lock first, and decide
         # again in it (two tabs must not each make a secret and show different QR codes).
@@ -222,7 +225,16 @@ def _setup_of(ctx: ServiceContext, user: User) -> EnrolmentSetup:
         user = locked_user
         if user.mfa_pending_secret is None:
             user.mfa_pending_secret = mfa.new_totp_secret()
-        ctx.db.commit()
+            made = True
+            ctx.commit_with_audit(
+                AuditEvent(
+                    AuditAction.AUTH_MFA_SETUP_STARTED, object_type="user", object_id=user.id
+                )
+            )
+        else:
+            ctx.db.commit()
+    if not made:
+        ctx.record(AuditAction.AUTH_MFA_SETUP_VIEWED, object_type="user", object_id=user.id)
     secret = user.mfa_pending_secret
     if secret is None:
         raise ValidationFailed("Start the set-up again.")

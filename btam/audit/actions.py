@@ -20,6 +20,9 @@ class AuditAction(StrEnum):
     AUTH_MFA_SUCCESS = "auth:mfa:success"
     AUTH_MFA_FAILURE = "auth:mfa:failure"
     AUTH_MFA_ENROLLED = "auth:mfa:enrolled"
+    # The authenticator's set-up (its secret) made for a user, and shown again.
+    AUTH_MFA_SETUP_STARTED = "auth:mfa_setup:started"
+    AUTH_MFA_SETUP_VIEWED = "auth:mfa_setup:viewed"
     AUTH_RECOVERY_CODE_USED = "auth:recovery_code:used"
     AUTH_SESSION_SIGNED_OUT = "auth:session:signed_out"
     AUTH_SESSION_EXPIRED = "auth:session:expired"
@@ -139,6 +142,7 @@ CHANGE_ACTIONS: frozenset[AuditAction] = frozenset(
         AuditAction.AUTH_LOGIN_SUCCESS,  # opens a session
         AuditAction.AUTH_MFA_SUCCESS,  # records the code's time step (no replay)
         AuditAction.AUTH_MFA_ENROLLED,
+        AuditAction.AUTH_MFA_SETUP_STARTED,  # keeps the secret being enrolled
         AuditAction.AUTH_RECOVERY_CODE_USED,
         AuditAction.AUTH_SESSION_SIGNED_OUT,
         AuditAction.AUTH_SESSION_EXPIRED,  # ends the session, though its outcome is "denied"

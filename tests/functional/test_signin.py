@@ -195,12 +195,24 @@ def test_a_role_that_sees_cases_must_enrol_at_first_sign_in(app: Flask, world: W
     carry_out(ctx, users.reset_mfa(ctx, user_id=world.officer_hal.user_id))
     ctx.db.close()
     hal = world.officer_hal
+    before = {
+        e.seq for a in ("started", "viewed") for e in audit_entries(app, f"auth:mfa_setup:{a}")
+    }
     browser = Browser(app.test_client())
     response = browser.submit("/login", {"username": hal.username, "password": hal.password})
     assert response.headers["Location"].endswith("/login/setup")
     page = browser.get("/login/setup").get_data(as_text=True)
     assert "<svg" in page and "QR code" in page
     secret = re.search(r'id="totp-secret">([A-Z2-7 ]+)<', page).group(1).replace(" ", "")
+    again = browser.get("/login/setup").get_data(as_text=True)
+    assert secret in again.replace(" ", "")  # the same secret, however often it is shown
+    # Each showing of the secret is on the trail under the user, and the secret is not.
+    [started] = [e for e in audit_entries(app, "auth:mfa_setup:started") if e.seq not in before]
+    viewed = [e for e in audit_entries(app, "auth:mfa_setup:viewed") if e.seq not in before]
+    assert len(viewed) == 1
+    for entry in (started, *viewed):
+        assert (entry.actor_id, entry.object_id) == (hal.user_id, str(hal.user_id))
+        assert secret not in repr(entry.__dict__)
     wrong = browser.submit("/login/setup", {"code": "123456"})
     assert "does not match" in wrong.get_data(as_text=True)
     assert browser.get("/dashboard").status_code == 302
