@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import TypeVar
 
 from btam.access.policy import Act
@@ -932,8 +933,11 @@ class _Loader:
             self.do(
                 demo.opened_by,
                 opened,
-                lambda ctx, part=part, person=person: records.add_party(
-                    ctx, number, part=part, person=person.data(self.school_ids, today)
+                partial(
+                    records.add_party,
+                    number=number,
+                    part=part,
+                    person=person.data(self.school_ids, today),
                 ),
             )
         # The plan's steps follow the determinations: they run in time order with them.
@@ -1055,13 +1059,13 @@ class _Loader:
                 self.do(
                     LEAD,
                     when,
-                    lambda ctx, a=item: answers.answer_question(
-                        ctx,
-                        number,
-                        question_key=a.question,
-                        value=a.value,
-                        note=a.note,
-                        facts=[fact_ids[i - 1] for i in a.facts],
+                    partial(
+                        answers.answer_question,
+                        number=number,
+                        question_key=item.question,
+                        value=item.value,
+                        note=item.note,
+                        facts=[fact_ids[i - 1] for i in item.facts],
                     ),
                 )
             elif isinstance(item, DemoDetermination):
@@ -1070,15 +1074,15 @@ class _Loader:
                 self.do(
                     LEAD,
                     when,
-                    lambda ctx, n=item, w=when: notices.record_notice(
-                        ctx,
-                        number,
-                        kind=n.kind,
-                        recipient=n.recipient,
-                        given_at=w,
-                        method=n.method,
-                        reached=n.reached,
-                        note=n.note,
+                    partial(
+                        notices.record_notice,
+                        number=number,
+                        kind=item.kind,
+                        recipient=item.recipient,
+                        given_at=when,
+                        method=item.method,
+                        reached=item.reached,
+                        note=item.note,
                     ),
                 )
             elif isinstance(item, DemoMove):
