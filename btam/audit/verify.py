@@ -34,6 +34,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from itertools import chain, count
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -42,22 +43,31 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from btam.audit.models import AuditCheckpoint, AuditEntry
+from btam.audit.rehash import StoredRows
 from btam.audit.signing import (
+    HEAD_LINE_BYTES,
     SignedCheckpoint,
     WitnessHead,
     key_fingerprint,
     parse_witness_line,
 )
-from btam.audit.writer import GENESIS_HASH, AuditUnavailable, compute_entry_hash, take_append_lock
+from btam.audit.writer import ENTRY_FIELDS, GENESIS_HASH, AuditUnavailable, take_append_lock
 
 __all__ = ["VerifyResult", "postgres_role_sql", "verify_chain"]
 
 Progress = Callable[[int, int], None]
 DEFAULT_BATCH = 5000
 _COUNT_CHUNK = 1 << 20
+_READ_BLOCK = 1 << 20
+_NOT_HEAD_LINE = re.compile(rb'^(?!\{"after":)([^\n]*)\n', re.MULTILINE)
+# Beyond any seq a head line can name (at most 19 digits): no entry reaches it.
+_NO_SEQ = 10**20
 # Sorted keys make each kind of witness line start the same way (see btam.audit.signing).
 _HEAD_PREFIX = b'{"after":'
 _CHECKPOINT_PREFIX = b'{"entry_hash":'
+# Positions in a row of StoredRows.columns().
+_PREV_HASH = ENTRY_FIELDS.index("prev_hash")
+_ENTRY_HASH = len(ENTRY_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -114,10 +124,11 @@ class _Malformed:
     line_no: int
 
 
-@dataclass(frozen=True)
-class _Line:
-    line_no: int
-    head: WitnessHead
+# A head line as the walk matches it: (line number, seq, entry_hash, after). A plain tuple,
+# because the walk meets one per commit, a million on a long trail.
+_Line = tuple[int, int, str, str]
+# A witness line as read: its number and its bytes without the newline (None: torn, no newline).
+_Raw = tuple[int, bytes | None]
 
 
 @dataclass(frozen=True)
@@ -145,69 +156,110 @@ class _Bounds:
 class _Heads:
     """The witness's head lines, matched against the entries as the walk reaches them."""
 
-    def __init__(
-        self, lines: Iterator[_Line | _Malformed], start_seq: int, previous: _Line | None
-    ) -> None:
+    def __init__(self, lines: Iterator[_Raw], start_seq: int, previous: _Line | None) -> None:
         self._lines = lines
         self._start_seq = start_seq
         self.pending: _Line | None = None
         self.previous: _Line | None = previous
+        # The seq of the pending line, or one no entry reaches: the walk compares each seq
+        # with it and calls see() only when an entry reaches a line.
+        self.next_seq = _NO_SEQ
         self._advance()
 
     @property
     def witnessed_seq(self) -> int | None:
         """The newest seq a head line pins, once every line has been read."""
-        return self.previous.head.seq if self.previous is not None else None
+        return self.previous[1] if self.previous is not None else None
+
+    def _read(self, first: _Raw | None = None) -> _Line | _Malformed | None:
+        """The next head line, parsed; checkpoint lines of another spelling are passed over."""
+        lines = self._lines if first is None else chain((first,), self._lines)
+        for line_no, raw in lines:
+            if raw is not None and raw.startswith(_CHECKPOINT_PREFIX):
+                continue  # read by witness_checkpoints
+            found = HEAD_LINE_BYTES.fullmatch(raw) if raw is not None else None
+            if found is not None:
+                # The writer's own spelling: read without the JSON parser.
+                after, entry_hash, seq = found.groups()
+                return line_no, int(seq), entry_hash.decode("ascii"), after.decode("ascii")
+            record = _record(line_no, raw)
+            if isinstance(record, WitnessHead):
+                return line_no, record.seq, record.entry_hash, record.after
+            if isinstance(record, _Malformed):
+                return record
+        return None
 
     def _advance(self) -> None:
         if self.pending is not None:
             self.previous = self.pending
-        item = next(self._lines, None)
+        self._take(self._read())
+
+    def _take(self, item: _Line | _Malformed | None) -> None:
         if isinstance(item, _Malformed):
             raise _Tampered(None, f"witness line {item.line_no} is not a witness record")
         if item is not None and self.previous is not None:
-            before = self.previous
-            if item.head.after != before.head.entry_hash:
+            line_no, seq, _entry_hash, after = item
+            before_no, before_seq, before_hash, _ = self.previous
+            if after != before_hash:
                 raise _Tampered(
-                    before.head.seq + 1,
-                    f"witness line {item.line_no} (entry {item.head.seq}) does not follow line "
-                    f"{before.line_no} (entry {before.head.seq}): entries were added behind "
+                    before_seq + 1,
+                    f"witness line {line_no} (entry {seq}) does not follow line "
+                    f"{before_no} (entry {before_seq}): entries were added behind "
                     "the witness's back, or a witness line is missing",
                 )
-            if item.head.seq <= before.head.seq and item.head.after == before.head.entry_hash:
-                raise _Tampered(item.head.seq, f"witness line {item.line_no} is out of order")
+            if seq <= before_seq:
+                raise _Tampered(seq, f"witness line {line_no} is out of order")
         self.pending = item
+        self.next_seq = item[1] if item is not None else _NO_SEQ
 
-    def see(self, seq: int, digest: str) -> None:
-        """Check entry ``seq`` against its head line, if the witness holds one."""
-        while self.pending is not None and self.pending.head.seq < seq:
-            if self.pending.head.seq < self._start_seq:
+    def see(self, seq: int, digest: str, following: str | None = None) -> None:
+        """Check entry ``seq`` against its head line, if the witness holds one.
+
+        ``following`` is the hash of the entry after it, if known: when each commit holds
+        one entry, the next line is then exactly the one the writer would have written for
+        it, and a comparison of bytes reads it (the same as parsing it, for that spelling).
+        """
+        pending = self.pending
+        if pending is not None and pending[1] == seq and pending[2] == digest:
+            self.previous = pending
+            item = next(self._lines, None)
+            if item is None:
+                self._take(None)
+            elif following is not None and item[1] == (
+                f'{{"after":"{digest}","entry_hash":"{following}","seq":{seq + 1}}}'.encode()
+            ):
+                self.pending = (item[0], seq + 1, following, digest)
+                self.next_seq = seq + 1
+            else:
+                self._take(self._read(item))
+            return
+        while self.pending is not None and self.pending[1] < seq:
+            if self.pending[1] < self._start_seq:
                 self._advance()  # before the anchor: only the lines' own chain is checked
                 continue
             raise _Tampered(
-                self.pending.head.seq,
-                f"witness line {self.pending.line_no} names entry {self.pending.head.seq} "
-                "out of order",
+                self.pending[1],
+                f"witness line {self.pending[0]} names entry {self.pending[1]} out of order",
             )
-        if self.pending is not None and self.pending.head.seq == seq:
-            if self.pending.head.entry_hash != digest:
+        if self.pending is not None and self.pending[1] == seq:
+            if self.pending[2] != digest:
                 raise _Tampered(
                     seq,
                     f"entry {seq} differs from what the witness saw committed (line "
-                    f"{self.pending.line_no}): it was rewritten, or its commit failed after "
+                    f"{self.pending[0]}): it was rewritten, or its commit failed after "
                     "the line was written (the log then says so)",
                 )
             self._advance()
 
     def finish(self, last_seq: int, head_seq: int) -> None:
         """After the walk: no head line may lie beyond the last entry, none may be missing."""
-        while self.pending is not None and self.pending.head.seq < self._start_seq:
+        while self.pending is not None and self.pending[1] < self._start_seq:
             self._advance()
         if self.pending is not None:
             raise _Tampered(
                 last_seq + 1,
                 f"entries after seq {last_seq} were removed: the witness saw entry "
-                f"{self.pending.head.seq} committed (line {self.pending.line_no})",
+                f"{self.pending[1]} committed (line {self.pending[0]})",
             )
         witnessed = self.witnessed_seq
         if witnessed is not None and witnessed < head_seq:
@@ -328,13 +380,19 @@ class _Verification:
         except (OSError, ValueError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) else "not mappable"
             raise AuditUnavailable(f"the witness file cannot be read ({reason})") from None
-        previous = _Line(lines, record) if isinstance(record, WitnessHead) else None
+        previous = (
+            (lines, record.seq, record.entry_hash, record.after)
+            if isinstance(record, WitnessHead)
+            else None
+        )
         self.start = _WitnessStart(found + len(needle), lines + 1, anchor.id, previous)
 
-    def witness_records(
-        self, bounds: _Bounds, *, skip: bytes | None = None
-    ) -> Iterator[tuple[int, SignedCheckpoint | WitnessHead | _Malformed]]:
-        """Witness lines in order, each parsed, except those starting with ``skip``."""
+    def witness_chunks(self, bounds: _Bounds) -> Iterator[tuple[int, bytes]]:
+        """The witness from the start offset to the bound, by chunks of whole lines.
+
+        Each chunk comes with the number of its first line and ends with a newline, except
+        a torn last line, which comes alone.
+        """
         if self.witness is None or not bounds.witness_bytes:
             return
         try:
@@ -342,34 +400,49 @@ class _Verification:
                 fh.seek(self.start.offset)
                 remaining = bounds.witness_bytes - self.start.offset
                 line_no = self.start.lines
+                torn = b""
                 while remaining > 0:
-                    raw = fh.readline(remaining)
-                    if not raw:
-                        return
-                    remaining -= len(raw)
-                    line_no += 1
-                    if skip is not None and raw.startswith(skip):
-                        continue  # the other reader's kind of line, parsed there
-                    try:
-                        if not raw.endswith(b"\n"):
-                            raise ValueError("torn line")
-                        yield line_no, parse_witness_line(raw.decode("ascii"))
-                    except (ValueError, UnicodeDecodeError):
-                        yield line_no, _Malformed(line_no)
+                    block = fh.read(min(_READ_BLOCK, remaining))
+                    if not block:
+                        break
+                    remaining -= len(block)
+                    data = torn + block
+                    cut = data.rfind(b"\n") + 1
+                    torn = data[cut:]
+                    if cut:
+                        yield line_no + 1, data[:cut]
+                        line_no += data.count(b"\n", 0, cut)
+                if torn:
+                    yield line_no + 1, torn
         except OSError as exc:
             raise AuditUnavailable(f"the witness file cannot be read ({exc.strerror})") from None
 
     def witness_checkpoints(self, bounds: _Bounds) -> Iterator[SignedCheckpoint | _Malformed]:
-        for _line_no, record in self.witness_records(bounds, skip=_HEAD_PREFIX):
-            if not isinstance(record, WitnessHead):
-                yield record
+        for first, chunk in self.witness_chunks(bounds):
+            if not chunk.endswith(b"\n"):
+                if not chunk.startswith(_HEAD_PREFIX):
+                    yield _Malformed(first)
+                continue
+            # Every line but the head lines (parsed by witness_heads), found without a
+            # Python step per line.
+            line_no, counted = first, 0
+            for found in _NOT_HEAD_LINE.finditer(chunk):
+                line_no += chunk.count(b"\n", counted, found.start())
+                counted = found.start()
+                record = _record(line_no, found.group(1))
+                if not isinstance(record, WitnessHead):
+                    yield record
 
-    def witness_heads(self, bounds: _Bounds) -> Iterator[_Line | _Malformed]:
-        for line_no, record in self.witness_records(bounds, skip=_CHECKPOINT_PREFIX):
-            if isinstance(record, WitnessHead):
-                yield _Line(line_no, record)
-            elif isinstance(record, _Malformed):
-                yield record
+    def witness_heads(self, bounds: _Bounds) -> Iterator[_Raw]:
+        """Every line for the head lines' reader; it passes over checkpoint lines."""
+        for first, chunk in self.witness_chunks(bounds):
+            if not chunk.endswith(b"\n"):
+                if not chunk.startswith(_CHECKPOINT_PREFIX):
+                    yield first, None
+                continue
+            lines: list[bytes | None] = list(chunk.split(b"\n"))
+            lines.pop()  # after the last newline
+            yield from zip(count(first), lines)
 
     def claims(self, bounds: _Bounds) -> Iterator[_Claim]:
         """Valid checkpoints in order, ending with the first problem found among them."""
@@ -477,33 +550,38 @@ class _Verification:
 
         expected = start_seq
         last_seq = start_seq - 1
+        stored: StoredRows | None = None
         while last_seq < bounds.head_seq:
             with self.sessions() as session:
-                rows = session.execute(
-                    select(AuditEntry.__table__)
+                connection = session.connection()
+                if stored is None:
+                    stored = StoredRows(connection.dialect)
+                rows = connection.execute(
+                    select(*stored.columns())
                     .where(AuditEntry.seq > last_seq, AuditEntry.seq <= bounds.head_seq)
                     .order_by(AuditEntry.seq)
                     .limit(self.batch_size)
                 ).all()
             if not rows:
                 break
-            for row in rows:
-                entry = row._mapping
-                seq = entry["seq"]
+            digests = stored.digests(rows)
+            followings: list[str | None] = [*digests[1:], None]
+            for row, digest, following in zip(rows, digests, followings, strict=True):
+                seq = row[0]
                 if seq > expected:
                     raise _Tampered(expected, f"entry {expected} is missing (deleted)")
                 if seq < expected:
                     raise _Tampered(seq, f"entry {seq} is out of sequence")
-                if entry["prev_hash"] != running:
+                if row[_PREV_HASH] != running:
                     raise _Tampered(
                         seq,
                         f"entry {seq} does not follow entry {seq - 1} "
                         "(an entry was inserted, removed or reordered)",
                     )
-                digest = compute_entry_hash(entry)
-                if digest != entry["entry_hash"]:
+                if digest != row[_ENTRY_HASH]:
                     raise _Tampered(seq, f"entry {seq} was altered (its hash does not match)")
-                heads.see(seq, digest)
+                if seq >= heads.next_seq:
+                    heads.see(seq, digest, following)
                 while pending is not None and (pending.seq is not None and pending.seq <= seq):
                     if pending.problem is not None:
                         raise _Tampered(pending.seq, pending.problem)
@@ -548,6 +626,15 @@ class _Verification:
             return None
         with self.sessions() as session:
             return session.scalar(select(AuditEntry.at).where(AuditEntry.seq == after_seq + 1))
+
+
+def _record(line_no: int, raw: bytes | None) -> SignedCheckpoint | WitnessHead | _Malformed:
+    if raw is None:
+        return _Malformed(line_no)  # torn
+    try:
+        return parse_witness_line(raw.decode("ascii") + "\n")
+    except (ValueError, UnicodeDecodeError):
+        return _Malformed(line_no)
 
 
 def _parse(line: str) -> SignedCheckpoint | WitnessHead | None:

@@ -7,12 +7,14 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     Column,
     MetaData,
     Table,
+    bindparam,
     func,
     inspect,
     or_,
@@ -23,11 +25,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from btam.security.crypto import (
     DecryptionFailed,
+    FieldCipher,
     UnsupportedFormat,
     peek_key_id,
     reencrypt,
 )
-from btam.security.fields import AfterRead, EncryptedText, encrypted_fields, row_id_of
+from btam.security.fields import AfterRead, EncryptedText, encrypted_fields
 from btam.security.key_rotation import Progress
 from btam.security.keys import (
     KeyDestroyed,
@@ -146,9 +149,10 @@ def reencrypt_fields(
 ) -> ReencryptResult:
     """Move every encrypted field to its scope's current data key, in batches, while the app runs.
 
-    Each batch is read and re-encrypted in one short transaction and written in another,
-    one compare-and-swap per field (``SET x_enc = :new WHERE id = :id AND x_enc = :old``):
-    a value the app wrote meanwhile is never overwritten, and is looked at again in the next
+    Each batch is read and re-encrypted in one short transaction and written in another
+    with one compare-and-swap statement per column, run for all the batch's fields at once
+    (``SET x_enc = :new WHERE id = :id AND x_enc = :old``): a value the app wrote meanwhile
+    is never overwritten, is counted in ``conflicts`` and is looked at again in the next
     pass. Passes repeat until one changes nothing (then ``complete`` is True and ``in_use``
     counts every field's key) or ``max_passes`` is reached. Fields already under their
     scope's current key are skipped, so an interrupted run resumes where it stopped.
@@ -172,19 +176,30 @@ def reencrypt_fields(
         for model, descriptors in models:
             table = descriptors[0].table
             primary_key = _primary_key(table)
-            key_attribute = getattr(model, inspect(model).get_property_by_column(primary_key).key)
+            mapper = inspect(model)
+            key_name = mapper.get_property_by_column(primary_key).key
+            key_attribute = getattr(model, key_name)
+            # Plain rows named like the model's attributes, no ORM object per row; without the
+            # times, which no scope names and which cost a conversion each.
+            columns = [
+                getattr(model, attribute.key)
+                for attribute in mapper.column_attrs
+                if not _is_time(attribute.columns[0])
+            ]
             any_value = or_(*(table.c[d.column].is_not(None) for d in descriptors))
             after: Any = None
             while True:
-                query = select(model).where(any_value).order_by(key_attribute).limit(batch_size)
+                query = select(*columns).where(any_value).order_by(key_attribute).limit(batch_size)
                 if after is not None:
                     query = query.where(key_attribute > after)
                 with sessions() as db, db.begin():
-                    rows = db.execute(query).scalars().all()
+                    rows = db.execute(query).all()
                     if not rows:
                         break
-                    changes, seen = _plan_batch(keyring_for(db), rows, descriptors, result, in_use)
-                    ids = [row_id_of(row) for row in rows]
+                    ids = [getattr(row, key_name) for row in rows]
+                    changes, seen = _plan_batch(
+                        keyring_for(db), rows, ids, descriptors, result, in_use
+                    )
                 after = ids[-1]
                 if after_read is not None:
                     after_read(table.name, ids)
@@ -205,6 +220,13 @@ def reencrypt_fields(
     return result
 
 
+def _is_time(column: Any) -> bool:
+    try:
+        return column.type.python_type in (datetime, date)
+    except NotImplementedError:
+        return False
+
+
 def _count_fields(
     sessions: sessionmaker[Session], models: list[tuple[type[Any], list[EncryptedText]]]
 ) -> int:
@@ -223,30 +245,36 @@ def _count_fields(
 def _plan_batch(
     ring: KeyRing,
     rows: Sequence[Any],
+    ids: Sequence[Any],
     descriptors: list[EncryptedText],
     result: ReencryptResult,
     in_use: Counter[int],
 ) -> tuple[list[_Change], int]:
     changes: list[_Change] = []
     seen = 0
-    for row in rows:
-        row_id = row_id_of(row)
+    # A batch often holds many fields of one scope: its current key is looked up once.
+    currents: dict[str, FieldCipher] = {}
+    for row, row_id in zip(rows, ids, strict=True):
         for descriptor in descriptors:
             ciphertext = getattr(row, descriptor.column)
             if ciphertext is None:
                 continue
             seen += 1
             result.scanned += 1
-            subject = f"{descriptor.table_name}.{descriptor.column} row {row_id}"
             try:
                 key_id = peek_key_id(ciphertext)
             except UnsupportedFormat:
-                log.error("cannot re-encrypt %s: unsupported ciphertext format", subject)
+                log.error(
+                    "cannot re-encrypt %s: unsupported ciphertext format",
+                    _subject(descriptor, row_id),
+                )
                 result.failed += 1
                 continue
             try:
                 scope = descriptor.scope_of(row)
-                current = ring.current_cipher(scope)
+                current = currents.get(scope)
+                if current is None:
+                    current = currents[scope] = ring.current_cipher(scope)
                 if key_id == current.key_id:
                     in_use[key_id] += 1
                     continue
@@ -265,7 +293,9 @@ def _plan_batch(
                 continue
             except (DecryptionFailed, UnknownDataKey, KeyOutOfScope) as exc:
                 # Left as it is, and its key kept: an operator may still want to look at it.
-                log.error("cannot re-encrypt %s: %s", subject, type(exc).__name__)
+                log.error(
+                    "cannot re-encrypt %s: %s", _subject(descriptor, row_id), type(exc).__name__
+                )
                 result.failed += 1
                 in_use[key_id] += 1
                 continue
@@ -277,22 +307,48 @@ def _plan_batch(
     return changes, seen
 
 
+def _subject(descriptor: EncryptedText, row_id: Any) -> str:
+    return f"{descriptor.table_name}.{descriptor.column} row {row_id}"
+
+
 def _write_batch(
     sessions: sessionmaker[Session], changes: list[_Change], in_use: Counter[int]
 ) -> tuple[int, int]:
+    """Write a batch in one transaction, one compare-and-swap statement per column.
+
+    Each row is updated only if it still holds the ciphertext read: a value the app wrote
+    meanwhile is kept, counted as lost, and looked at again by the next pass.
+    """
     swapped = lost = 0
+    by_column: dict[tuple[Table, str], list[_Change]] = {}
+    for change in changes:
+        by_column.setdefault((change.table, change.column), []).append(change)
     with sessions() as db, db.begin():
-        for change in changes:
-            column = change.table.c[change.column]
-            primary_key = _primary_key(change.table)
+        connection = db.connection()
+        for (table, name), group in by_column.items():
+            primary_key = _primary_key(table)
+            column = table.c[name]
             statement = (
-                update(change.table)
-                .where(primary_key == change.row_id, column == change.old)
-                .values({change.column: change.new})
+                update(table)
+                .where(primary_key == bindparam("cas_row"), column == bindparam("cas_old"))
+                .values({name: bindparam("cas_new")})
             )
-            if db.connection().execute(statement).rowcount == 1:
-                swapped += 1
-                in_use[change.new_key] += 1
+            matched = connection.execute(
+                statement,
+                [{"cas_row": c.row_id, "cas_old": c.old, "cas_new": c.new} for c in group],
+            ).rowcount
+            if matched == len(group) and connection.dialect.supports_sane_multi_rowcount:
+                written = group
             else:
-                lost += 1
+                # Which ones lost: a row holds its new ciphertext only if this batch wrote it
+                # (every encryption takes a fresh nonce), and it stays locked until commit.
+                query = select(primary_key, column).where(
+                    primary_key.in_([c.row_id for c in group])
+                )
+                held = {row_id: value for row_id, value in connection.execute(query)}
+                written = [c for c in group if held.get(c.row_id) == c.new]
+            swapped += len(written)
+            lost += len(group) - len(written)
+            for change in written:
+                in_use[change.new_key] += 1
     return swapped, lost

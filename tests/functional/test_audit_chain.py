@@ -8,6 +8,7 @@ the append-only triggers, or edits to the witness file.
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import socket
 from collections.abc import Iterator
@@ -711,6 +712,44 @@ def test_garbage_in_the_witness_is_caught(trail: Store) -> None:
         fh.write("checkpoint 3 trust me\n")
     result = trail.verify()
     assert not result.ok and "witness line 28" in result.reason  # 25 heads, 2 checkpoints
+
+
+# Lines of about 170 bytes read by blocks of 64 or 250 bytes: every line is cut somewhere.
+small_blocks = pytest.mark.parametrize("block", [64, 250, 1 << 20])
+
+
+@small_blocks
+def test_the_witness_reads_the_same_however_it_is_cut_into_blocks(
+    trail: Store, block: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("btam.audit.verify._READ_BLOCK", block)
+    result = trail.verify()
+    assert result.ok and (result.witnessed_seq, result.checkpoints) == (25, 2)
+    lines = trail.witness.read_text().splitlines(keepends=True)
+    gone = next(n for n, line in enumerate(lines) if '"seq":14}' in line and '"after"' in line)
+    trail.witness.write_text("".join([*lines[:gone], "\n", *lines[gone + 1 :]]))
+    assert_caught(trail.verify(), None, f"witness line {gone + 1} is not a witness record")
+
+
+@small_blocks
+def test_a_torn_last_witness_line_is_caught(
+    trail: Store, block: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("btam.audit.verify._READ_BLOCK", block)
+    text_now = trail.witness.read_text()
+    trail.witness.write_text(text_now[:-1])  # the last head line loses its newline
+    assert_caught(trail.verify(), None, "witness line 27 is not a witness record")
+
+
+def test_a_witness_line_in_another_json_spelling_reads_as_the_writers(trail: Store) -> None:
+    lines = trail.witness.read_text().splitlines(keepends=True)
+    for n, line in enumerate(lines):
+        record = json.loads(line)
+        if record.get("seq") in (14, 20):  # a head line, and checkpoint #2 with its head
+            lines[n] = json.dumps(dict(reversed(record.items())), indent=None) + "\n"
+    trail.witness.write_text("".join(lines))
+    result = trail.verify()
+    assert result.ok and (result.witnessed_seq, result.checkpoints) == (25, 2)
 
 
 # --- partial verification and progress --------------------------------------------------

@@ -17,11 +17,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import create_engine
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import sessionmaker
 
 from btam.access.actor import Actor, Role, SystemActor
 from btam.audit.actions import CHANGE_ACTIONS, AuditAction, Outcome
 from btam.audit.context import AuditContext, InvalidAuditEntry
+from btam.audit.models import AuditEntry
+from btam.audit.rehash import StoredRows
 from btam.audit.signing import (
     SignedCheckpoint,
     SigningKeyError,
@@ -488,3 +491,53 @@ def test_role_sql_grants_only_insert_and_select() -> None:
     for line in grants:
         assert '"btam_audit_app"' in line
         assert not {"UPDATE", "DELETE", "TRUNCATE"} & set(line.replace(",", " ").split()), line
+
+
+# --- re-hashing stored rows (what verify reads) -----------------------------------------
+
+
+def _stored(entry: dict, at: object) -> tuple:
+    return (*(at if name == "at" else entry[name] for name in ENTRY_FIELDS), "0" * 64)
+
+
+@given(entries)
+def test_a_stored_row_hashes_as_its_entry_on_sqlite_and_postgresql(entry: dict) -> None:
+    sqlite_text = entry["at"].strftime("%Y-%m-%d %H:%M:%S.%f")  # SQLAlchemy's SQLite spelling
+    for dialect, at in ((sqlite.dialect(), sqlite_text), (postgresql.dialect(), entry["at"])):
+        (digest,) = StoredRows(dialect).digests([_stored(entry, at)])
+        assert digest == compute_entry_hash(entry)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "same"),
+    [
+        ("at", "2025-01-31T08:15:00+00:00", True),  # other spellings of the same instant
+        ("at", "2025-01-31 09:15:00.000000+01:00", True),
+        ("at", "2025-W05-5 08:15:00.000000", True),  # a week date: Friday 31 January
+        ("at", "2025-01-31 08:15:00.000001", False),
+        ("actor_id", "7", False),  # text in an integer column (SQLite keeps what it is given)
+        ("actor_id", 7.0, False),
+        ("actor_id", True, False),
+        ("seq", "1", False),
+        ("purpose", 'a "quoted" \\ back\tslash, \u00a7 and \U0001f600', False),
+        ("object_id", 7, False),
+    ],
+)
+def test_a_stored_value_of_another_type_or_spelling_hashes_as_an_orm_read_would(
+    name: str, value: object, same: bool
+) -> None:
+    dialect = sqlite.dialect()
+    at = "2025-01-31 08:15:00.000000"
+    row = _stored({**GOLDEN_ENTRY, name: value}, value if name == "at" else at)
+    # What verify hashed before rows were read raw: the column's own conversion, then the
+    # canonical encoding of the resulting entry.
+    convert = AuditEntry.__table__.c.at.type.dialect_impl(dialect).result_processor(dialect, None)
+    expected = compute_entry_hash({**GOLDEN_ENTRY, name: value, "at": convert(row[1])})
+    assert StoredRows(dialect).digests([row]) == [expected]
+    assert (expected == GOLDEN_HASH) is same
+
+
+@pytest.mark.parametrize("at", ["2025-02-30 08:15:00.000000", "2025-01-31 24:00:00.000000"])
+def test_a_stored_time_that_is_no_instant_fails_as_an_orm_read_would(at: str) -> None:
+    with pytest.raises(ValueError):
+        StoredRows(sqlite.dialect()).digests([_stored(GOLDEN_ENTRY, at)])

@@ -416,6 +416,37 @@ def test_reencryption_never_overwrites_a_value_written_meanwhile(store: Store) -
     assert texts == [f"new {ids[0]}", "old 1", f"new {ids[2]}", "old 3"]
 
 
+def test_a_batch_written_at_once_keeps_each_field_the_app_changed_meanwhile(
+    store: Store,
+) -> None:
+    ids = [add_note(store, case_id=n % 2, text=f"t{n}", summary=f"s{n}") for n in range(6)]
+    start_data_key_rotation(store.sessions, store.source)
+    changed: list[int] = []
+
+    def app_writes(table: str, row_ids: Any) -> None:
+        # One column of the batch's second row, the other left: one field of the batch is lost.
+        if not changed:
+            changed.append(row_ids[1])
+            with store.sessions() as db:
+                note = db.get(Note, row_ids[1])
+                assert note is not None
+                note.summary = "changed meanwhile"
+                db.commit()
+
+    result = reencrypt_fields(
+        store.sessions, metadata=Base.metadata, batch_size=3, after_read=app_writes
+    )
+    # 12 fields, one lost to the app (under the new key already, so nothing to move again).
+    assert (result.moved, result.conflicts, result.complete) == (11, 1, True)
+    assert sum(result.in_use.values()) == 12
+    expected = [(f"t{n}", f"s{n}") for n in range(6)]
+    expected[ids.index(changed[0])] = (f"t{ids.index(changed[0])}", "changed meanwhile")
+    assert [read_note(store, i) for i in ids] == expected
+    # Every old key is unused now; none in use is retired.
+    assert retire_unused_keys(store.sessions, result.in_use) == 2
+    assert [read_note(store, i) for i in ids] == expected
+
+
 def test_fields_under_a_destroyed_key_are_left_alone(store: Store) -> None:
     add_note(store, case_id=1, text="gone")
     kept = add_note(store, case_id=2, text="kept")
