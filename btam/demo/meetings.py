@@ -1,5 +1,6 @@
 """The demo team's meetings: yesterday's, with attendance, a guest, minutes and decisions
-carried into the cases they changed, and the next one with its agenda built from the work.
+carried into the cases they changed (a new level of concern, a plan item with its owner and
+due date, a review with its next date), and the next one with its agenda built from the work.
 
 Everyone named here is invented. Each step goes through the meeting services (and, through
 them, the case and assessment services), acting as the demo account that would do it.
@@ -22,6 +23,8 @@ from btam.demo.cases import BATHROOM_WALL, CASES, STAFF_EMAIL, acting_as
 from btam.meetings import repository as meetings_repo
 from btam.meetings.services import agenda, attendance, decisions, minutes, schedule
 from btam.meetings.terms import DecisionKind, MeetingKind
+from btam.plans.services import items
+from btam.plans.terms import Aim, Intervention
 
 T = TypeVar("T")
 
@@ -31,6 +34,14 @@ GUEST_AFFILIATION = "Riverbend Family Clinic"
 WALL_MINUTES = (
     "Daily check-ins with Ms. Ng continue and he keeps them. The clinic's intake is set for "
     "next week; Dr. Marsh will share what the family agrees to share. The plan stays."
+)
+WALL_CONFERENCE = (
+    "Meet both parents after the clinic's intake: the check-ins, the chemistry schedule and "
+    "what the clinic suggests."
+)
+WALL_REVIEW = (
+    "Check-ins kept every school day; the schedule change holds; the clinic's intake is set. "
+    "The level stays; a parent conference joins the plan."
 )
 EMAIL_MINUTES = (
     "Mr. Pryce has kept to the return-to-work agreement for six weeks and finished the "
@@ -120,6 +131,31 @@ def load_meetings(ctx: ServiceContext, *, team_id: int, numbers: tuple[str, ...]
             decided_at + timedelta(minutes=2),
             lambda c: determinations.respond(c, email, determination, confirm=True),
         )
+
+    # The restroom-wall case: the team adds a parent conference to the plan once the clinic's
+    # intake is done, and records its review (the next date from the level's cadence).
+    planned_at = held + timedelta(minutes=45)
+    do(
+        LEAD,
+        planned_at,
+        lambda c: decisions.add_plan_item(
+            c,
+            past,
+            wall_item,
+            items.ItemData(
+                intervention=Intervention.PARENT_CONFERENCE,
+                description=WALL_CONFERENCE,
+                aim=Aim.SUBJECT,
+                owner_id=uid(PSYCH),
+                due_on=(planned_at + timedelta(days=9)).date(),
+            ),
+        ),
+    )
+    do(
+        LEAD,
+        planned_at + timedelta(minutes=3),
+        lambda c: decisions.review(c, past, wall_item, changes=WALL_REVIEW),
+    )
 
     # Thursday's meeting: its agenda built from the team's work as it stands now.
     upcoming = do(

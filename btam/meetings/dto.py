@@ -118,6 +118,15 @@ class ChoiceView:
 
 
 @dataclass(frozen=True)
+class PlanChoices:
+    """What the plan item and referral forms offer on an item's case."""
+
+    owners: list[tuple[int, str]] = field(default_factory=list)  # who may own a plan item
+    targets: list[tuple[int, str]] = field(default_factory=list)  # party id, name
+    people: list[tuple[str, str]] = field(default_factory=list)  # person id, name
+
+
+@dataclass(frozen=True)
 class ItemPage:
     header: MeetingHeader
     item: ItemView
@@ -131,6 +140,11 @@ class ItemPage:
     quorum_missing: list[str]
     may_close: bool
     case_status: str | None
+    # The plans' decisions on the item's case: a plan item, a referral, a review.
+    may_plan: bool = False
+    may_refer: bool = False
+    may_review: bool = False
+    choices: PlanChoices = field(default_factory=PlanChoices)
 
 
 @dataclass(frozen=True)

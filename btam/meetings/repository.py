@@ -17,16 +17,17 @@ from btam.accounts.models import Team, team_schools
 from btam.assessment.models import Determination
 from btam.assessment.terms import DeterminationStatus
 from btam.cases.models import Case, CaseStatusChange
+from btam.cases.scope import readable_records
 from btam.cases.terms import CaseStatus
 from btam.ids import is_record_id
 from btam.intake.models import Report
 from btam.intake.terms import ReportStatus
 from btam.meetings import scope
 from btam.meetings.models import AgendaItem, Attendee, Meeting, MeetingDecision, Minute
-from btam.plans.models import PlanItem, ReviewSchedule
+from btam.plans.models import PlanItem, Review, ReviewSchedule
 from btam.plans.referral_models import Referral
-from btam.plans.referral_terms import OPEN_STATUSES
-from btam.plans.terms import FINISHED
+from btam.plans.referral_terms import OPEN_STATUSES, Destination
+from btam.plans.terms import FINISHED, Intervention
 
 
 def visible_meeting(db: Session, access: Access, meeting_id: int, act: Act) -> Meeting | None:
@@ -135,6 +136,35 @@ def decisions_of_case(db: Session, case_id: int) -> Sequence[tuple[MeetingDecisi
         .order_by(MeetingDecision.decided_at, MeetingDecision.id)
     )
     return [(d, meeting) for d, meeting in db.execute(query).all()]
+
+
+def plan_item_outline(
+    db: Session, case_id: int, item_id: int
+) -> tuple[Intervention, date | None] | None:
+    """A plan item's intervention and due date (nothing of its description)."""
+    query = select(PlanItem.intervention, PlanItem.due_on).where(
+        PlanItem.case_id == case_id, PlanItem.id == item_id
+    )
+    row = db.execute(query).one_or_none()
+    return None if row is None else (row[0], row[1])
+
+
+def referral_destination(
+    db: Session, access: Access, case_id: int, referral_id: int
+) -> Destination | None:
+    """Where a referral went, when the actor may read the referral (its record class)."""
+    query = select(Referral.destination).where(
+        Referral.case_id == case_id,
+        Referral.id == referral_id,
+        readable_records(access, Referral),
+    )
+    return db.execute(query).scalar_one_or_none()
+
+
+def review_next_on(db: Session, case_id: int, review_id: int) -> date | None:
+    """The next review date a review set (nothing of what it says)."""
+    query = select(Review.next_on).where(Review.case_id == case_id, Review.id == review_id)
+    return db.execute(query).scalar_one_or_none()
 
 
 def latest_status_change(db: Session, case_id: int) -> CaseStatusChange | None:

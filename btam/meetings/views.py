@@ -3,6 +3,7 @@ agenda item (minutes and decisions), the printed agenda and a case's minutes."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, redirect, render_template, url_for
@@ -14,8 +15,9 @@ from btam.access.actor import Actor
 from btam.access.decorators import requires
 from btam.access.permissions import Permission
 from btam.access.policy import Act
-from btam.context import ServiceContext
-from btam.meetings.dto import ItemPage
+from btam.context import ServiceContext, Staged
+from btam.forms import BaseForm
+from btam.meetings.dto import ItemPage, PlanChoices
 from btam.meetings.forms import (
     AttendeeForm,
     CaseItemForm,
@@ -32,6 +34,8 @@ from btam.meetings.services import agenda, attendance, decisions, minutes, sched
 from btam.meetings.services import view as meeting_view
 from btam.meetings.services.common import load_meeting
 from btam.meetings.terms import DecisionKind, MeetingKind
+from btam.plans.forms import PlanItemForm, ReviewForm, item_data
+from btam.plans.referral_forms import ReferralForm, referral_data
 
 bp = Blueprint("meetings", __name__, url_prefix="/meetings")
 
@@ -264,12 +268,18 @@ def _render_item(
     page = meeting_view.item_page(ctx, meeting_id, item_id)
     determination_form = forms.get("determination_form") or MeetingDeterminationForm(formdata=None)
     _fill(determination_form, page)
+    plan_form = forms.get("plan_form") or PlanItemForm(formdata=None)
+    referral_form = forms.get("referral_form") or ReferralForm(formdata=None)
+    _fill_plans(page.choices, plan_form=plan_form, referral_form=referral_form)
     return render_template(
         "meetings/item.html",
         page=page,
         minutes_form=forms.get("minutes_form") or MinutesForm(formdata=None),
         determination_form=determination_form,
         close_form=forms.get("close_form") or CloseForm(formdata=None),
+        plan_form=plan_form,
+        referral_form=referral_form,
+        review_form=forms.get("review_form") or ReviewForm(formdata=None),
     ), status
 
 
@@ -277,6 +287,40 @@ def _fill(form: MeetingDeterminationForm, page: ItemPage) -> None:
     form.classification.choices = [SelectChoice(c.value, c.label) for c in page.classifications]
     form.level.choices = [SelectChoice(c.value, c.label) for c in page.levels]
     form.facts.choices = [SelectChoice(series, label) for series, label in page.facts]
+
+
+def _fill_plans(
+    choices: PlanChoices,
+    *,
+    plan_form: PlanItemForm | None = None,
+    referral_form: ReferralForm | None = None,
+) -> None:
+    """Give the plans' forms the case's owners, targets and people, as the case page does."""
+    if plan_form is not None:
+        plan_form.owner_id.choices = [SelectChoice(i, name) for i, name in choices.owners]
+        plan_form.target_party_id.choices = [SelectChoice("", "—")] + [
+            SelectChoice(i, name) for i, name in choices.targets
+        ]
+    if referral_form is not None:
+        referral_form.person_id.choices = [SelectChoice("", "The subject")] + [
+            SelectChoice(i, name) for i, name in choices.people
+        ]
+
+
+def _decide(
+    ctx: ServiceContext,
+    meeting_id: int,
+    item_id: int,
+    form: BaseForm,
+    use_case: Callable[[], Staged[Any]],
+    *,
+    shown_as: str,
+    done: str,
+) -> ResponseReturnValue:
+    """Carry out what a form of the item page asks, then go back to the item; or show the
+    item page again with the form (``shown_as``) and its errors (400)."""
+    answer = web.submit(ctx, form, use_case, done=done, then=lambda _: _item(meeting_id, item_id))
+    return answer or _render_item(ctx, meeting_id, item_id, status=400, **{shown_as: form})
 
 
 @bp.get("/<int:meeting_id>/items/<int:item_id>")
@@ -291,14 +335,15 @@ def record_minutes(actor: Actor, meeting_id: int, item_id: int) -> ResponseRetur
     ctx = web.service_context(actor)
     agenda.loaded_item(ctx, meeting_id, item_id, Act.RECORD_MINUTES)
     form = MinutesForm()
-    done = web.submit(
+    return _decide(
         ctx,
+        meeting_id,
+        item_id,
         form,
         lambda: minutes.record_minutes(ctx, meeting_id, item_id, form.body.data or ""),
+        shown_as="minutes_form",
         done="Minutes recorded.",
-        then=lambda _: _item(meeting_id, item_id),
     )
-    return done or _render_item(ctx, meeting_id, item_id, status=400, minutes_form=form)
 
 
 @bp.post("/<int:meeting_id>/items/<int:item_id>/determination")
@@ -308,8 +353,10 @@ def record_determination(actor: Actor, meeting_id: int, item_id: int) -> Respons
     agenda.loaded_item(ctx, meeting_id, item_id, Act.LEAD_MEETING)
     form = MeetingDeterminationForm()
     _fill(form, meeting_view.item_page(ctx, meeting_id, item_id))
-    done = web.submit(
+    return _decide(
         ctx,
+        meeting_id,
+        item_id,
         form,
         lambda: decisions.decide_determination(
             ctx,
@@ -321,10 +368,9 @@ def record_determination(actor: Actor, meeting_id: int, item_id: int) -> Respons
             facts=form.facts.data or [],
             kind=DecisionKind(form.kind.data),
         ),
+        shown_as="determination_form",
         done="Determination recorded. Each participant confirms it with their own sign-in.",
-        then=lambda _: _item(meeting_id, item_id),
     )
-    return done or _render_item(ctx, meeting_id, item_id, status=400, determination_form=form)
 
 
 @bp.post("/<int:meeting_id>/items/<int:item_id>/close")
@@ -333,8 +379,10 @@ def close_case(actor: Actor, meeting_id: int, item_id: int) -> ResponseReturnVal
     ctx = web.service_context(actor)
     agenda.loaded_item(ctx, meeting_id, item_id, Act.LEAD_MEETING)
     form = CloseForm()
-    done = web.submit(
+    return _decide(
         ctx,
+        meeting_id,
+        item_id,
         form,
         lambda: decisions.close_case(
             ctx,
@@ -343,10 +391,65 @@ def close_case(actor: Actor, meeting_id: int, item_id: int) -> ResponseReturnVal
             reason=form.reason.data or "",
             final_review=form.final_review.data or "",
         ),
+        shown_as="close_form",
         done="Case closed.",
-        then=lambda _: _item(meeting_id, item_id),
     )
-    return done or _render_item(ctx, meeting_id, item_id, status=400, close_form=form)
+
+
+@bp.post("/<int:meeting_id>/items/<int:item_id>/plan-item")
+@requires(Permission.MEETINGS_WORK)
+def add_plan_item(actor: Actor, meeting_id: int, item_id: int) -> ResponseReturnValue:
+    ctx = web.service_context(actor)
+    choices = decisions.plan_choices(ctx, meeting_id, item_id)
+    form = PlanItemForm()
+    _fill_plans(choices, plan_form=form)
+    return _decide(
+        ctx,
+        meeting_id,
+        item_id,
+        form,
+        lambda: decisions.add_plan_item(ctx, meeting_id, item_id, item_data(form)),
+        shown_as="plan_form",
+        done="Added to the case's plan.",
+    )
+
+
+@bp.post("/<int:meeting_id>/items/<int:item_id>/referral")
+@requires(Permission.MEETINGS_WORK)
+def refer(actor: Actor, meeting_id: int, item_id: int) -> ResponseReturnValue:
+    ctx = web.service_context(actor)
+    choices = decisions.plan_choices(ctx, meeting_id, item_id)
+    form = ReferralForm()
+    _fill_plans(choices, referral_form=form)
+    return _decide(
+        ctx,
+        meeting_id,
+        item_id,
+        form,
+        lambda: decisions.refer(ctx, meeting_id, item_id, referral_data(form)),
+        shown_as="referral_form",
+        done="Referral drafted. Send it from the case page when the consent or the legal "
+        "basis is in place.",
+    )
+
+
+@bp.post("/<int:meeting_id>/items/<int:item_id>/review")
+@requires(Permission.MEETINGS_WORK)
+def review(actor: Actor, meeting_id: int, item_id: int) -> ResponseReturnValue:
+    ctx = web.service_context(actor)
+    agenda.loaded_item(ctx, meeting_id, item_id, Act.LEAD_MEETING)
+    form = ReviewForm()
+    return _decide(
+        ctx,
+        meeting_id,
+        item_id,
+        form,
+        lambda: decisions.review(
+            ctx, meeting_id, item_id, changes=form.changes.data or "", next_on=form.next_on.data
+        ),
+        shown_as="review_form",
+        done="Review recorded.",
+    )
 
 
 # --------------------------------------------------------------------------- printed

@@ -7,6 +7,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from btam.forms import BaseForm, CountField
 from btam.ids import optional_record_id, record_id
+from btam.plans.services.items import ItemData
 from btam.plans.terms import Aim, Intervention, ItemStatus, LogKind, SupportPlan
 
 INTERVENTION_CHOICES = [SelectChoice(i.value, i.label) for i in Intervention]
@@ -31,6 +32,18 @@ class PlanItemForm(BaseForm):
     )
     owner_id = SelectField("Owner", coerce=record_id, validate_choice=False)
     due_on = DateField("Due", validators=[Optional()])
+
+
+def item_data(form: PlanItemForm) -> ItemData:
+    """The plan item a validated form asks for (the case page's or a meeting's)."""
+    return ItemData(
+        intervention=Intervention(form.intervention.data),
+        description=form.description.data or "",
+        aim=Aim(form.aim.data),
+        owner_id=form.owner_id.data,
+        due_on=form.due_on.data,
+        target_party_id=form.target_party_id.data,
+    )
 
 
 class ItemStatusForm(BaseForm):

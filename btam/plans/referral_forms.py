@@ -11,6 +11,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from btam.access.record_classes import RecordClass
 from btam.assessment.terms import Method
 from btam.forms import BaseForm
+from btam.ids import parse_id
+from btam.people.terms import DisclosureBasis
 from btam.plans.referral_terms import (
     LEGAL_BASES,
     Audience,
@@ -19,6 +21,7 @@ from btam.plans.referral_terms import (
     History,
     ReferralMove,
 )
+from btam.plans.services.referrals import ConsentData, ReferralData
 
 F = TypeVar("F", bound=BaseForm)
 CHOOSE = SelectChoice("", "— choose —")
@@ -134,6 +137,34 @@ class HistoryForm(BaseForm):
     documented_in = TextAreaField(
         "Where it is documented",
         validators=[DataRequired(message="Say where it is documented."), Length(max=2000)],
+    )
+
+
+def consent_data(form: ConsentFields) -> ConsentData:
+    """The consent (or legal basis, or refusal) a validated form states."""
+    basis = form.legal_basis.data or ""
+    return ConsentData(
+        consent=Consent(form.consent.data),
+        records=form.consent_records.data or "",
+        purpose=form.consent_purpose.data or "",
+        recipient=form.consent_recipient.data or "",
+        given_on=form.consent_on.data,
+        legal_basis=DisclosureBasis(basis) if basis else None,
+        basis_statement=form.basis_statement.data or "",
+    )
+
+
+def referral_data(form: ReferralForm) -> ReferralData:
+    """The referral a validated form drafts (the case page's or a meeting's)."""
+    return ReferralData(
+        person_id=parse_id(form.person_id.data or ""),
+        destination=Destination(form.destination.data),
+        agency=form.agency.data or "",
+        contact=form.contact.data or "",
+        reason=form.reason.data or "",
+        consent=consent_data(form),
+        follow_up_on=form.follow_up_on.data,
+        record_class=RecordClass(form.record_class.data),
     )
 
 

@@ -20,18 +20,18 @@ from btam.cases.case_page import render_case_page
 from btam.cases.services import guard
 from btam.context import ServiceContext
 from btam.ids import parse_id
-from btam.people.terms import DisclosureBasis
 from btam.plans.referral_forms import (
-    ConsentFields,
     ConsentForm,
     HistoryForm,
     MoveForm,
     NotificationForm,
     ReferralForm,
+    consent_data,
     for_referral,
+    referral_data,
 )
 from btam.plans.referral_page import fill_choices
-from btam.plans.referral_terms import Audience, Consent, Destination, History, ReferralMove
+from btam.plans.referral_terms import Audience, History, ReferralMove
 from btam.plans.services import notifications, referrals
 from btam.plans.services.referral_section import referral_section
 
@@ -51,19 +51,6 @@ def _prepared(ctx: ServiceContext, number: str, act: Act, **forms: object) -> No
         fill_choices(section, **forms)  # type: ignore[arg-type]
 
 
-def _consent(form: ConsentFields) -> referrals.ConsentData:
-    basis = form.legal_basis.data or ""
-    return referrals.ConsentData(
-        consent=Consent(form.consent.data),
-        records=form.consent_records.data or "",
-        purpose=form.consent_purpose.data or "",
-        recipient=form.consent_recipient.data or "",
-        given_on=form.consent_on.data,
-        legal_basis=DisclosureBasis(basis) if basis else None,
-        basis_statement=form.basis_statement.data or "",
-    )
-
-
 @bp.post("/<number>/referrals")
 @requires(Permission.CASES_WORK)
 def draft(actor: Actor, number: str) -> ResponseReturnValue:
@@ -73,20 +60,7 @@ def draft(actor: Actor, number: str) -> ResponseReturnValue:
     done = web.submit(
         ctx,
         form,
-        lambda: referrals.draft_referral(
-            ctx,
-            number,
-            referrals.ReferralData(
-                person_id=parse_id(form.person_id.data or ""),
-                destination=Destination(form.destination.data),
-                agency=form.agency.data or "",
-                contact=form.contact.data or "",
-                reason=form.reason.data or "",
-                consent=_consent(form),
-                follow_up_on=form.follow_up_on.data,
-                record_class=RecordClass(form.record_class.data),
-            ),
-        ),
+        lambda: referrals.draft_referral(ctx, number, referral_data(form)),
         done="Referral drafted. Send it when the consent or the legal basis is in place.",
         then=lambda _: _to(number, "referrals"),
     )
@@ -102,7 +76,7 @@ def consent(actor: Actor, number: str, referral_id: int) -> ResponseReturnValue:
     done = web.submit(
         ctx,
         form,
-        lambda: referrals.record_consent(ctx, number, referral_id, _consent(form)),
+        lambda: referrals.record_consent(ctx, number, referral_id, consent_data(form)),
         done="Consent recorded.",
         then=lambda _: _to(number, f"referral-{referral_id}"),
     )

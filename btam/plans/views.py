@@ -22,11 +22,12 @@ from btam.plans.forms import (
     ProgressForm,
     ReviewForm,
     SupportPlanForm,
+    item_data,
 )
 from btam.plans.plan_page import fill_item_form
 from btam.plans.services import closure, items, log, reviews
 from btam.plans.services.view import item_page
-from btam.plans.terms import Aim, Intervention, ItemStatus, LogKind, SupportPlan
+from btam.plans.terms import ItemStatus, LogKind, SupportPlan
 
 bp = Blueprint("plans", __name__)
 
@@ -49,18 +50,7 @@ def add_item(actor: Actor, number: str) -> ResponseReturnValue:
     done = web.submit(
         ctx,
         form,
-        lambda: items.add_item(
-            ctx,
-            number,
-            items.ItemData(
-                intervention=Intervention(form.intervention.data),
-                description=form.description.data or "",
-                aim=Aim(form.aim.data),
-                owner_id=form.owner_id.data,
-                due_on=form.due_on.data,
-                target_party_id=form.target_party_id.data,
-            ),
-        ),
+        lambda: items.add_item(ctx, number, item_data(form)),
         done="Added to the plan.",
         then=lambda _: _to_case(number, "plan"),
     )

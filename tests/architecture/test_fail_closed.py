@@ -138,6 +138,9 @@ lead_ben       meetings.add_attendee       north_meeting          HAL           
 lead_ben       meetings.add_guest          north_meeting          GUEST         -                       change
 lead_ben       meetings.record_minutes     north_meeting/north_item MINUTES     -                       change
 lead_ben       meetings.record_determination north_meeting/north_item MEETING_DETERMINATION - change
+lead_ben       meetings.add_plan_item      north_meeting/north_item ITEM        -                       change
+lead_ben       meetings.refer              north_meeting/north_item REFERRAL    -                       change
+lead_ben       meetings.review             north_meeting/north_item MEETING_REVIEW north_managed        change
 lead_ben       meetings.close_case         north_meeting/quiet_item MEETING_CLOSE -                     change
 lead_ben       auth.logout                 -                      -             -                       signout
 member_gus     cases.summary               north                  SUMMARY       -                       change
@@ -274,6 +277,7 @@ WRITE_FORMS: dict[str, dict[str, FormValue]] = {
     "SHARE_NO": {"shared": "no"},
     "HAL": {"user_id": "@officer_hal"},
     "GUEST": {"name": "Visiting clinician", "affiliation": "County clinic"},
+    "MEETING_REVIEW": {"changes": "Reviewed in the meeting: the check-ins hold."},
     "MEETING_DETERMINATION": {
         "kind": "determination",
         "classification": "substantive_serious",
@@ -508,8 +512,25 @@ def _hal_confirmed(app: Flask, world: World, refs: Refs, who: str) -> Start:
     return Start()
 
 
+def _north_managed(app: Flask, world: World, refs: Refs, who: str) -> Start:
+    """Every participant still to answer has confirmed the north case's newest determination
+    (the meeting's): the case is under management, and a meeting may review it."""
+    for participant in ("member_gus", "officer_hal"):
+        with acting_as(app, world, participant) as ctx:
+            for waiting in determinations.to_confirm(ctx):
+                if waiting.case_number == refs.values["north"]:
+                    carry_out(
+                        ctx,
+                        determinations.respond(
+                            ctx, waiting.case_number, waiting.determination_id, confirm=True
+                        ),
+                    )
+    return Start()
+
+
 GIVENS: dict[str, Given] = {
     "hal_confirmed": _hal_confirmed,
+    "north_managed": _north_managed,
     "visitor": _visitor,
     "password_step": _password_step,
     "enrol_step": _enrol_step,

@@ -594,6 +594,14 @@ POST meetings.record_minutes      north_meeting/north_item   MINUTES     403 ok 
 POST meetings.record_minutes      south_meeting/north_item   MINUTES     403 404 404 404 403 403 404 403 login
 POST meetings.record_determination north_meeting/north_item  -           403 ok  403 403 403 403 404 403 login
 POST meetings.close_case          north_meeting/north_item   -           403 ok  403 403 403 403 404 403 login
+POST meetings.add_plan_item       north_meeting/north_item   -           403 ok  403 403 403 403 404 403 login
+POST meetings.add_plan_item       north_meeting/north_item   ITEM        403 ok  403 403 403 403 404 403 login
+POST meetings.add_plan_item       south_meeting/north_item   ITEM        403 404 404 404 403 403 404 403 login
+POST meetings.refer               north_meeting/north_item   -           403 ok  403 403 403 403 404 403 login
+POST meetings.refer               north_meeting/north_item   REFERRAL    403 ok  403 403 403 403 404 403 login
+POST meetings.refer               south_meeting/north_item   REFERRAL    403 404 404 404 403 403 404 403 login
+POST meetings.review              north_meeting/north_item   CASE_REVIEW 403 ok  403 403 403 403 404 403 login
+POST meetings.review              south_meeting/north_item   CASE_REVIEW 403 404 404 404 403 403 404 403 login
 POST meetings.remove_item         north_meeting/spare_item   -           403 ok  403 403 403 403 404 403 login
 POST meetings.remove_item         south_meeting/spare_item   -           403 404 404 404 403 403 404 403 login
 # A case's minutes, printed for its file: whoever may read the case (counselor_ana reads

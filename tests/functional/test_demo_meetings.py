@@ -11,11 +11,12 @@ from btam.cases.models import Case
 from btam.cases.services.guard import load_case
 from btam.demo import DemoResult
 from btam.demo.cases import BATHROOM_WALL, CASES, STAFF_EMAIL
-from btam.demo.meetings import GUEST
+from btam.demo.meetings import GUEST, WALL_REVIEW
 from btam.meetings.services import schedule
 from btam.meetings.services import view as meetings_view
 from btam.meetings.terms import DecisionKind, ItemKind
 from btam.people.models import Person
+from btam.plans.services.view import plan_view
 from tests.functional.test_demo import acting_as, demo, system
 
 __all__ = ["demo"]  # the fixture, loaded once per test
@@ -43,6 +44,22 @@ def test_a_past_meeting_whose_decisions_show_in_the_cases_and_an_upcoming_agenda
         assert [d.kind for d in by_case[email].decisions] == [DecisionKind.LEVEL_CHANGE]
         timeline = meetings_view.case_timeline(ctx, load_case(ctx, email))
         assert any(t.meeting_id == past.header.id and "Decided" in t.text for t in timeline)
+        # The restroom-wall case: a plan item and a review, through the meeting's decisions.
+        assert [d.kind for d in by_case[wall].decisions] == [
+            DecisionKind.PLAN_ITEM,
+            DecisionKind.REVIEW,
+        ]
+        wall_case = load_case(ctx, wall)
+        decided = [
+            t.text
+            for t in meetings_view.case_timeline(ctx, wall_case)
+            if t.meeting_id == past.header.id and t.text.startswith("Decided")
+        ]
+        assert any("Plan item added (Parent conference, due" in t for t in decided), decided
+        assert any("Review recorded (next review" in t for t in decided), decided
+        plan = plan_view(ctx, wall_case)
+        assert any(i.intervention == "Parent conference" and i.due_on for i in plan.items)
+        assert any(r.changes == WALL_REVIEW for r in plan.reviews)
         upcoming = meetings_view.meeting_page(ctx, listing.upcoming[0].id)
         kinds = {i.kind for i in upcoming.items}
         assert {ItemKind.TRIAGE, ItemKind.ASSESSMENT, ItemKind.CONFIRMATION} <= kinds

@@ -66,6 +66,37 @@ FORMS = {
         "{meeting}/items/{item}/close",
         {"reason": "A song lyric.", "final_review": "Nothing open."},
     ),
+    "plan_item": (
+        "{meeting}/items/{item}/plan-item",
+        {
+            "intervention": "supervision",
+            "aim": "subject",
+            "target_party_id": "",
+            "owner_id": "@member_gus",
+            "due_on": "2099-01-15",
+            "description": "Daily check-in.",
+        },
+    ),
+    "referral": (
+        "{meeting}/items/{item}/referral",
+        {
+            "person_id": "",
+            "destination": "community_mental_health",
+            "agency": "Harbor Clinic",
+            "contact": "Intake desk",
+            "reason": "Counseling.",
+            "consent": "obtained",
+            "consent_on": "2025-01-15",
+            "consent_records": "The summary",
+            "consent_purpose": "Counseling intake",
+            "consent_recipient": "Harbor Clinic",
+            "legal_basis": "",
+            "basis_statement": "",
+            "follow_up_on": "2099-01-15",
+            "record_class": "education",
+        },
+    ),
+    "review": ("{meeting}/items/{item}/review", {"changes": "Reviewed.", "next_on": ""}),
 }
 
 
@@ -82,6 +113,7 @@ def scene(app: Flask, world: World) -> tuple[Browser, dict[str, str]]:
         "north": seeded.north,
         "north_team": str(world.team_ids["north"]),
         "officer_hal": str(world.people["officer_hal"].user_id),
+        "member_gus": str(world.people["member_gus"].user_id),
     }
     return signed_in(app, world, "lead_ben"), values
 

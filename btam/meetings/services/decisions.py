@@ -2,28 +2,30 @@
 back to the meeting (the case's timeline shows the link).
 
 Each decision is one small function: load the item as the meeting's lead, call the service
-the case page calls, then :func:`link_decision`. The plans stage adds its own the same way —
-a plan item with owner and date (``DecisionKind.PLAN_ITEM``), a referral (``REFERRAL``), a
-review with its next date (``REVIEW``) — passing the id of the record it made as ``ref_id``.
+the case page calls, then :func:`link_decision`. The plans' decisions — a plan item with owner
+and date (``DecisionKind.PLAN_ITEM``), a referral (``REFERRAL``), a review with its next date
+(``REVIEW``) — pass the id of the record they made as ``ref_id``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import date
 
 from btam.access.policy import Act
 from btam.assessment.services import determinations
 from btam.assessment.services.common import assessing
 from btam.audit.actions import AuditAction
 from btam.cases import repository as case_repo
+from btam.cases.services.guard import CaseInScope, load_case
 from btam.context import ServiceContext, Staged, staged
 from btam.errors import ValidationFailed
-from btam.meetings import repository
+from btam.meetings import dto, repository
 from btam.meetings.models import AgendaItem, MeetingDecision
 from btam.meetings.services.agenda import loaded_item
 from btam.meetings.services.common import MeetingInScope
 from btam.meetings.terms import DecisionKind
-from btam.plans.services import closure
+from btam.plans.services import closure, items, referrals, reviews
 
 
 def _case_number(ctx: ServiceContext, item: AgendaItem) -> str:
@@ -90,6 +92,30 @@ def qualifying_attendees(
     ]
 
 
+def case_choices(ctx: ServiceContext, loaded: CaseInScope) -> dto.PlanChoices:
+    """What the plan item and referral forms offer on the case: the owners the plans allow,
+    its targets and its people."""
+    case_id = loaded.case.id
+    people = {person.id: person.full_name for _p, person in case_repo.parties(ctx.db, case_id)}
+    return dto.PlanChoices(
+        owners=items.owner_choices(ctx, loaded),
+        targets=items.target_choices(ctx, case_id),
+        people=[(str(i), name) for i, name in people.items()],
+    )
+
+
+def plan_choices(ctx: ServiceContext, meeting_id: int, item_id: int) -> dto.PlanChoices:
+    """:func:`case_choices` of the item's case, for the meeting's lead (none for an item about
+    no case). Nothing is recorded: the decision that follows is.
+
+    :raises NotFound, AccessDenied: see ``loaded_item`` (the meeting's lead) and ``load_case``.
+    """
+    _loaded, item = loaded_item(ctx, meeting_id, item_id, Act.LEAD_MEETING)
+    if item.case_id is None:
+        return dto.PlanChoices()
+    return case_choices(ctx, load_case(ctx, _case_number(ctx, item), Act.VIEW_CASE))
+
+
 def decide_determination(
     ctx: ServiceContext,
     meeting_id: int,
@@ -154,3 +180,87 @@ def close_case(
         ctx, loaded, item, DecisionKind.CLOSURE, status_change_id=change.id if change else None
     )
     return staged(link.value, *moved.events, *link.events)
+
+
+def _decided(
+    ctx: ServiceContext,
+    meeting_id: int,
+    item_id: int,
+    kind: DecisionKind,
+    make: Callable[[str], Staged[int]],
+) -> Staged[int]:
+    """Load the item as the meeting's lead, let ``make`` record on its case (by number) what
+    the case page would, and link the record made to the meeting; the value is its id."""
+    loaded, item = loaded_item(ctx, meeting_id, item_id, Act.LEAD_MEETING)
+    made = make(_case_number(ctx, item))
+    link = link_decision(ctx, loaded, item, kind, ref_id=made.value)
+    return staged(made.value, *made.events, *link.events)
+
+
+def add_plan_item(
+    ctx: ServiceContext, meeting_id: int, item_id: int, data: items.ItemData
+) -> Staged[int]:
+    """Add to the plan of the item's case what the meeting decided, with its owner and due
+    date, as the case page does; the value is the plan item's id.
+
+    :raises NotFound, AccessDenied: see ``loaded_item`` (the meeting's lead) and ``add_item``
+        (the case's team plans).
+    :raises CaseClosed: the case is closed.
+    :raises ValidationFailed: the item is about no case, or what ``add_item`` refuses (an
+        owner out of the case's scope, "other" without a description...).
+    """
+    return _decided(
+        ctx,
+        meeting_id,
+        item_id,
+        DecisionKind.PLAN_ITEM,
+        lambda number: items.add_item(ctx, number, data),
+    )
+
+
+def refer(
+    ctx: ServiceContext, meeting_id: int, item_id: int, data: referrals.ReferralData
+) -> Staged[int]:
+    """Draft the referral the meeting decided, with its consent or legal basis, as the case
+    page does; the value is the referral's id.
+
+    :raises NotFound, AccessDenied: see ``loaded_item`` (the meeting's lead) and
+        ``draft_referral`` (whoever may refer on the case).
+    :raises CaseClosed: the case is closed.
+    :raises ValidationFailed: the item is about no case, or what ``draft_referral`` refuses
+        (the consent incomplete, a past follow-up date, a person not the case's...).
+    """
+    return _decided(
+        ctx,
+        meeting_id,
+        item_id,
+        DecisionKind.REFERRAL,
+        lambda number: referrals.draft_referral(ctx, number, data),
+    )
+
+
+def review(
+    ctx: ServiceContext,
+    meeting_id: int,
+    item_id: int,
+    *,
+    changes: str,
+    next_on: date | None = None,
+) -> Staged[int]:
+    """Record the meeting's review of the item's case and its next date (the level's cadence
+    when none is given), as the case page does; the value is the review's id.
+
+    :raises NotFound, AccessDenied: see ``loaded_item`` (the meeting's lead) and
+        ``record_review`` (the case's team).
+    :raises CaseClosed: the case is closed.
+    :raises ValidationFailed: the item is about no case, or what ``record_review`` refuses
+        (nothing said of what changed, a next date past or beyond the cadence, a case not
+        under management or monitoring).
+    """
+    return _decided(
+        ctx,
+        meeting_id,
+        item_id,
+        DecisionKind.REVIEW,
+        lambda number: reviews.record_review(ctx, number, changes=changes, next_on=next_on),
+    )

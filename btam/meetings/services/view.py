@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from btam.access import policy
-from btam.access.policy import Act
+from btam.access.policy import Access, Act
 from btam.accounts import repository as accounts_repo
 from btam.assessment import repository as assessment_repo
 from btam.assessment.services import view as assessment_view
@@ -25,8 +25,9 @@ from btam.meetings.models import AgendaItem, Meeting, MeetingDecision, Minute
 from btam.meetings.services.agenda import loaded_item
 from btam.meetings.services.attendance import candidates, quorum
 from btam.meetings.services.common import MeetingInScope, load_meeting
-from btam.meetings.services.decisions import qualifying_attendees
+from btam.meetings.services.decisions import case_choices, qualifying_attendees
 from btam.meetings.terms import DecisionKind
+from btam.plans.services import reviews
 
 DETAIL_MAX = 300
 
@@ -49,16 +50,43 @@ def _short(text: str | None) -> str | None:
     return text if len(text) <= DETAIL_MAX else text[: DETAIL_MAX - 1] + "…"
 
 
+def _outline(ctx: ServiceContext, access: Access, d: MeetingDecision) -> str | None:
+    """What the decision made, without narrative: a determination's version, a plan item's
+    intervention and due date, a referral's destination (to whoever may read the referral),
+    a review's next date."""
+    if d.determination_id is not None:
+        found = assessment_repo.determination(ctx.db, d.case_id, d.determination_id)
+        return f"determination v{found.version}" if found is not None else None
+    if d.ref_id is None:
+        return None
+    if d.kind is DecisionKind.PLAN_ITEM:
+        item = repository.plan_item_outline(ctx.db, d.case_id, d.ref_id)
+        if item is None:
+            return None
+        intervention, due_on = item
+        return intervention.label + (f", due {due_on.isoformat()}" if due_on else "")
+    if d.kind is DecisionKind.REFERRAL:
+        destination = repository.referral_destination(ctx.db, access, d.case_id, d.ref_id)
+        return destination.label if destination is not None else None
+    if d.kind is DecisionKind.REVIEW:
+        next_on = repository.review_next_on(ctx.db, d.case_id, d.ref_id)
+        return f"next review {next_on.isoformat()}" if next_on is not None else None
+    return None
+
+
 def _decision_views(
-    ctx: ServiceContext, rows: Iterable[MeetingDecision], names: dict[int, str]
+    ctx: ServiceContext, access: Access, rows: Iterable[MeetingDecision], names: dict[int, str]
 ) -> list[dto.DecisionView]:
     views = []
     for d in rows:
         summary = d.kind.label
+        outline = _outline(ctx, access, d)
+        if outline:
+            summary += f": {outline}"
         if d.determination_id is not None:
             found = assessment_repo.determination(ctx.db, d.case_id, d.determination_id)
             if found is not None:
-                summary += f": determination v{found.version}, {found.status.label.lower()}"
+                summary += f", {found.status.label.lower()}"
         views.append(dto.DecisionView(d.kind, names.get(d.decided_by, ""), d.decided_at, summary))
     return views
 
@@ -120,7 +148,7 @@ def _items(
                 topic=i.topic,
                 readable=readable,
                 minutes=_minute_views(item_minutes, names) if readable else [],
-                decisions=_decision_views(ctx, item_decisions, names) if readable else [],
+                decisions=_decision_views(ctx, access, item_decisions, names) if readable else [],
             )
         )
     return views
@@ -197,6 +225,8 @@ def item_page(ctx: ServiceContext, meeting_id: int, item_id: int) -> dto.ItemPag
     missing: list[str] = []
     may_close = False
     status = None
+    may_plan = may_refer = may_review = False
+    choices = dto.PlanChoices()
     if case_loaded is not None:
         case = case_loaded.case
         status = case.status.label
@@ -216,6 +246,11 @@ def item_page(ctx: ServiceContext, meeting_id: int, item_id: int) -> dto.ItemPag
             }
             missing = model.missing_disciplines(keys, knows_subject=True)
         may_close = may_lead and open_case and case_loaded.may(Act.MANAGE_CASE)
+        may_plan = may_lead and open_case and case_loaded.may(Act.ASSIGN_WORK)
+        may_refer = may_lead and open_case and case_loaded.may(Act.REFER)
+        may_review = may_plan and case.status in reviews.REVIEWED
+        if may_plan or may_refer:
+            choices = case_choices(ctx, case_loaded)
     ctx.record(
         AuditAction.MEETING_RECORD_VIEWED,
         object_type="agenda_item",
@@ -235,6 +270,10 @@ def item_page(ctx: ServiceContext, meeting_id: int, item_id: int) -> dto.ItemPag
         quorum_missing=missing,
         may_close=may_close,
         case_status=status,
+        may_plan=may_plan,
+        may_refer=may_refer,
+        may_review=may_review,
+        choices=choices,
     )
 
 
@@ -292,7 +331,7 @@ def case_minutes(ctx: ServiceContext, number: str) -> dto.CaseMinutes:
             team=teams.get(m.team_id, ""),
             minutes=_minute_views((x for x, meeting in minutes if meeting.id == m.id), names),
             decisions=_decision_views(
-                ctx, (d for d, meeting in decisions if meeting.id == m.id), names
+                ctx, loaded.access, (d for d, meeting in decisions if meeting.id == m.id), names
             ),
         )
         for m in sorted(meetings.values(), key=lambda m: (m.starts_at, m.id))
@@ -323,10 +362,9 @@ def case_timeline(ctx: ServiceContext, loaded: CaseInScope) -> list[TimelineItem
     ]
     for d, meeting in decisions:
         text = d.kind.label
-        if d.kind in {DecisionKind.DETERMINATION, DecisionKind.LEVEL_CHANGE} and d.determination_id:
-            found = assessment_repo.determination(ctx.db, case_id, d.determination_id)
-            if found is not None:
-                text += f" (determination v{found.version})"
+        outline = _outline(ctx, loaded.access, d)
+        if outline:
+            text += f" ({outline})"
         items.append(
             TimelineItem(
                 d.decided_at,
