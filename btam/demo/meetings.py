@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TypeVar
 
 from btam.access.policy import Act
@@ -90,8 +91,10 @@ def load_meetings(ctx: ServiceContext, *, team_id: int, numbers: tuple[str, ...]
     wall_item = do(LEAD, held, lambda c: agenda.add_case(c, past, wall))
     email_item = do(LEAD, held, lambda c: agenda.add_case(c, past, email))
     for who in (LEAD, PSYCH, OFFICER, AP, TEACHER):
-        attendee = do(LEAD, held, lambda c, who=who: attendance.add_attendee(c, past, uid(who)))
-        do(LEAD, held, lambda c, a=attendee: attendance.acknowledge(c, past, a))
+        attendee = do(
+            LEAD, held, partial(attendance.add_attendee, meeting_id=past, user_id=uid(who))
+        )
+        do(LEAD, held, partial(attendance.acknowledge, meeting_id=past, attendee_id=attendee))
     guest = do(
         LEAD,
         held,

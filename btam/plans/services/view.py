@@ -135,7 +135,7 @@ def timeline(
     if not plan.full:
         return []
     items = [
-        TimelineItem(i.created_at, "plan", f"Plan item added: {i.intervention}", i.owner)
+        TimelineItem(i.created_at, "plan", f"Plan item added: {i.intervention} (owner: {i.owner})")
         for i in plan.items
         if i.created_at is not None
     ]
