@@ -51,13 +51,14 @@ class Keys:
         self.type(target, f"{month}{day}{year}")
         expect(target).to_have_value(iso)
 
-    def choose(self, select: Locator, label: str | None = None, *, value: str = "") -> None:
+    def choose(self, select: Locator, label: str = "", *, value: str = "") -> None:
         """Move a list's choice with the arrow keys until ``label`` (or ``value``) is chosen."""
         self.reach(select)
         options: list[list[str]] = select.evaluate(
             "(s) => [...s.options].map((o) => [o.text.trim(), o.value])"
         )
-        wanted = [i for i, (text, val) in enumerate(options) if text == label or val == value]
+        by_value = bool(value)
+        wanted = [i for i, o in enumerate(options) if o[by_value] == (value or label)]
         assert wanted, f"{label or value!r} is not among {options}"
         now = int(select.evaluate("(s) => s.selectedIndex"))
         moves = wanted[0] - max(now, 0)

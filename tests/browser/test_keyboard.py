@@ -18,7 +18,7 @@ from playwright.sync_api import Page, StorageState, expect
 from btam.demo import TEAM
 from btam.demo.cases import BATHROOM_WALL
 from tests.browser.checks import Look
-from tests.browser.demo_cases import open_demo_case
+from tests.browser.demo_cases import number_of
 from tests.browser.keys import Keys, focus_shown
 from tests.browser.live import Browsing
 from tests.browser.people import (
@@ -31,7 +31,14 @@ from tests.browser.people import (
     Enrol,
 )
 from tests.browser.test_assessment import PSYCH
-from tests.support.pages import CasePage, Keyring, LoginPage, NewCasePage, SecondFactorPage
+from tests.support.pages import (
+    CaseListPage,
+    CasePage,
+    Keyring,
+    LoginPage,
+    NewCasePage,
+    SecondFactorPage,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -47,6 +54,7 @@ def _signed_in(browsing: Browsing, state: StorageState) -> Page:
 def _new_case(look: Look, lead: Page, given: str, family: str, summary: str) -> CasePage:
     """A case to work on, opened the ordinary way (its form has a keyboard test of its own)."""
     new = NewCasePage(lead).open()
+    look(lead)
     new.given_name.fill(given)
     new.family_name.fill(family)
     new.summary.fill(summary)
@@ -91,8 +99,9 @@ def test_an_anonymous_tip_sent_by_keyboard_alone(browsing: Browsing, look: Look)
     page.goto("/tip")
     look(page)
     keys.choose(page.get_by_label("School"), SCHOOL_NAMES["RHS"])
-    keys.tick(page.get_by_label("A weapon"))
-    assert focus_shown(page.get_by_label("A weapon"))
+    weapon = page.get_by_role("radio", name="A weapon")
+    keys.pick(page.locator("input[name='category']").all(), weapon)
+    assert focus_shown(weapon)
     keys.type(
         page.get_by_label("What happened, or what do you know?"),
         "Two boys by the gym said they will bring a bat for the new student on Monday.",
@@ -107,7 +116,7 @@ def test_a_lead_triages_a_report_into_a_case_by_keyboard_alone(
 ) -> None:
     lead = _signed_in(browsing, newcomers(LEAD))
     lead.goto("/reports/new")
-    lead.get_by_label("School", exact=True).select_option(label=SCHOOL_NAMES["RHS"])
+    look(lead).get_by_label("School", exact=True).select_option(label=SCHOOL_NAMES["RHS"])
     lead.get_by_label("What was said or done").fill(
         "Mara wrote 'you'll all see on Friday' under a drawing of the cafeteria."
     )
@@ -152,11 +161,11 @@ def test_a_team_records_a_fact_and_a_determination_by_keyboard_alone(
 
     facts = lead.get_by_role("region", name="Facts", exact=True)
     keys.open(facts.get_by_text("Record a fact", exact=True))
-    keys.choose(facts.get_by_label("Source"), "Observation")
+    keys.date(facts.get_by_label("Learned on"), TODAY)
     statement = "Ilse drew the route of bus 12 with a cross on the bridge."
     keys.type(facts.get_by_label("What was learned"), statement)
-    # The date comes before the statement: Shift+Tab goes back to it.
-    keys.date(facts.get_by_label("Learned on"), TODAY)
+    # The source comes before them: Shift+Tab goes back to it.
+    keys.choose(facts.get_by_label("Source"), "Observation")
     keys.press(facts.get_by_role("button", name="Record the fact"))
     expect(lead.locator(".flash")).to_contain_text("Fact recorded.")
     expect(lead.get_by_role("region", name="Facts", exact=True)).to_contain_text(statement)
@@ -184,8 +193,11 @@ def test_a_team_records_a_fact_and_a_determination_by_keyboard_alone(
 def test_a_plan_item_and_the_owners_session_log_by_keyboard_alone(
     browsing: Browsing, newcomers: Enrol, look: Look
 ) -> None:
+    counselor_state = newcomers(COUNSELOR)  # on the case's school, so the plan offers her
     lead = _signed_in(browsing, newcomers(LEAD))
-    case = open_demo_case(lead, BATHROOM_WALL)
+    cases = CaseListPage(lead).open()
+    look(lead)
+    case = cases.open_case(number_of(cases, BATHROOM_WALL))
     look(lead)
     keys = Keys(lead)
     plan = case.plan
@@ -203,7 +215,7 @@ def test_a_plan_item_and_the_owners_session_log_by_keyboard_alone(
     item = CasePage(lead).item_row(task).get_by_role("link").get_attribute("href")
     assert item is not None
 
-    counselor = _signed_in(browsing, newcomers(COUNSELOR))
+    counselor = _signed_in(browsing, counselor_state)
     counselor.goto(item)
     look(counselor)
     keys = Keys(counselor)
