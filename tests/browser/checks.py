@@ -9,7 +9,8 @@ not govern: nothing is weakened for the check.
 page the browser shows at 1280 px and at 390 px, resizing without a reload so that the answer
 to a POST (a refused form, a confirmation) is checked as it was served. Every document a
 page loads reports itself (``WATCH_DOCUMENTS`` in live.py), so ``Look.everything_seen``
-names any page a journey went through without looking at it.
+names any page a journey went through without looking at it. Within a test, axe runs once
+per page and kinds of markup (``PAGE_STATE``); the width is measured on every page.
 """
 
 from __future__ import annotations
@@ -37,10 +38,16 @@ RUN_AXE = """async (options) => {
   return results.violations.map((v) =>
     `${v.id}: ${JSON.stringify(v.nodes.slice(0, 3).map((n) => n.target))}`);
 }"""
-# The state of the page a test looks at, as the server's own markup tells it.
+# The page a test looks at: its document, its address, and the kinds of markup it holds
+# (element, classes, role, type, open or not). A page whose kinds were all checked already
+# in the test (the case page after one more fact) is measured for width but not run through
+# axe again; a new kind (a first referral, an error summary, an opened form) is.
 PAGE_STATE = """() => ({
   id: window.__btamDocument ?? null,
   url: location.href,
+  kinds: [...new Set([...document.querySelectorAll("body *")].map((e) =>
+    [e.tagName, e.className, e.getAttribute("role"), e.getAttribute("type"),
+     e.hasAttribute("open")].join("|")))].sort().join("\\n"),
 })"""
 # Only the document's own answer may be a failure (a refused form answers 400, a forbidden
 # page 403); the browser logs that as a console error.
@@ -88,6 +95,8 @@ class Look:
 
     browsing: Browsing
     problems: list[str] = field(default_factory=list)
+    # (path with its numbers left out, kinds of markup) of the pages axe went through.
+    _checked: set[tuple[str, str]] = field(default_factory=set)
     _heard: dict[int, _Heard] = field(default_factory=dict)
 
     def __call__(self, page: Page) -> Page:
@@ -100,6 +109,9 @@ class Look:
         if state["id"] is None or state["id"] in report.looked_at:
             return page
         report.looked_at.add(state["id"])
+        kind = (re.sub(r"\d+", "#", where), state["kinds"])
+        run_axe = kind not in self._checked
+        self._checked.add(kind)
         shown = page.viewport_size
         assert shown is not None
         widths = [shown, PHONE if shown["width"] > PHONE["width"] else LAPTOP]
@@ -107,7 +119,8 @@ class Look:
             if size is not shown:
                 page.set_viewport_size(size)
             at = f"{where} at {size['width']} px"
-            self.problems += [f"{at}: {p}" for p in accessibility_problems(page)]
+            if run_axe:
+                self.problems += [f"{at}: {p}" for p in accessibility_problems(page)]
             if size["width"] <= PHONE["width"] and (over := sideways_overflow(page)) > 0:
                 widest = page.evaluate(WIDEST)
                 self.problems.append(f"{at} runs {over} px out sideways: {widest}")

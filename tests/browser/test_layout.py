@@ -97,11 +97,13 @@ def test_a_refused_form_takes_the_reader_to_what_to_fix(
 
 
 def test_triage_shows_only_the_chosen_outcomes_fields(
-    browsing: Browsing, lead_state: StorageState
+    browsing: Browsing, lead_state: StorageState, look: Look
 ) -> None:
     page = browsing.new_page(storage_state=lead_state)
     page.set_viewport_size(LAPTOP)
-    page.goto(first_link(page, "/triage/", "/triage/"))
+    report = first_link(page, "/triage/", "/triage/")
+    look(page).goto(report)
+    look(page)
     opening = page.get_by_role("group", name="Opening a case")
     existing = page.get_by_role("group", name="Adding to an existing case")
     dismissal = page.get_by_role("group", name="No threat: a documented dismissal")
@@ -118,5 +120,6 @@ def test_triage_shows_only_the_chosen_outcomes_fields(
     expect(dismissal).to_be_visible()
     expect(reasons).to_be_visible()
     expect(opening).to_be_hidden()
+    look(page)
     assert accessibility_problems(page) == []
     expect_clean(browsing, page)
