@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, StorageState, expect, sync_playwright
 
+from tests.browser.checks import Look
 from tests.browser.live import (
     ACTION_TIMEOUT_MS,
     CHROMIUM,
@@ -32,6 +33,7 @@ from tests.browser.people import ADMIN_PASSWORD, Enrol, Newcomer, confirm_admin_
 from tests.support.pages import Keyring, PasswordChangePage, sign_in
 
 DEMO_PASSWORD = "copper lantern drifting over quiet meadows"
+CALL_FAILED = pytest.StashKey[bool]()
 
 
 @pytest.hookimpl(wrapper=True)
@@ -40,6 +42,8 @@ def pytest_runtest_makereport(
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """A failed browser test shows the server's side of the story too."""
     report: pytest.TestReport = yield
+    if report.when == "call":
+        item.stash[CALL_FAILED] = report.failed
     server = getattr(item, "funcargs", {}).get("live_server")
     if report.failed and isinstance(server, LiveServer):
         report.sections.append(("gunicorn log (end)", server.log_tail()))
@@ -82,6 +86,17 @@ def browsing(chromium: Browser, live_server: LiveServer) -> Iterator[Browsing]:
     session = Browsing(chromium, live_server.base_url)
     yield session
     session.close()
+
+
+@pytest.fixture
+def look(browsing: Browsing, request: pytest.FixtureRequest) -> Iterator[Look]:
+    """``look(page)`` after each navigation and submit checks the page at both widths; once
+    the test has passed, whatever was found fails it, and so does a page it did not look at."""
+    looking = Look(browsing)
+    yield looking
+    if not request.node.stash.get(CALL_FAILED, True):
+        found = looking.everything_seen()
+        assert found == [], "\n".join(["What the pages showed:", *found])
 
 
 @pytest.fixture

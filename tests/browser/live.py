@@ -206,6 +206,10 @@ class PageReport:
     console_errors: list[tuple[str, str]] = field(default_factory=list)  # (text, url)
     csp_violations: list[str] = field(default_factory=list)
     script_errors: list[str] = field(default_factory=list)
+    # Every HTML document the page loaded, by the id WATCH_DOCUMENTS gives it: its address.
+    documents: dict[str, str] = field(default_factory=dict)
+    # The documents a test has looked at (tests/browser/checks.py, ``Look``).
+    looked_at: set[str] = field(default_factory=set)
 
     def on_console(self, message: ConsoleMessage) -> None:
         if "Content Security Policy" in message.text:
@@ -215,6 +219,10 @@ class PageReport:
 
     def errors(self) -> list[tuple[str, str]]:
         return list(self.console_errors)
+
+    def unseen(self) -> list[str]:
+        """The addresses of the documents the page loaded that no test looked at."""
+        return [url for key, url in self.documents.items() if key not in self.looked_at]
 
 
 # securitypolicyviolation events as well as the console: they name the directive exactly.
@@ -227,6 +235,17 @@ document.addEventListener("securitypolicyviolation", (event) => {
 """
 
 
+# Each document of the site gets an id of its own and tells the test it loaded, so that a
+# journey can prove it looked at every page it went through (a POST's answer included).
+WATCH_DOCUMENTS = """
+if (/^https?:$/.test(location.protocol) && window === window.top) {
+  const id = `${performance.timeOrigin}-${Math.random()}`;
+  Object.defineProperty(window, "__btamDocument", { value: id });
+  window.__btamReportDocument(id, location.href);
+}
+"""
+
+
 @dataclass
 class Browsing:
     """Fresh browser contexts for one test, each with a page and its report; closed after."""
@@ -235,6 +254,7 @@ class Browsing:
     base_url: str
     contexts: list[BrowserContext] = field(default_factory=list)
     reports: dict[int, PageReport] = field(default_factory=dict)
+    pages: list[Page] = field(default_factory=list)
 
     def new_page(self, storage_state: StorageState | None = None) -> Page:
         context = self.browser.new_context(base_url=self.base_url, storage_state=storage_state)
@@ -245,16 +265,24 @@ class Browsing:
         context.expose_function(
             "__btamReportViolation", lambda text: report.csp_violations.append(text)
         )
+        context.expose_function(
+            "__btamReportDocument",
+            lambda key, url: report.documents.setdefault(key, url),
+        )
         context.add_init_script(WATCH_CSP)
+        context.add_init_script(WATCH_DOCUMENTS)
         page = context.new_page()
         page.on("console", report.on_console)
         page.on("pageerror", lambda error: report.script_errors.append(str(error)))
         self.reports[id(page)] = report
+        self.pages.append(page)
         return page
 
     def report(self, page: Page) -> PageReport:
         """The page's report, once everything the page sent so far has arrived."""
-        page.evaluate("0")  # a round trip: the page's earlier messages are ahead of its answer
+        if not page.is_closed():
+            # A round trip: the page's earlier messages are ahead of its answer.
+            page.evaluate("0")
         return self.reports[id(page)]
 
     def close(self) -> None:

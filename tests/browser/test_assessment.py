@@ -13,6 +13,7 @@ import re
 import pytest
 from playwright.sync_api import Page, StorageState, expect
 
+from tests.browser.checks import Look
 from tests.browser.live import Browsing, expect_clean
 from tests.browser.people import LEAD, OFFICER, SCHOOL_NAMES, Enrol, Newcomer
 from tests.support.pages import CasePage, NewCasePage
@@ -42,16 +43,18 @@ def as_page(browsing: Browsing, states: dict[str, StorageState], who: Newcomer) 
 
 
 def test_a_new_team_takes_a_case_to_a_determination_confirmed_by_its_quorum(
-    browsing: Browsing, states: dict[str, StorageState]
+    browsing: Browsing, states: dict[str, StorageState], look: Look
 ) -> None:
     lead = as_page(browsing, states, LEAD)
     new = NewCasePage(lead).open()
+    look(lead)
     new.given_name.fill("Marisa")
     new.family_name.fill("Okonjo")
     new.summary.fill("Marisa wrote 'last day for all of you' on a desk in room 114.")
     new.open_button.click()
     case = CasePage(lead).expect_shown()
     number = case.number
+    look(lead)
 
     facts = lead.get_by_role("region", name="Facts", exact=True)
     facts.get_by_text("Record a fact", exact=True).click()
@@ -61,6 +64,7 @@ def test_a_new_team_takes_a_case_to_a_determination_confirmed_by_its_quorum(
     facts.get_by_role("button", name="Record the fact").click()
     expect(lead.locator(".flash")).to_contain_text("Fact recorded.")
     expect(facts.get_by_role("article")).to_have_count(1)
+    look(lead)
 
     questions = lead.get_by_role("region", name="Questions", exact=True)
     item = questions.locator("#q-communications")
@@ -69,6 +73,7 @@ def test_a_new_team_takes_a_case_to_a_determination_confirmed_by_its_quorum(
     item.get_by_label(OUR_FACT).check()
     item.get_by_role("button", name="Save the answer").click()
     expect(lead.locator("#q-communications")).to_contain_text("Answer: Yes — from fact")
+    look(lead)
 
     determinations = lead.get_by_role("region", name="Determinations", exact=True)
     determinations.get_by_text("Record a determination", exact=True).click()
@@ -80,24 +85,30 @@ def test_a_new_team_takes_a_case_to_a_determination_confirmed_by_its_quorum(
     determinations.get_by_role("button", name="Record the determination").click()
     # The officer is missing: the refusal names the discipline, the form stays filled in.
     expect(lead.locator(".error-summary").get_by_text("missing: Law enforcement.")).to_be_visible()
+    look(lead)
     determinations = lead.get_by_role("region", name="Determinations", exact=True)
     determinations.get_by_label(OFFICER.name, exact=False).check()
     determinations.get_by_role("button", name="Record the determination").click()
     expect(lead.locator(".flash")).to_contain_text("every participant confirms it")
     expect(CasePage(lead).fact("Status")).to_have_text("Assessment")
+    look(lead)
 
     for who in (PSYCH, OFFICER):
         page = as_page(browsing, states, who)
         page.goto("/dashboard")
+        look(page)
         waiting = page.get_by_role("region", name="Determinations to confirm")
         waiting.get_by_role("link", name=f"Case {number}").click()
+        look(CasePage(page).expect_shown().page)
         mine = page.get_by_role("region", name="Determinations", exact=True)
         mine.get_by_label("I confirm this determination").check()
         mine.get_by_role("button", name="Send my answer").click()
         expect(page.locator(".flash")).to_contain_text("Your answer is recorded.")
+        look(page)
         expect_clean(browsing, page)
 
     case = CasePage(lead).open(number)
+    look(lead)
     expect(case.fact("Status")).to_have_text("Management")
     expect(case.fact("Level of concern")).to_have_text("High")
     outstanding = lead.locator(".outstanding")

@@ -21,6 +21,7 @@ from playwright.sync_api import Page, StorageState, expect
 from btam.access.record_classes import RecordClass
 from btam.demo import OFFICER_AGENCY
 from btam.demo.cases import BATHROOM_WALL, SOCIAL_MEDIA, TYLER
+from tests.browser.checks import Look
 from tests.browser.demo_cases import number_of, open_demo_case
 from tests.browser.live import Browsing, expect_clean
 from tests.browser.people import AUDITOR, COUNSELOR, LEAD, OFFICER, SCHOOL_NAMES, Enrol
@@ -118,9 +119,10 @@ def test_no_case_area_page_breaks_the_content_security_policy_or_logs_an_error(
 
 
 def test_a_team_lead_opens_a_case_and_adds_a_note_with_the_keyboard_alone(
-    lead_page: Page, browsing: Browsing
+    lead_page: Page, browsing: Browsing, look: Look
 ) -> None:
     new = NewCasePage(lead_page).open()
+    look(lead_page)
     keyboard = lead_page.keyboard
     # The form starts on its first field; the team's first school is chosen already.
     expect(new.team_and_school).to_be_focused()
@@ -159,6 +161,7 @@ def test_a_team_lead_opens_a_case_and_adds_a_note_with_the_keyboard_alone(
     expect(case.summary).to_contain_text(summary)
     expect(case.person_row("Jonah Whitlock")).to_contain_text("Subject")
     expect(case.note_items).to_have_count(0)
+    look(lead_page)
 
     # "Add a note" opens by keyboard; an education record is the kind offered first.
     expect(case.note_body).to_be_hidden()
@@ -183,6 +186,7 @@ def test_a_team_lead_opens_a_case_and_adds_a_note_with_the_keyboard_alone(
     expect(case.note_items).to_have_count(1)
     expect(case.note_items).to_contain_text(note)
     expect(case.note_items).to_contain_text(f"{LEAD.name} · {RecordClass.EDUCATION.label}")
+    look(lead_page)
     expect_clean(browsing, lead_page)
 
 

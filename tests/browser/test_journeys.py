@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Page, StorageState, expect
 
 from btam.demo.cases import PARENT_GUN
-from tests.browser.checks import PHONE, accessibility_problems, sideways_overflow
+from tests.browser.checks import PHONE, Look, sideways_overflow
 from tests.browser.demo_cases import number_of
 from tests.browser.live import Browsing, expect_clean
 from tests.browser.people import AUDITOR, COUNSELOR, LEAD, SCHOOL_NAMES, Enrol, Newcomer
@@ -33,12 +33,13 @@ def _signed_in(browsing: Browsing, state: StorageState) -> Page:
 
 
 def test_an_anonymous_tipster_on_a_phone_hears_back_with_the_code_alone(
-    browsing: Browsing, newcomers: Enrol
+    browsing: Browsing, newcomers: Enrol, look: Look
 ) -> None:
     tipster = browsing.new_page()
     tipster.set_viewport_size(PHONE)
     tipster.goto("/tip")
     assert sideways_overflow(tipster) == 0
+    look(tipster)
     tipster.get_by_label("School").select_option(label=SCHOOL_NAMES["RHS"])
     tipster.get_by_label("A weapon").check()
     tipster.get_by_label("What happened, or what do you know?").fill(
@@ -47,50 +48,58 @@ def test_an_anonymous_tipster_on_a_phone_hears_back_with_the_code_alone(
     tipster.get_by_role("button", name="Send the tip").click()
     code = tipster.get_by_label("Your follow-up code").inner_text()
     assert CODE.fullmatch(code), code
-    assert accessibility_problems(tipster) == []
+    look(tipster)
 
     lead = _signed_in(browsing, newcomers(LEAD))
-    lead.goto("/triage/")
-    lead.locator("main table a[href^='/triage/']").last.click()
+    look(lead).goto("/triage/")
+    look(lead).locator("main table a[href^='/triage/']").last.click()
     expect(lead.get_by_role("region", name="What was said or done")).to_contain_text(
         "showed a pocket knife"
     )
-    lead.get_by_label("Reply to the tipster").fill("Thank you. Which bus line, and which day?")
+    look(lead).get_by_label("Reply to the tipster").fill(
+        "Thank you. Which bus line, and which day?"
+    )
     lead.get_by_role("button", name="Send", exact=True).click()
     expect(lead.get_by_text("Which bus line, and which day?")).to_be_visible()
+    look(lead)
 
     # Later, on the same phone with nothing kept but the code.
     later = browsing.new_page()
     later.set_viewport_size(PHONE)
     later.goto("/tip/follow-up")
-    later.get_by_label("Your follow-up code").fill(code)
+    look(later).get_by_label("Your follow-up code").fill(code)
     later.get_by_role("button", name="Open my tip").click()
     expect(later.get_by_text("Which bus line, and which day?")).to_be_visible()
     assert sideways_overflow(later) == 0
-    assert accessibility_problems(later) == []
+    look(later)
     expect_clean(browsing, tipster, lead, later)
 
 
 def test_an_auditor_finds_every_view_of_a_case_by_number_and_reviews_its_grant(
-    browsing: Browsing, newcomers: Enrol
+    browsing: Browsing, newcomers: Enrol, look: Look
 ) -> None:
     lead = _signed_in(browsing, newcomers(LEAD))
-    number = number_of(CaseListPage(lead).open(), PARENT_GUN)
+    cases = CaseListPage(lead).open()
+    number = number_of(cases, PARENT_GUN)
+    look(lead)
     lead.goto(f"/cases/{number}")
+    look(lead)
 
     # A counselor of another school takes emergency access and reads the case.
     counselor = _signed_in(browsing, newcomers(GRANTEE))
     counselor.goto("/cases/emergency-access")
-    counselor.get_by_label("Case number").fill(number)
+    look(counselor).get_by_label("Case number").fill(number)
     counselor.get_by_label("The articulable and significant threat").fill(THREAT)
     counselor.get_by_label("Who needs the information").fill("The principal and the SRO")
     counselor.get_by_role("button", name="Take emergency access").click()
-    counselor.goto(f"/cases/{number}")
     expect(counselor.get_by_role("heading", level=1)).to_have_text(f"Case {number}")
+    look(counselor).goto(f"/cases/{number}")
+    expect(counselor.get_by_role("heading", level=1)).to_have_text(f"Case {number}")
+    look(counselor)
 
     auditor = _signed_in(browsing, newcomers(AUDITOR))
     auditor.goto("/audit/")
-    auditor.get_by_label("Case number").fill(number)
+    look(auditor).get_by_label("Case number").fill(number)
     auditor.get_by_label("Action").select_option("case:record:viewed")
     auditor.get_by_role("button", name="Show entries").click()
     rows = auditor.locator("table.trail tbody tr")
@@ -98,8 +107,10 @@ def test_an_auditor_finds_every_view_of_a_case_by_number_and_reviews_its_grant(
     expect(rows.filter(has_text=LEAD.name).first).to_be_visible()
     for row in rows.all():
         expect(row).to_contain_text(f"case {number}")
+    look(auditor)
 
     auditor.goto("/audit/grants")
+    look(auditor)
     grant = auditor.locator("section.grant").filter(has_text=THREAT)
     expect(grant).to_contain_text(GRANTEE.name)
     expect(grant).to_contain_text("case:record:viewed")
@@ -110,36 +121,39 @@ def test_an_auditor_finds_every_view_of_a_case_by_number_and_reviews_its_grant(
     expect(auditor.locator("section.grant").filter(has_text=THREAT)).to_contain_text(
         "Reviewed: justified"
     )
+    look(auditor)
     answer = auditor.goto(f"/cases/{number}")
     assert answer is not None and answer.status in (403, 404)
+    look(auditor)
     expect_clean(browsing, lead, counselor)
 
 
 def test_an_imminent_danger_report_raises_the_banner_for_the_team_at_once(
-    browsing: Browsing, newcomers: Enrol
+    browsing: Browsing, newcomers: Enrol, look: Look
 ) -> None:
     lead = _signed_in(browsing, newcomers(LEAD))
     counselor = _signed_in(browsing, newcomers(COUNSELOR))
     teacher = _signed_in(browsing, newcomers(TEACHER))
     teacher.goto("/reports/new")
-    teacher.get_by_label("School", exact=True).select_option(label=SCHOOL_NAMES["RHS"])
+    look(teacher).get_by_label("School", exact=True).select_option(label=SCHOOL_NAMES["RHS"])
     teacher.get_by_label("What was said or done").fill(
         "A student in room 114 says he has a gun in his locker and is going to get it now."
     )
     teacher.get_by_label("Someone is in danger right now").check()
     teacher.get_by_role("button", name="Send the report").click()
     expect(teacher.get_by_role("alert")).to_contain_text("Call 911 now")
+    look(teacher)
     sent = teacher.get_by_text(re.compile(r"report #\d+")).inner_text()
     report_id = re.search(r"#(\d+)", sent)
     assert report_id is not None
 
     lead.goto("/dashboard")
-    banner = lead.locator(".alert-imminent")
+    banner = look(lead).locator(".alert-imminent")
     expect(banner).to_contain_text("Imminent danger reported")
     expect(
         banner.get_by_role("link", name=re.compile(rf"Report #{report_id.group(1)},"))
     ).to_be_visible()
     # The counselor does not triage: no banner to act on.
     counselor.goto("/dashboard")
-    expect(counselor.locator(".alert-imminent")).to_have_count(0)
+    expect(look(counselor).locator(".alert-imminent")).to_have_count(0)
     expect_clean(browsing, lead, counselor, teacher)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import StorageState, expect
 
+from tests.browser.checks import Look
 from tests.browser.live import Browsing, expect_clean
 from tests.browser.people import LEAD, Enrol
 from tests.support.pages import CasePage, NewCasePage
@@ -22,15 +23,16 @@ def state(newcomers: Enrol) -> StorageState:
 
 
 def test_a_referral_is_sent_with_its_disclosure_and_its_letter_prints_the_notice(
-    browsing: Browsing, state: StorageState
+    browsing: Browsing, state: StorageState, look: Look
 ) -> None:
     lead = browsing.new_page(storage_state=state)
     new = NewCasePage(lead).open()
+    look(lead)
     new.given_name.fill("Theo")
     new.family_name.fill("Lindgren")
     new.summary.fill("Theo told a classmate he would 'make them pay' after the suspension.")
     new.open_button.click()
-    CasePage(lead).expect_shown()
+    look(CasePage(lead).expect_shown().page)
 
     referrals = lead.get_by_role("region", name="Referrals", exact=True)
     referrals.get_by_text("Draft a referral", exact=True).click()
@@ -46,6 +48,7 @@ def test_a_referral_is_sent_with_its_disclosure_and_its_letter_prints_the_notice
     form.get_by_label("First follow-up").fill("2099-01-15")
     form.get_by_role("button", name="Draft the referral").click()
     expect(lead.locator(".flash")).to_contain_text("Referral drafted.")
+    look(lead)
 
     article = lead.locator("article.referral")
     expect(article).to_contain_text("Drafted")
@@ -56,9 +59,11 @@ def test_a_referral_is_sent_with_its_disclosure_and_its_letter_prints_the_notice
     step.get_by_role("button", name="Record the step").click()
     expect(lead.locator(".flash")).to_contain_text("is now sent")
     expect(lead.locator("article.referral")).to_contain_text("recorded as a disclosure")
+    look(lead)
 
     lead.locator("article.referral").get_by_role("link", name="Referral letter").click()
     expect(lead.get_by_role("heading", level=1)).to_have_text("Referral: Community mental health")
+    look(lead)
     notice = lead.get_by_role("complementary", name="Notice: no redisclosure")
     expect(notice).to_contain_text("may not disclose this information to any other party")
     assert lead.locator("script").count() == 0
