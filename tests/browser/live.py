@@ -41,7 +41,7 @@ CHROMIUM_ARGS = [
 START_TIMEOUT = 120.0  # a deadline, not a wait: a loaded 2-core machine boots slowly
 # Long enough for argon2 at production strength on a busy two-core machine, short enough
 # that a page that never comes fails its test quickly, with its own message.
-ACTION_TIMEOUT_MS = 15_000
+ACTION_TIMEOUT_MS = 30_000
 
 
 def require_chromium() -> None:
