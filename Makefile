@@ -48,8 +48,8 @@ format: $(VENV)/.dev
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy
 
-# Cases the benchmarks generate (`make bench BENCH_CASES=50000` for a state's worth).
-BENCH_CASES ?= 5000
+# Cases the benchmarks generate: a state's worth (`make bench BENCH_CASES=5000` for a quick run).
+BENCH_CASES ?= 50000
 
 $(VENV)/.bench: pyproject.toml $(VENV)/.dev
 	$(BIN)/pip install --quiet -e '.[dev,bench]'

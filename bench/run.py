@@ -1,6 +1,7 @@
 """``make bench``: every benchmark of ``bench/`` on a fresh generated instance, into RESULTS.md.
 
-    .venv/bin/python bench/run.py [--cases 5000] [--audit-entries N] [--runs 15] [--load-seconds 60]
+    .venv/bin/python bench/run.py [--cases 50000] [--audit-entries N] [--runs 15]
+        [--load-seconds 60]
 
 Makes a new instance in a temporary folder (``btam init``), fills it with ``bench/seed.py``,
 then runs the page, history-lookup, load, cipher and audit benchmarks against it and writes
@@ -77,7 +78,7 @@ def machine() -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cases", type=int, default=int(os.environ.get("BENCH_CASES", 5000)))
+    parser.add_argument("--cases", type=int, default=int(os.environ.get("BENCH_CASES", 50_000)))
     parser.add_argument("--audit-entries", type=int, default=None)
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--load-seconds", type=int, default=60)
