@@ -99,8 +99,18 @@ def answer_links(db: Session, answer_ids: Iterable[int]) -> dict[int, list[int]]
 
 def determinations(db: Session, case_id: int) -> Sequence[Determination]:
     """Every determination of the case, newest first."""
-    query = select(Determination).where(Determination.case_id == case_id)
-    return db.execute(query.order_by(Determination.version.desc())).scalars().all()
+    return determinations_of_cases(db, [case_id])[case_id]
+
+
+def determinations_of_cases(db: Session, case_ids: Sequence[int]) -> dict[int, list[Determination]]:
+    """Every determination of each of these cases (every id a key), newest first."""
+    found: dict[int, list[Determination]] = {case_id: [] for case_id in case_ids}
+    if not case_ids:
+        return found
+    query = select(Determination).where(Determination.case_id.in_(sorted(set(case_ids))))
+    for row in db.execute(query.order_by(Determination.version.desc())).scalars():
+        found[row.case_id].append(row)
+    return found
 
 
 def determination(db: Session, case_id: int, determination_id: int) -> Determination | None:

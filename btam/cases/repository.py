@@ -163,10 +163,20 @@ def next_case_number(db: Session, district_id: int, year: int) -> str:
 
 
 def parties(db: Session, case_id: int) -> Sequence[tuple[CaseParty, Person]]:
+    return parties_of_cases(db, [case_id])[case_id]
+
+
+def parties_of_cases(
+    db: Session, case_ids: Sequence[int]
+) -> dict[int, list[tuple[CaseParty, Person]]]:
+    """The parties of each of these cases (every id a key), in the order they were added."""
+    found: dict[int, list[tuple[CaseParty, Person]]] = {case_id: [] for case_id in case_ids}
+    if not case_ids:
+        return found
     rows = db.execute(
         select(CaseParty, Person)
         .join(Person, Person.id == CaseParty.person_id)
-        .where(CaseParty.case_id == case_id)
+        .where(CaseParty.case_id.in_(sorted(set(case_ids))))
         .order_by(CaseParty.id)
     ).all()
     # Each person is under a key of its own: unwrap them all in one query, not one a person.
@@ -177,7 +187,9 @@ def parties(db: Session, case_id: int) -> Sequence[tuple[CaseParty, Person]]:
         Person.date_of_birth_text,
         Person.student_number,
     )
-    return [(party, person) for party, person in rows]
+    for party, person in rows:
+        found[party.case_id].append((party, person))
+    return found
 
 
 def notes(db: Session, access: Access, case_id: int) -> Sequence[Note]:

@@ -72,10 +72,16 @@ def notifications(db: Session, access: Access, case_id: int) -> Sequence[Notific
     return db.execute(query.order_by(Notification.notified_at, Notification.id)).scalars().all()
 
 
-def all_notifications(db: Session, case_id: int) -> Sequence[Notification]:
-    """Every notification of the case (what a duty is checked against, whoever reads it)."""
-    query = select(Notification).where(Notification.case_id == case_id)
-    return db.execute(query.order_by(Notification.id)).scalars().all()
+def all_notifications(db: Session, case_ids: Sequence[int]) -> dict[int, list[Notification]]:
+    """Every notification of each of these cases (every id a key): what a duty is checked
+    against, whoever reads it."""
+    found: dict[int, list[Notification]] = {case_id: [] for case_id in case_ids}
+    if not case_ids:
+        return found
+    query = select(Notification).where(Notification.case_id.in_(sorted(set(case_ids))))
+    for row in db.execute(query.order_by(Notification.id)).scalars():
+        found[row.case_id].append(row)
+    return found
 
 
 def histories(db: Session, person_ids: Iterable[int]) -> Sequence[DocumentedHistory]:

@@ -234,3 +234,15 @@ def test_a_person_page_costs_the_same_queries_whatever_the_persons_cases(
     for _n in range(4):
         assert case_of_the_same_student() == person_id
     assert queries(app, lead, f"/people/{person_id}") == few
+
+
+def test_the_home_page_costs_the_same_queries_whatever_the_open_cases(
+    app: Flask, world: World
+) -> None:
+    lead = signed_in(app, world, "lead_ben")
+    add_records(app, world, open_case(app, world, 1), 1)
+    few = queries(app, lead, "/dashboard")
+    for n in range(2, 5):
+        add_records(app, world, open_case(app, world, n), 1, first=n * 10)
+    # Each open case's owed notifications are worked out with the others, not one by one.
+    assert queries(app, lead, "/dashboard") == few

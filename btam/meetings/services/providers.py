@@ -102,8 +102,10 @@ def outstanding_notifications(ctx: ServiceContext, team_id: int, until: datetime
     """The team's open cases that still owe a notification due by the meeting's day."""
     day = local_day(ctx, until)
     found = []
-    for case in repository.open_cases(ctx.db, team_id):
-        owed = [d.due_on for d in notifications.duties(ctx, case) if not d.done and d.due_on <= day]
+    cases = repository.open_cases(ctx.db, team_id)
+    duties = notifications.duties_of_cases(ctx, cases)
+    for case in cases:
+        owed = [d.due_on for d in duties[case.id] if not d.done and d.due_on <= day]
         if owed:
             found.append(
                 Proposal(

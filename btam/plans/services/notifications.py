@@ -19,16 +19,18 @@ from btam.access.refusal import actor_of
 from btam.accounts import repository as accounts_repo
 from btam.accounts.services import organisation
 from btam.assessment import repository as assessment_repo
+from btam.assessment.models import Determination
 from btam.assessment.terms import DeterminationStatus, Method
 from btam.audit.actions import AuditAction
 from btam.cases import repository as case_repo
 from btam.cases.lifecycle import CaseChange
-from btam.cases.models import Case
+from btam.cases.models import Case, CaseParty
 from btam.cases.services.guard import CaseInScope, access_for, load_case
 from btam.cases.services.records import check_may_file
 from btam.cases.terms import CaseStatus
 from btam.context import ServiceContext, Staged, staged
 from btam.errors import ValidationFailed
+from btam.people.models import Person
 from btam.people.terms import Part, PersonKind
 from btam.plans import referral_dto as dto
 from btam.plans import referral_repository as repository
@@ -40,6 +42,7 @@ RECIPIENT_MAX = 500
 TEXT_MAX = 2_000
 LIVE = frozenset({DeterminationStatus.PENDING, DeterminationStatus.CONFIRMED})
 WRITTEN = frozenset({Method.LETTER, Method.EMAIL})
+_BATCH = 500
 
 
 def _notifying(ctx: ServiceContext, number: str) -> CaseInScope:
@@ -166,46 +169,86 @@ def _parts(ctx: ServiceContext, case: Case) -> dict[int, set[Part]]:
 def duties(ctx: ServiceContext, case: Case) -> list[dto.Duty]:
     """Who the case must tell, each with its due day and whether it is recorded (whatever the
     actor may read: a duty is owed whoever recorded it)."""
-    if case.status is CaseStatus.CLOSED:
-        return []
-    parties = case_repo.parties(ctx.db, case.id)
-    given = repository.all_notifications(ctx.db, case.id)
-    day = today(ctx)
-    zone_day = _local_day(ctx)
-    found: list[dto.Duty] = []
-    live = [d for d in assessment_repo.determinations(ctx.db, case.id) if d.status in LIVE]
-    substantive = [
-        d
-        for d in live
-        if ctx.catalog.get(d.model_id, d.model_version).classification(d.classification).substantive
-    ]
-    if substantive:
-        due = zone_day(min(d.recorded_at for d in substantive)) + timedelta(days=1)
-        for party, person in parties:
-            if party.part is not Part.TARGET:
-                continue
-            owed = [(Audience.TARGET, f"{person.full_name} (target)")]
-            if person.kind is PersonKind.STUDENT:
-                owed.append(
-                    (Audience.TARGET_PARENTS, f"The parents of {person.full_name} (target)")
-                )
-            for audience, text in owed:
-                done = _told(given, audience, person.id)
-                found.append(dto.Duty(audience, person.id, text, due, not done and due < day, done))
-    subjects = {p.person_id: person for p, person in parties if p.part is Part.SUBJECT}
-    by_person: dict[int, list[DocumentedHistory]] = {}
+    return duties_of_cases(ctx, [case]).get(case.id, [])
+
+
+def duties_of_cases(ctx: ServiceContext, cases: Sequence[Case]) -> dict[int, list[dto.Duty]]:
+    """The duties of each open case among ``cases``, read for all of them at once (a fixed
+    number of queries, however many cases)."""
+    ids = [c.id for c in cases if c.status is not CaseStatus.CLOSED]
+    parties = case_repo.parties_of_cases(ctx.db, ids)
+    given = repository.all_notifications(ctx.db, ids)
+    determined = assessment_repo.determinations_of_cases(ctx.db, ids)
+    subjects = {p.person_id for rows in parties.values() for p, _ in rows if p.part is Part.SUBJECT}
+    histories: dict[int, list[DocumentedHistory]] = {}
     for h in repository.histories(ctx.db, subjects):
-        by_person.setdefault(h.person_id, []).append(h)
-    for person_id, rows in by_person.items():
-        kinds = sorted({_history_label(h.kind) for h in rows})
-        due = zone_day(min(h.recorded_at for h in rows))
-        done = _told(given, Audience.STAFF, person_id)
-        text = (
-            f"Staff assigned to {subjects[person_id].full_name}, in writing before the "
-            f"assignment ({', '.join(kinds).lower()})"
-        )
-        found.append(dto.Duty(Audience.STAFF, person_id, text, due, not done and due < day, done))
-    return found
+        histories.setdefault(h.person_id, []).append(h)
+    owed = _Owed(today(ctx), _local_day(ctx), histories)
+    return {
+        case_id: owed.of_case(ctx, parties[case_id], given[case_id], determined[case_id])
+        for case_id in ids
+    }
+
+
+class _Owed:
+    """What a case owes, from rows already read (the day and zone read once)."""
+
+    def __init__(
+        self,
+        day: date,
+        zone_day: Callable[[datetime], date],
+        histories: dict[int, list[DocumentedHistory]],
+    ) -> None:
+        self.day, self.zone_day, self.histories = day, zone_day, histories
+
+    def of_case(
+        self,
+        ctx: ServiceContext,
+        parties: Sequence[tuple[CaseParty, Person]],
+        given: Sequence[Notification],
+        determined: Sequence[Determination],
+    ) -> list[dto.Duty]:
+        day, zone_day = self.day, self.zone_day
+        found: list[dto.Duty] = []
+        live = [d for d in determined if d.status in LIVE]
+        substantive = [
+            d
+            for d in live
+            if ctx.catalog.get(d.model_id, d.model_version)
+            .classification(d.classification)
+            .substantive
+        ]
+        if substantive:
+            due = zone_day(min(d.recorded_at for d in substantive)) + timedelta(days=1)
+            for party, person in parties:
+                if party.part is not Part.TARGET:
+                    continue
+                owed = [(Audience.TARGET, f"{person.full_name} (target)")]
+                if person.kind is PersonKind.STUDENT:
+                    owed.append(
+                        (Audience.TARGET_PARENTS, f"The parents of {person.full_name} (target)")
+                    )
+                for audience, text in owed:
+                    done = _told(given, audience, person.id)
+                    found.append(
+                        dto.Duty(audience, person.id, text, due, not done and due < day, done)
+                    )
+        subjects = {p.person_id: person for p, person in parties if p.part is Part.SUBJECT}
+        for person_id, person in subjects.items():
+            rows = self.histories.get(person_id)
+            if not rows:
+                continue
+            kinds = sorted({_history_label(h.kind) for h in rows})
+            due = zone_day(min(h.recorded_at for h in rows))
+            done = _told(given, Audience.STAFF, person_id)
+            text = (
+                f"Staff assigned to {person.full_name}, in writing before the "
+                f"assignment ({', '.join(kinds).lower()})"
+            )
+            found.append(
+                dto.Duty(Audience.STAFF, person_id, text, due, not done and due < day, done)
+            )
+        return found
 
 
 def _in_sentence(duty: dto.Duty) -> str:
@@ -247,13 +290,18 @@ def outstanding_notifications(ctx: ServiceContext) -> list[dto.WorkItem]:
     :raises AccessDenied: nobody is signed in.
     """
     actor_of(ctx)
-    access = access_for(ctx)
-    items = [
-        dto.WorkItem(case.number, f"Tell {_in_sentence(d)}", d.due_on, d.overdue)
-        for case in repository.open_cases(ctx.db, access)
-        for d in duties(ctx, case)
-        if not d.done
-    ]
+    cases = repository.open_cases(ctx.db, access_for(ctx))
+    items = []
+    # By batches: a district-wide reader may have thousands of open cases.
+    for start in range(0, len(cases), _BATCH):
+        batch = cases[start : start + _BATCH]
+        owed = duties_of_cases(ctx, batch)
+        items += [
+            dto.WorkItem(case.number, f"Tell {_in_sentence(d)}", d.due_on, d.overdue)
+            for case in batch
+            for d in owed[case.id]
+            if not d.done
+        ]
     return sorted(items, key=lambda i: (not i.overdue, i.due_on or date.max, i.case_number))
 
 
