@@ -29,7 +29,6 @@ from btam.meetings.terms import DecisionKind, ItemKind
 from btam.plans.models import PlanItem, Review
 from btam.plans.referral_models import Referral
 from btam.plans.referral_terms import Consent, Destination
-from btam.plans.services import referrals
 from btam.plans.services.items import ItemData
 from btam.plans.terms import Aim, Intervention
 from tests.functional.test_assessment import add_fact, case_state, confirm, record
@@ -37,6 +36,7 @@ from tests.functional.test_meetings import EVERYONE, case_id, item_for, items_of
 from tests.support.cases import Seeded, acting_as, seed_cases
 from tests.support.meetings import schedule_meeting
 from tests.support.personas import World
+from tests.support.plans import drafted_referral
 from tests.support.stores import audit_entries
 from tests.support.web import Browser, signed_in
 
@@ -306,22 +306,13 @@ def test_a_referrals_destination_shows_in_the_timeline_only_to_whoever_may_read_
     item_id = item_for(app, meeting_id, ItemKind.ASSESSMENT, seeded.north)
     # A counseling referral, drafted by the mental-health member, linked to the meeting.
     with acting_as(app, world, "member_gus") as ctx:
-        referral_id = carry_out(
+        referral_id = drafted_referral(
             ctx,
-            referrals.draft_referral(
-                ctx,
-                seeded.north,
-                referrals.ReferralData(
-                    person_id=None,
-                    destination=Destination.COMMUNITY_MENTAL_HEALTH,
-                    agency="Harbor Clinic",
-                    contact="",
-                    reason="Counseling.",
-                    consent=referrals.ConsentData(Consent.REFUSED),
-                    follow_up_on=FOLLOW_UP,
-                    record_class=RecordClass.COUNSELING,
-                ),
-            ),
+            seeded.north,
+            agency="Harbor Clinic",
+            contact="",
+            follow_up_on=FOLLOW_UP,
+            record_class=RecordClass.COUNSELING,
         )
     with acting_as(app, world, "lead_ben") as ctx:
         loaded, item = agenda.loaded_item(ctx, meeting_id, item_id, Act.LEAD_MEETING)

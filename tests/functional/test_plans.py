@@ -34,7 +34,7 @@ from btam.meetings.models import AgendaItem
 from btam.meetings.terms import ItemKind
 from btam.people.models import Person
 from btam.plans.models import LogEntry, NonSchoolDay, PlanItem, PlanProgress, Review
-from btam.plans.referral_terms import Audience, Consent, Destination
+from btam.plans.referral_terms import Audience
 from btam.plans.services import (
     calendar,
     closure,
@@ -42,7 +42,6 @@ from btam.plans.services import (
     log,
     my_work,
     notifications,
-    referrals,
     reviews,
 )
 from btam.plans.services.view import plan_view
@@ -50,6 +49,7 @@ from btam.plans.terms import Aim, Intervention, ItemStatus, LogKind, SupportPlan
 from tests.support.cases import Seeded, acting_as, seed_cases
 from tests.support.meetings import schedule_meeting
 from tests.support.personas import PASSWORD, World, system_ctx
+from tests.support.plans import drafted_referral
 from tests.support.web import Browser, signed_in
 
 PRIVATE = "Talked about his father's drinking; cried at the end."
@@ -797,22 +797,7 @@ def test_an_open_referral_keeps_the_case_from_closing(
             ctx,
             items.set_status(ctx, seeded.north, seeded.assignment_id, status=ItemStatus.DONE),
         )
-        carry_out(
-            ctx,
-            referrals.draft_referral(
-                ctx,
-                seeded.north,
-                referrals.ReferralData(
-                    person_id=None,
-                    destination=Destination.COMMUNITY_MENTAL_HEALTH,
-                    agency="Riverside Family Clinic",
-                    contact="Intake desk",
-                    reason="Counseling.",
-                    consent=referrals.ConsentData(Consent.REFUSED),
-                    follow_up_on=date.today() + timedelta(days=7),
-                ),
-            ),
-        )
+        drafted_referral(ctx, seeded.north)
         with pytest.raises(ValidationFailed) as refused:
             closure.close_case(ctx, seeded.north, rationale="Done.", final_review="Done.")
     assert "Referral" in str(refused.value) and "drafted" in str(refused.value)
@@ -843,22 +828,7 @@ def test_the_case_timeline_shows_plan_reviews_referrals_and_notices_by_label_onl
                 next_on=calendar.today(ctx) + timedelta(3),
             ),
         )
-        carry_out(
-            ctx,
-            referrals.draft_referral(
-                ctx,
-                seeded.north,
-                referrals.ReferralData(
-                    person_id=None,
-                    destination=Destination.COMMUNITY_MENTAL_HEALTH,
-                    agency="Riverside Family Clinic",
-                    contact="Intake desk",
-                    reason="Counseling for a grievance against classmates.",
-                    consent=referrals.ConsentData(Consent.REFUSED),
-                    follow_up_on=date.today() + timedelta(days=7),
-                ),
-            ),
-        )
+        drafted_referral(ctx, seeded.north, reason="Counseling for a grievance against classmates.")
         carry_out(
             ctx,
             notifications.record_notification(
@@ -886,23 +856,7 @@ def test_the_case_timeline_shows_plan_reviews_referrals_and_notices_by_label_onl
         assert content not in timeline, content
     # A counseling referral is in the timelines of those who may read it, and theirs only.
     with acting_as(app, world, "member_gus") as ctx:
-        carry_out(
-            ctx,
-            referrals.draft_referral(
-                ctx,
-                seeded.north,
-                referrals.ReferralData(
-                    person_id=None,
-                    destination=Destination.COMMUNITY_MENTAL_HEALTH,
-                    agency="Riverside Family Clinic",
-                    contact="Intake desk",
-                    reason="Therapy.",
-                    consent=referrals.ConsentData(Consent.REFUSED),
-                    follow_up_on=date.today() + timedelta(days=7),
-                    record_class=RecordClass.COUNSELING,
-                ),
-            ),
-        )
+        drafted_referral(ctx, seeded.north, reason="Therapy.", record_class=RecordClass.COUNSELING)
     _, clinician = text_of(app, world, "member_gus", f"/cases/{seeded.north}")
     assert "Referral #2 to community mental health drafted" in clinician
     _, lead = text_of(app, world, "lead_ben", f"/cases/{seeded.north}")
