@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from btam.access.actor import Role
-from btam.accounts.models import District, RecoveryCode, School, Team, User
+from btam.accounts.models import District, RecoveryCode, School, Team, User, user_schools
 from btam.ids import is_record_id
 
 
@@ -51,6 +51,30 @@ def users_with_roles(db: Session, roles: Iterable[Role]) -> Sequence[User]:
             select(User)
             .where(User.role.in_(list(roles)), User.is_active.is_(True))
             .order_by(User.display_name)
+        )
+        .scalars()
+        .all()
+    )
+
+
+def users_covering(db: Session, roles: Iterable[Role], school_id: int) -> Sequence[User]:
+    """Active users of these roles whose scope holds the school (theirs, or the district's)."""
+    return (
+        db.execute(
+            select(User)
+            .where(
+                User.role.in_(list(roles)),
+                User.is_active.is_(True),
+                or_(
+                    User.district_wide.is_(True),
+                    User.id.in_(
+                        select(user_schools.c.user_id).where(user_schools.c.school_id == school_id)
+                    ),
+                ),
+            )
+            .order_by(User.display_name, User.id)
+            # Callers decide on each as an actor: its schools and teams, loaded at once.
+            .options(selectinload(User.schools), selectinload(User.teams))
         )
         .scalars()
         .all()

@@ -10,7 +10,13 @@ from btam.forms import BaseForm, RecordIdField
 
 
 class TrailFilterForm(Form):
-    actor_id = SelectField("User", coerce=str, validators=[Optional()])
+    # A typed username, not a list: a state holds thousands of accounts.
+    username = StringField(
+        "User",
+        description="Their user name, for example j.rivera.",
+        validators=[Optional(), Length(max=64)],
+        render_kw={"autocapitalize": "none", "spellcheck": "false"},
+    )
     action = SelectField(
         "Action",
         choices=[SelectChoice("", "Any")] + [SelectChoice(a.value, a.value) for a in AuditAction],

@@ -25,9 +25,6 @@ from btam.ids import parse_id
 
 def _filter_form(ctx: ServiceContext) -> tuple[TrailFilterForm, TrailFilter | None]:
     form = TrailFilterForm(request.args)
-    form.actor_id.choices = [SelectChoice("", "Anyone")] + [
-        SelectChoice(str(u.id), f"{u.display_name} ({u.username})") for u in users.list_users(ctx)
-    ]
     form.school_id.choices = [SelectChoice("", "Any")] + [
         SelectChoice(str(s.id), s.name) for s in organisation.list_schools(ctx)
     ]
@@ -41,12 +38,19 @@ def _filter_form(ctx: ServiceContext) -> tuple[TrailFilterForm, TrailFilter | No
             form.case_number.errors = ["No case has this number."]
             note_refused(form)
             return form, None
+    actor_id = None
+    if form.username.data and form.username.data.strip():
+        actor_id = users.user_id_of(ctx, form.username.data)
+        if actor_id is None:
+            form.username.errors = ["No account has this user name."]
+            note_refused(form)
+            return form, None
     if form.date_from.data and form.date_to.data and form.date_from.data > form.date_to.data:
         form.date_to.errors = ["The end date is before the start date."]
         note_refused(form)
         return form, None
     return form, TrailFilter(
-        actor_id=parse_id(form.actor_id.data),
+        actor_id=actor_id,
         case_id=case_id,
         school_id=parse_id(form.school_id.data),
         action=form.action.data or None,

@@ -184,9 +184,11 @@ def add_party(actor: Actor, number: str) -> ResponseReturnValue:
 @requires(Permission.CASES_WORK)
 def add_member(actor: Actor, number: str) -> ResponseReturnValue:
     ctx = web.service_context(actor)
-    guard.load_case(ctx, number, Act.MANAGE_CASE)
+    loaded = guard.load_case(ctx, number, Act.MANAGE_CASE)
     form = MemberForm()
-    form.user_id.choices = [SelectChoice(i, n) for i, n in team.assignable_users(ctx)]
+    form.user_id.choices = [
+        SelectChoice(i, n) for i, n in team.assignable_users(ctx, loaded.case.school_id)
+    ]
     done = web.submit(
         ctx,
         form,

@@ -24,13 +24,21 @@ from tests.support.web import signed_in
 def test_the_auditor_finds_whosigned_in(app: Flask, world: World) -> None:
     signed_in(app, world, "lead_ben")
     eve = signed_in(app, world, "auditor_eve")
-    ben_id = world.lead_ben.user_id
-    page = eve.get(f"/audit/?actor_id={ben_id}&action=auth:login:success")
+    page = eve.get("/audit/?username=+Lead_Ben+&action=auth:login:success")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert "Ben Lead" in html and "auth:login:success" in html
     assert "1 entry" in html
     assert "audit:trail:viewed" in audit_actions(app)
+
+
+def test_an_unknown_user_name_is_a_message_not_an_empty_trail(app: Flask, world: World) -> None:
+    eve = signed_in(app, world, "auditor_eve")
+    page = eve.get("/audit/?username=nobody.here")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 400
+    assert "No account has this user name." in html
+    assert "No entries match" not in html
 
 
 def test_a_date_range_narrows_the_trail(app: Flask, world: World) -> None:

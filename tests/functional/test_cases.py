@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from btam.access.record_classes import RecordClass
 from btam.accounts.models import User
 from btam.cases.models import Case, EmergencyGrant
-from btam.cases.services import emergency, opening, records
+from btam.cases.services import emergency, opening, records, team
 from btam.cases.services import page as case_page
 from btam.context import carry_out
 from btam.errors import AccessDenied, NotFound, ValidationFailed
@@ -21,7 +21,7 @@ from btam.people.models import Disclosure, Person
 from btam.people.services import disclosures, merging
 from tests.support.cases import PDF, Part, acting_as, grant_emergency, seed_cases, student
 from tests.support.personas import World, with_district_member
-from tests.support.stores import audit_entries
+from tests.support.stores import audit_entries, case_store_digest
 from tests.support.web import Browser, signed_in
 
 _BROWSERS: dict[tuple[int, str], Browser] = {}
@@ -452,3 +452,24 @@ def test_an_attachment_may_be_larger_than_a_form_but_not_than_ten_mib(
         browser.client.post(f"{url}/notes", data={"body": "x" * (2 * 1024 * 1024)}).status_code
         == 413
     )
+
+
+def test_only_workers_whose_scope_holds_the_cases_school_can_be_added_to_it(
+    app: Flask, world: World
+) -> None:
+    seeded = seed_cases(app, world)
+    browser = browser_of(app, world, "lead_ben")
+    url = f"/cases/{seeded.north}"
+    html = browser.get(url).get_data(as_text=True)
+    member_select = re.search(r'<select[^>]*name="user_id".*?</select>', html, re.S)
+    assert member_select is not None
+    assert "Ana Counselor" in member_select.group(0)
+    assert "Dee Outsider" not in member_select.group(0)  # South Middle only
+    before = case_store_digest(app)
+    response = browser.submit(url, {"user_id": world.outsider_dee.user_id}, action=f"{url}/members")
+    assert response.status_code == 400
+    assert "Not a valid choice" in response.get_data(as_text=True)
+    assert case_store_digest(app) == before
+    # The service refuses the same, whatever calls it.
+    with acting_as(app, world, "lead_ben") as ctx, pytest.raises(ValidationFailed, match="school"):
+        team.add_member(ctx, seeded.north, user_id=world.outsider_dee.user_id)

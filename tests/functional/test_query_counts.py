@@ -186,7 +186,7 @@ def test_the_auditors_trail_costs_the_same_queries_whatever_the_number_of_users(
 ) -> None:
     number = open_case(app, world, 1)
     auditor = signed_in(app, world, "auditor_eve")
-    url = "/audit/?case_id=1"
+    url = f"/audit/?case_number={number}"
     few = queries(app, auditor, url)
     ctx = system_ctx(app)
     try:

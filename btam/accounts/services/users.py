@@ -99,11 +99,11 @@ def user_row(user: User) -> UserRow:
 
 
 def list_users(ctx: ServiceContext) -> list[UserRow]:
-    """Every user, by name (for the administrator, and the auditor's filter).
+    """Every user, by name (for the administrator).
 
-    :raises AccessDenied: the actor may neither manage users nor read the trail.
+    :raises AccessDenied: the actor may not manage users.
     """
-    require_permission(ctx, Permission.ADMIN_USERS_MANAGE, Permission.AUDIT_TRAIL_READ)
+    require_permission(ctx, Permission.ADMIN_USERS_MANAGE)
     return [user_row(u) for u in repository.all_users(ctx.db)]
 
 
@@ -297,6 +297,16 @@ def set_password(ctx: ServiceContext, *, user_id: int, password: str) -> Staged[
     user.password_changed_at = ctx.now
     authn.end_user_sessions(ctx.db, user_id=user.id, reason="password_reset", now=ctx.now)
     return staged(None, _event(AuditAction.ADMIN_USER_PASSWORD_RESET, "user", user.id))
+
+
+def user_id_of(ctx: ServiceContext, username: str) -> int | None:
+    """The id of the account with this user name, if any (the auditor's filter).
+
+    :raises AccessDenied: the actor may neither manage users nor read the trail.
+    """
+    require_permission(ctx, Permission.ADMIN_USERS_MANAGE, Permission.AUDIT_TRAIL_READ)
+    found = repository.user_by_username(ctx.db, username.strip().lower())
+    return found.id if found is not None else None
 
 
 def user_names(ctx: ServiceContext, ids: Iterable[int]) -> dict[int, str]:

@@ -27,9 +27,12 @@ def add_member(ctx: ServiceContext, number: str, *, user_id: int) -> Staged[None
     """
     loaded = load_case(ctx, number, Act.MANAGE_CASE, change=CaseChange.TEAM)
     case, actor = loaded.case, loaded.access.actor
-    user = accounts_repo.user(ctx.db, user_id)
-    if user is None or not user.is_active or user.role not in WORKER_ROLES:
-        raise ValidationFailed("Choose an active team member or counselor.", field="user_id")
+    if user_id not in {
+        u.id for u in accounts_repo.users_covering(ctx.db, WORKER_ROLES, case.school_id)
+    }:
+        raise ValidationFailed(
+            "Choose an active team member or counselor of the case's school.", field="user_id"
+        )
     existing = repository.member(ctx.db, case.id, user_id)
     if existing is not None and existing.removed_at is None:
         raise ValidationFailed("Already a member of this case.", field="user_id")
@@ -62,11 +65,12 @@ def remove_member(ctx: ServiceContext, number: str, *, user_id: int) -> Staged[N
     )
 
 
-def assignable_users(ctx: ServiceContext) -> list[tuple[int, str]]:
-    """Active users who may be added to a case or given work on it, by name."""
+def assignable_users(ctx: ServiceContext, school_id: int) -> list[tuple[int, str]]:
+    """Active users who may be added to a case of the school, by name: those whose scope
+    holds it (a user sees nothing outside its scope, and a state holds thousands)."""
     return [
         (u.id, f"{u.display_name} ({u.role.label})")
-        for u in accounts_repo.users_with_roles(ctx.db, WORKER_ROLES)
+        for u in accounts_repo.users_covering(ctx.db, WORKER_ROLES, school_id)
     ]
 
 
