@@ -8,7 +8,15 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from btam.access.actor import Role
-from btam.accounts.models import District, RecoveryCode, School, Team, User, user_schools
+from btam.accounts.models import (
+    District,
+    RecoveryCode,
+    School,
+    Team,
+    User,
+    team_schools,
+    user_schools,
+)
 from btam.ids import is_record_id
 
 
@@ -140,8 +148,23 @@ def school_name_or_code_taken(db: Session, name: str, code: str) -> bool:
     return db.execute(clash).first() is not None
 
 
+def covered_school_ids(db: Session) -> set[int]:
+    """The schools an active team covers, in one query."""
+    query = (
+        select(team_schools.c.school_id)
+        .join(Team, Team.id == team_schools.c.team_id)
+        .where(Team.is_active.is_(True))
+    )
+    return set(db.execute(query).scalars())
+
+
 def all_teams(db: Session) -> Sequence[Team]:
-    return db.execute(select(Team).order_by(Team.name)).scalars().all()
+    query = select(Team).order_by(Team.name)
+    return (
+        db.execute(query.options(selectinload(Team.schools), selectinload(Team.members)))
+        .scalars()
+        .all()
+    )
 
 
 def team_name_taken(db: Session, name: str, *, other_than: int | None) -> bool:

@@ -72,7 +72,7 @@ def list_schools(ctx: ServiceContext) -> list[SchoolRow]:
     :raises AccessDenied: the actor may neither manage schools nor read the trail.
     """
     require_permission(ctx, Permission.ADMIN_SCHOOLS_MANAGE, Permission.AUDIT_TRAIL_READ)
-    covered = {s.id for t in repository.all_teams(ctx.db) if t.is_active for s in t.schools}
+    covered = repository.covered_school_ids(ctx.db)
     return [
         SchoolRow(s.id, s.name, s.code, s.is_active, uncovered=s.is_active and s.id not in covered)
         for s in repository.all_schools(ctx.db)
