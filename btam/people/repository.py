@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -47,9 +47,15 @@ def _index_match(student_id_index: str | None, name_dob_index: str | None) -> An
 
 
 def people_by_index(
-    db: Session, access: Access, *, student_id_index: str | None, name_dob_index: str | None
+    db: Session,
+    access: Access,
+    *,
+    student_id_index: str | None,
+    name_dob_index: str | None,
+    keep: Callable[[Person], bool] | None = None,
 ) -> Sequence[Person]:
-    """Candidates sharing a blind index value, among the people the actor may view.
+    """Candidates sharing a blind index value, among the people the actor may view, and
+    passing ``keep`` (which sees only plain columns) when given.
 
     Never anyone else: who else in the district shares an index value is not the actor's to
     learn, not even as a yes or no.
@@ -62,7 +68,7 @@ def people_by_index(
         .where(match, Person.merged_into_id.is_(None), people_scope.visible_people(access))
         .order_by(Person.id)
     )
-    found = db.execute(query).scalars().all()
+    found = [p for p in db.execute(query).scalars() if keep is None or keep(p)]
     # Each candidate is under its own person's key and is confirmed by decrypting it.
     preload_keys(found, *PERSON_FIELDS)
     return found
@@ -74,9 +80,10 @@ def people_by_indexes(
     *,
     student_id_indexes: Collection[str],
     name_dob_indexes: Collection[str],
+    keep: Callable[[Person], bool] | None = None,
 ) -> Sequence[Person]:
     """Candidates sharing any of several blind index values, among the people the actor may
-    view, in one query (the triage queue's many mentions at once)."""
+    view and passing ``keep`` when given, in one query (the triage queue's many mentions)."""
     clauses = []
     if student_id_indexes:
         clauses.append(Person.student_id_index.in_(sorted(student_id_indexes)))
@@ -89,7 +96,7 @@ def people_by_indexes(
         .where(or_(*clauses), Person.merged_into_id.is_(None), people_scope.visible_people(access))
         .order_by(Person.id)
     )
-    found = db.execute(query).scalars().all()
+    found = [p for p in db.execute(query).scalars() if keep is None or keep(p)]
     preload_keys(found, *PERSON_FIELDS)
     return found
 

@@ -37,6 +37,7 @@ from btam.people.services.matching import (
     find_or_create_person,
     indexes_of,
     new_person,
+    ruled_out,
     same_person,
     visible_matches,
 )
@@ -160,23 +161,44 @@ def _earlier_counts(
         for m in mentions[r.id]
         if m.person_id is None
     }
+    # The mentions' indexes by the value they share with a candidate: a candidate is
+    # decrypted (its key unwrapped) only if one of them does not rule it out.
+    wanting: dict[tuple[int, str], list[tuple[str | None, str | None]]] = {}
+    for _m, _d, indexes in unlinked.values():
+        for which, value in enumerate(indexes):
+            if value:
+                wanting.setdefault((which, value), []).append(indexes)
+
+    def worth_decrypting(p: Person) -> bool:
+        return any(
+            not ruled_out(p, indexes)
+            for which, value in enumerate((p.student_id_index, p.name_dob_index))
+            if value
+            for indexes in wanting.get((which, value), [])
+        )
+
     candidates = people_repo.people_by_indexes(
         ctx.db,
         access,
         student_id_indexes={i[0] for _m, _d, i in unlinked.values() if i[0]},
         name_dob_indexes={i[1] for _m, _d, i in unlinked.values() if i[1]},
+        keep=worth_decrypting,
     )
 
+    # Each mention is confirmed against the candidates sharing one of its index values only.
+    sharing: dict[tuple[int, str], list[Person]] = {}
+    for p in candidates:
+        for which, value in enumerate((p.student_id_index, p.name_dob_index)):
+            if value:
+                sharing.setdefault((which, value), []).append(p)
+
     def matches(indexes: tuple[str | None, str | None], data: PersonData) -> list[Person]:
-        return [
-            p
-            for p in candidates
-            if (
-                (indexes[0] and p.student_id_index == indexes[0])
-                or (indexes[1] and p.name_dob_index == indexes[1])
-            )
-            and same_person(p, data)
-        ]
+        found: dict[int, Person] = {}
+        for which, value in enumerate(indexes):
+            for p in sharing.get((which, value), []) if value else []:
+                if p.id not in found and not ruled_out(p, indexes) and same_person(p, data):
+                    found[p.id] = p
+        return list(found.values())
 
     people_of: dict[int, dict[int, Person]] = {}
     for r in rows:
@@ -215,6 +237,7 @@ def _earlier_counts(
                 (indexes[0] and mention.student_id_index == indexes[0])
                 or (indexes[1] and mention.name_dob_index == indexes[1])
             )
+            and not ruled_out(mention, indexes)
             and same_person(mention, data)
         }
 
@@ -300,7 +323,9 @@ def _named_earlier(
             before=report.received_at,
             other_than=report.id,
         )
-        if mention.person_id is None and same_person(mention, data)
+        if mention.person_id is None
+        and not ruled_out(mention, indexes)
+        and same_person(mention, data)
     ]
 
 

@@ -136,16 +136,45 @@ def same_person(person: Named, data: PersonData, *, any_kind: bool = False) -> b
     )
 
 
+class Indexed(Protocol):
+    """A record carrying the blind indexes of the person it names."""
+
+    @property
+    def student_id_index(self) -> str | None: ...
+
+    @property
+    def name_dob_index(self) -> str | None: ...
+
+
+def ruled_out(candidate: Indexed, indexes: tuple[str | None, str | None]) -> bool:
+    """Whether the indexes alone show that ``candidate`` is not the person ``indexes`` (of
+    :func:`indexes_of`) name, by the rule :func:`same_person` applies, before decrypting it.
+
+    Values equal after ``normalize`` have equal indexes, so different indexes mean different
+    values: where :func:`same_person` compares student numbers, different student-id indexes
+    rule the candidate out; where it compares names and birth date, different name indexes
+    do. Equal indexes prove nothing (they are truncated): those candidates are decrypted.
+    """
+    by_number, by_name = indexes
+    if by_number and candidate.student_id_index:
+        return candidate.student_id_index != by_number
+    return candidate.name_dob_index != by_name
+
+
 def visible_matches(ctx: ServiceContext, access: Access, data: PersonData) -> list[Person]:
     """The people the actor may see that ``data`` names (blind index, then decrypted).
 
     ``data`` must have passed :func:`checked`.
     """
-    by_number, by_name = indexes_of(ctx, data)
+    by_number, by_name = indexes = indexes_of(ctx, data)
     return [
         candidate
         for candidate in repository.people_by_index(
-            ctx.db, access, student_id_index=by_number, name_dob_index=by_name
+            ctx.db,
+            access,
+            student_id_index=by_number,
+            name_dob_index=by_name,
+            keep=lambda candidate: not ruled_out(candidate, indexes),
         )
         if same_person(candidate, data)
     ]

@@ -14,7 +14,13 @@ from btam.context import ServiceContext
 from btam.errors import ValidationFailed
 from btam.people import dto, repository
 from btam.people.services.disclosures import disclosure_views
-from btam.people.services.matching import STUDENT_NUMBER_MAX, PersonData, indexes_of, same_person
+from btam.people.services.matching import (
+    STUDENT_NUMBER_MAX,
+    PersonData,
+    indexes_of,
+    ruled_out,
+    same_person,
+)
 from btam.people.services.merging import duplicates_of
 from btam.people.terms import Part
 
@@ -38,7 +44,11 @@ def search_people(ctx: ServiceContext, data: PersonData) -> list[dto.PersonMatch
         )
     matches = []
     for person in repository.people_by_index(
-        ctx.db, access, student_id_index=by_number, name_dob_index=by_name
+        ctx.db,
+        access,
+        student_id_index=by_number,
+        name_dob_index=by_name,
+        keep=lambda candidate: not ruled_out(candidate, (by_number, by_name)),
     ):
         if not same_person(person, clean, any_kind=True):
             continue
