@@ -14,6 +14,7 @@ from btam.accounts.models import (
     School,
     Team,
     User,
+    team_members,
     team_schools,
     user_schools,
 )
@@ -65,8 +66,11 @@ def users_with_roles(db: Session, roles: Iterable[Role]) -> Sequence[User]:
     )
 
 
-def users_covering(db: Session, roles: Iterable[Role], school_id: int) -> Sequence[User]:
-    """Active users of these roles whose scope holds the school (theirs, or the district's)."""
+def users_near(
+    db: Session, roles: Iterable[Role], *, school_id: int, team_id: int
+) -> Sequence[User]:
+    """Active users of these roles on the team, or whose scope holds the school (theirs, or
+    the whole district's)."""
     return (
         db.execute(
             select(User)
@@ -77,6 +81,9 @@ def users_covering(db: Session, roles: Iterable[Role], school_id: int) -> Sequen
                     User.district_wide.is_(True),
                     User.id.in_(
                         select(user_schools.c.user_id).where(user_schools.c.school_id == school_id)
+                    ),
+                    User.id.in_(
+                        select(team_members.c.user_id).where(team_members.c.team_id == team_id)
                     ),
                 ),
             )

@@ -80,7 +80,7 @@ def render_case_page(
         ],
         key=lambda item: item.at,
     )
-    workers = [SelectChoice(i, n) for i, n in team.assignable_users(ctx, loaded.case.school_id)]
+    workers = [SelectChoice(i, n) for i, n in team.assignable_users(ctx, loaded.case)]
     member_form = forms.get("member_form") or MemberForm()
     member_form.user_id.choices = workers
     status_form = forms.get("status_form") or StatusForm()

@@ -186,9 +186,7 @@ def add_member(actor: Actor, number: str) -> ResponseReturnValue:
     ctx = web.service_context(actor)
     loaded = guard.load_case(ctx, number, Act.MANAGE_CASE)
     form = MemberForm()
-    form.user_id.choices = [
-        SelectChoice(i, n) for i, n in team.assignable_users(ctx, loaded.case.school_id)
-    ]
+    form.user_id.choices = [SelectChoice(i, n) for i, n in team.assignable_users(ctx, loaded.case)]
     done = web.submit(
         ctx,
         form,

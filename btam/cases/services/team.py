@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from btam.access.actor import Discipline, Role
 from btam.access.policy import Act
 from btam.accounts import repository as accounts_repo
+from btam.accounts.models import User
 from btam.audit.actions import AuditAction
 from btam.cases import repository
 from btam.cases.lifecycle import CaseChange
-from btam.cases.models import CaseMember
+from btam.cases.models import Case, CaseMember
 from btam.cases.services.guard import CaseInScope, load_case
 from btam.context import ServiceContext, Staged, staged
 from btam.errors import NotFound, ValidationFailed
@@ -27,11 +29,11 @@ def add_member(ctx: ServiceContext, number: str, *, user_id: int) -> Staged[None
     """
     loaded = load_case(ctx, number, Act.MANAGE_CASE, change=CaseChange.TEAM)
     case, actor = loaded.case, loaded.access.actor
-    if user_id not in {
-        u.id for u in accounts_repo.users_covering(ctx.db, WORKER_ROLES, case.school_id)
-    }:
+    if user_id not in {u.id for u in _assignable(ctx, case)}:
         raise ValidationFailed(
-            "Choose an active team member or counselor of the case's school.", field="user_id"
+            "Choose an active member of the case's team, or a team member or counselor of the "
+            "case's school.",
+            field="user_id",
         )
     existing = repository.member(ctx.db, case.id, user_id)
     if existing is not None and existing.removed_at is None:
@@ -65,13 +67,16 @@ def remove_member(ctx: ServiceContext, number: str, *, user_id: int) -> Staged[N
     )
 
 
-def assignable_users(ctx: ServiceContext, school_id: int) -> list[tuple[int, str]]:
-    """Active users who may be added to a case of the school, by name: those whose scope
-    holds it (a user sees nothing outside its scope, and a state holds thousands)."""
-    return [
-        (u.id, f"{u.display_name} ({u.role.label})")
-        for u in accounts_repo.users_covering(ctx.db, WORKER_ROLES, school_id)
-    ]
+def _assignable(ctx: ServiceContext, case: Case) -> Sequence[User]:
+    # The case's team and the workers whose scope holds its school: not everyone of a state.
+    return accounts_repo.users_near(
+        ctx.db, WORKER_ROLES, school_id=case.school_id, team_id=case.team_id
+    )
+
+
+def assignable_users(ctx: ServiceContext, case: Case) -> list[tuple[int, str]]:
+    """Active users who may be added to the case, by name."""
+    return [(u.id, f"{u.display_name} ({u.role.label})") for u in _assignable(ctx, case)]
 
 
 @dataclass(frozen=True)

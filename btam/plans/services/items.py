@@ -73,7 +73,9 @@ def owner_choices(ctx: ServiceContext, loaded: CaseInScope) -> list[tuple[int, s
     """The users who may own an item of this case, by name."""
     return [
         (u.id, f"{u.display_name} ({u.role.label})")
-        for u in accounts_repo.users_covering(ctx.db, OWNER_ROLES, loaded.case.school_id)
+        for u in accounts_repo.users_near(
+            ctx.db, OWNER_ROLES, school_id=loaded.case.school_id, team_id=loaded.case.team_id
+        )
         if owner_refusal(ctx, loaded, u) is None
     ]
 
