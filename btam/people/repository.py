@@ -33,7 +33,7 @@ def person(
 ) -> Person | None:
     """A person the actor may view (or, with ``for_disclosures``, whose disclosures it may)."""
     act = Act.VIEW_DISCLOSURES if for_disclosures else Act.VIEW_CASE
-    allowed = people_scope.visible_people(access, act)
+    allowed = people_scope.visible_person(access, act)
     return db.execute(select(Person).where(Person.id == person_id, allowed)).scalar_one_or_none()
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, false, or_, select, true
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, exists, false, or_, select, true
+from sqlalchemy.orm import InstrumentedAttribute
 
 from btam.access.policy import CASE_RULES, Access, Act, Rel
 from btam.cases.models import Case, CaseParty
@@ -22,33 +25,64 @@ def visible_people(access: Access, act: Act = Act.VIEW_CASE) -> ColumnElement[bo
 
     With ``Act.VIEW_DISCLOSURES``, an auditor's filter keeps everyone: the record of
     disclosures is theirs to review, the rest of the person's record is not.
+
+    For lookups among many people (blind-index candidates: hundreds share a value): the
+    people the actor may see are listed once. For one person, :func:`visible_person`.
     """
-    role = access.actor.role
-    allowed_by = CASE_RULES[act].get(role, ())
-    if Rel.ANY in allowed_by:
+    grounds = _grounds(access, act)
+    if grounds is None:
         return true()
-    clauses: list[ColumnElement[bool]] = []
-    if allowed_by:
-        clauses.append(
-            Person.id.in_(
-                select(CaseParty.person_id)
-                .join(Case, Case.id == CaseParty.case_id)
-                .where(visible_cases(access, act))
-            )
-        )
-    if act in _REPORT_ACTS and CASE_RULES[Act.TRIAGE].get(role):
-        clauses.append(
-            Person.id.in_(
-                select(ReportPerson.person_id)
-                .join(Report, Report.id == ReportPerson.report_id)
-                .where(visible_reports(access, Act.TRIAGE))
-            )
-        )
-    return or_(*clauses) if clauses else false()
+    return or_(*(Person.id.in_(rows) for _column, rows in grounds)) if grounds else false()
+
+
+def visible_person(
+    access: Access,
+    act: Act = Act.VIEW_CASE,
+    *,
+    person_id: ColumnElement[int] | InstrumentedAttribute[int] = Person.id,
+) -> ColumnElement[bool]:
+    """The filter of :func:`visible_people` on a column holding a person's id (a person's
+    own by default), checked row by row (one person's page, its disclosures) instead of
+    listing everyone visible first."""
+    grounds = _grounds(access, act)
+    if grounds is None:
+        return true()
+    if not grounds:
+        return false()
+    return or_(*(exists(rows.where(column == person_id)) for column, rows in grounds))
 
 
 def visible_disclosures(access: Access) -> ColumnElement[bool]:
     """A filter on :class:`Disclosure`: those of people whose disclosures the actor may view."""
-    return Disclosure.person_id.in_(
-        select(Person.id).where(visible_people(access, Act.VIEW_DISCLOSURES))
-    )
+    return visible_person(access, Act.VIEW_DISCLOSURES, person_id=Disclosure.person_id)
+
+
+def _grounds(access: Access, act: Act) -> list[tuple[ColumnElement[int], Select[Any]]] | None:
+    """What makes a person visible to the actor for ``act``: each a person-id column and the
+    rows holding it (None: everyone is)."""
+    role = access.actor.role
+    allowed_by = CASE_RULES[act].get(role, ())
+    if Rel.ANY in allowed_by:
+        return None
+    grounds: list[tuple[ColumnElement[int], Select[Any]]] = []
+    if allowed_by:
+        party = CaseParty.__table__.c.person_id
+        grounds.append(
+            (
+                party,
+                select(party)
+                .join(Case, Case.id == CaseParty.case_id)
+                .where(visible_cases(access, act)),
+            )
+        )
+    if act in _REPORT_ACTS and CASE_RULES[Act.TRIAGE].get(role):
+        linked = ReportPerson.__table__.c.person_id
+        grounds.append(
+            (
+                linked,
+                select(linked)
+                .join(Report, Report.id == ReportPerson.report_id)
+                .where(visible_reports(access, Act.TRIAGE)),
+            )
+        )
+    return grounds

@@ -582,6 +582,7 @@ DECISIONS: dict[str, Decided] = {
     ),
     "btam.assessment.scope.visible_facts": Decided(Fact, _record_facts(Fact), act=Act.VIEW_CASE),
     "btam.people.scope.visible_people": Decided(Person, _person_facts, _on_a_person),
+    "btam.people.scope.visible_person": Decided(Person, _person_facts, _on_a_person),
     "btam.people.scope.visible_disclosures": Decided(
         Disclosure, _disclosure_facts, _on_a_person, act=Act.VIEW_DISCLOSURES
     ),

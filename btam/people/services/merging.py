@@ -21,7 +21,7 @@ from btam.context import ServiceContext, Staged, staged
 from btam.errors import ValidationFailed
 from btam.people import dto, repository
 from btam.people.models import Person
-from btam.people.services.matching import data_of, indexes_of, same_person
+from btam.people.services.matching import data_of, indexes_of, ruled_out, same_person
 
 NOT_THE_SAME = "These records do not name the same person: nothing was merged."
 
@@ -53,6 +53,7 @@ def _shares_an_index(one: Person, other: Person) -> bool:
 
 def _duplicates(ctx: ServiceContext, access: Access, person: Person) -> list[Person]:
     data = data_of(person)
+    indexes = (person.student_id_index, person.name_dob_index)
     return [
         other
         for other in repository.people_by_index(
@@ -60,8 +61,9 @@ def _duplicates(ctx: ServiceContext, access: Access, person: Person) -> list[Per
             access,
             student_id_index=person.student_id_index,
             name_dob_index=person.name_dob_index,
+            keep=lambda other: other.id != person.id and not ruled_out(other, indexes),
         )
-        if other.id != person.id and same_person(other, data)
+        if same_person(other, data)
     ]
 
 
