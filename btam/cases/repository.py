@@ -30,7 +30,7 @@ from btam.ids import is_record_id
 from btam.intake.models import (
     Report,
 )
-from btam.people.models import Person
+from btam.people.models import PERSON_FIELDS, Person
 from btam.plans.models import PlanItem
 from btam.security.fields import preload_keys
 
@@ -166,10 +166,16 @@ def parties(db: Session, case_id: int) -> Sequence[tuple[CaseParty, Person]]:
     return parties_of_cases(db, [case_id])[case_id]
 
 
+def preload_person_names(people: Sequence[Person]) -> None:
+    """Unwrap the keys of these people's records in one query (each has a key of its own)."""
+    preload_keys(people, *PERSON_FIELDS)
+
+
 def parties_of_cases(
-    db: Session, case_ids: Sequence[int]
+    db: Session, case_ids: Sequence[int], *, names: bool = True
 ) -> dict[int, list[tuple[CaseParty, Person]]]:
-    """The parties of each of these cases (every id a key), in the order they were added."""
+    """The parties of each of these cases (every id a key), in the order they were added;
+    without ``names``, the caller decrypts those it needs (:func:`preload_person_names`)."""
     found: dict[int, list[tuple[CaseParty, Person]]] = {case_id: [] for case_id in case_ids}
     if not case_ids:
         return found
@@ -179,14 +185,8 @@ def parties_of_cases(
         .where(CaseParty.case_id.in_(sorted(set(case_ids))))
         .order_by(CaseParty.id)
     ).all()
-    # Each person is under a key of its own: unwrap them all in one query, not one a person.
-    preload_keys(
-        [person for _party, person in rows],
-        Person.given_name,
-        Person.family_name,
-        Person.date_of_birth_text,
-        Person.student_number,
-    )
+    if names:
+        preload_person_names([person for _party, person in rows])
     for party, person in rows:
         found[party.case_id].append((party, person))
     return found

@@ -22,7 +22,7 @@ from btam.intake.models import (
     TipMessage,
 )
 from btam.intake.terms import ReportStatus
-from btam.people.models import Person
+from btam.people.models import PERSON_FIELDS, Person
 from btam.security.fields import preload_keys
 from btam.security.keys import bind_scope
 
@@ -31,12 +31,6 @@ MENTION_FIELDS = (
     ReportMention.family_name,
     ReportMention.date_of_birth_text,
     ReportMention.student_number,
-)
-PERSON_FIELDS = (
-    Person.given_name,
-    Person.family_name,
-    Person.date_of_birth_text,
-    Person.student_number,
 )
 
 

@@ -62,6 +62,15 @@ class Person(CaseBase):
         return " ".join(n for n in (self.given_name, self.family_name) if n)
 
 
+# What names and identifies a person: decrypted together, under the person's own key.
+PERSON_FIELDS = (
+    Person.given_name,
+    Person.family_name,
+    Person.date_of_birth_text,
+    Person.student_number,
+)
+
+
 class Disclosure(CaseBase):
     """One entry of a student's record of disclosures (34 CFR 99.32)."""
 

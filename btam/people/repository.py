@@ -17,15 +17,8 @@ from btam.cases.models import (
 from btam.ids import is_record_id
 from btam.intake.models import ReportMention, ReportPerson
 from btam.people import scope as people_scope
-from btam.people.models import Disclosure, Person
+from btam.people.models import PERSON_FIELDS, Disclosure, Person
 from btam.security.fields import preload_keys
-
-PERSON_FIELDS = (
-    Person.given_name,
-    Person.family_name,
-    Person.date_of_birth_text,
-    Person.student_number,
-)
 
 
 def person(

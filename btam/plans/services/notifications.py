@@ -11,6 +11,7 @@ recorded, on every case of the subject that is not closed, whatever its classifi
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from btam.access.policy import Act
@@ -172,11 +173,14 @@ def duties(ctx: ServiceContext, case: Case) -> list[dto.Duty]:
     return duties_of_cases(ctx, [case]).get(case.id, [])
 
 
-def duties_of_cases(ctx: ServiceContext, cases: Sequence[Case]) -> dict[int, list[dto.Duty]]:
-    """The duties of each open case among ``cases``, read for all of them at once (a fixed
-    number of queries, however many cases)."""
+def duties_of_cases(
+    ctx: ServiceContext, cases: Sequence[Case], *, pending_only: bool = False
+) -> dict[int, list[dto.Duty]]:
+    """The duties of each open case among ``cases`` (with ``pending_only``, those not yet
+    recorded), read for all of them at once (a fixed number of queries, however many cases).
+    Only the people the duties name are decrypted."""
     ids = [c.id for c in cases if c.status is not CaseStatus.CLOSED]
-    parties = case_repo.parties_of_cases(ctx.db, ids)
+    parties = case_repo.parties_of_cases(ctx.db, ids, names=False)
     given = repository.all_notifications(ctx.db, ids)
     determined = assessment_repo.determinations_of_cases(ctx.db, ids)
     subjects = {p.person_id for rows in parties.values() for p, _ in rows if p.part is Part.SUBJECT}
@@ -184,10 +188,42 @@ def duties_of_cases(ctx: ServiceContext, cases: Sequence[Case]) -> dict[int, lis
     for h in repository.histories(ctx.db, subjects):
         histories.setdefault(h.person_id, []).append(h)
     owed = _Owed(today(ctx), _local_day(ctx), histories)
-    return {
-        case_id: owed.of_case(ctx, parties[case_id], given[case_id], determined[case_id])
+    found = {
+        case_id: [
+            d
+            for d in owed.of_case(ctx, parties[case_id], given[case_id], determined[case_id])
+            if not (pending_only and d.done)
+        ]
         for case_id in ids
     }
+    named = {d.person.id: d.person for duties in found.values() for d in duties}
+    case_repo.preload_person_names(list(named.values()))
+    return {case_id: [d.named() for d in duties] for case_id, duties in found.items()}
+
+
+@dataclass(frozen=True)
+class _Duty:
+    """A duty worked out, its person not yet decrypted."""
+
+    audience: Audience
+    person: Person
+    due_on: date
+    overdue: bool
+    done: bool
+    histories: tuple[str, ...] = ()  # the staff notice's kinds of documented history
+
+    def named(self) -> dto.Duty:
+        name = self.person.full_name
+        if self.audience is Audience.TARGET:
+            text = f"{name} (target)"
+        elif self.audience is Audience.TARGET_PARENTS:
+            text = f"The parents of {name} (target)"
+        else:
+            text = (
+                f"Staff assigned to {name}, in writing before the assignment "
+                f"({', '.join(self.histories).lower()})"
+            )
+        return dto.Duty(self.audience, self.person.id, text, self.due_on, self.overdue, self.done)
 
 
 class _Owed:
@@ -207,9 +243,9 @@ class _Owed:
         parties: Sequence[tuple[CaseParty, Person]],
         given: Sequence[Notification],
         determined: Sequence[Determination],
-    ) -> list[dto.Duty]:
+    ) -> list[_Duty]:
         day, zone_day = self.day, self.zone_day
-        found: list[dto.Duty] = []
+        found: list[_Duty] = []
         live = [d for d in determined if d.status in LIVE]
         substantive = [
             d
@@ -223,31 +259,21 @@ class _Owed:
             for party, person in parties:
                 if party.part is not Part.TARGET:
                     continue
-                owed = [(Audience.TARGET, f"{person.full_name} (target)")]
+                owed = [Audience.TARGET]
                 if person.kind is PersonKind.STUDENT:
-                    owed.append(
-                        (Audience.TARGET_PARENTS, f"The parents of {person.full_name} (target)")
-                    )
-                for audience, text in owed:
+                    owed.append(Audience.TARGET_PARENTS)
+                for audience in owed:
                     done = _told(given, audience, person.id)
-                    found.append(
-                        dto.Duty(audience, person.id, text, due, not done and due < day, done)
-                    )
+                    found.append(_Duty(audience, person, due, not done and due < day, done))
         subjects = {p.person_id: person for p, person in parties if p.part is Part.SUBJECT}
         for person_id, person in subjects.items():
             rows = self.histories.get(person_id)
             if not rows:
                 continue
-            kinds = sorted({_history_label(h.kind) for h in rows})
+            kinds = tuple(sorted({_history_label(h.kind) for h in rows}))
             due = zone_day(min(h.recorded_at for h in rows))
             done = _told(given, Audience.STAFF, person_id)
-            text = (
-                f"Staff assigned to {person.full_name}, in writing before the "
-                f"assignment ({', '.join(kinds).lower()})"
-            )
-            found.append(
-                dto.Duty(Audience.STAFF, person_id, text, due, not done and due < day, done)
-            )
+            found.append(_Duty(Audience.STAFF, person, due, not done and due < day, done, kinds))
         return found
 
 
@@ -295,7 +321,7 @@ def outstanding_notifications(ctx: ServiceContext) -> list[dto.WorkItem]:
     # By batches: a district-wide reader may have thousands of open cases.
     for start in range(0, len(cases), _BATCH):
         batch = cases[start : start + _BATCH]
-        owed = duties_of_cases(ctx, batch)
+        owed = duties_of_cases(ctx, batch, pending_only=True)
         items += [
             dto.WorkItem(case.number, f"Tell {_in_sentence(d)}", d.due_on, d.overdue)
             for case in batch
