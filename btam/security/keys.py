@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final, cast
@@ -382,10 +383,10 @@ class KeyRing:
         """Unwrap, with one query, the keys ``wanted`` (key id -> the scope of the row that
         names it) that are not unwrapped yet, for :meth:`cipher_for` to find.
 
-        A key that does not exist, belongs to another scope or was destroyed is left out:
-        :meth:`cipher_for` refuses it as it would have. Decrypting many rows of different
-        scopes (blind-index candidates, each a person of its own) then costs one query
-        instead of one per row.
+        A key that does not exist, belongs to another scope, was destroyed or cannot be
+        unwrapped is left out: :meth:`cipher_for` refuses it as it would have. Decrypting
+        many rows of different scopes (blind-index candidates, each a person of its own)
+        then costs one query instead of one per row.
         """
         missing = sorted(k for k in wanted if k not in self._by_id)
         conn = self._connection()
@@ -394,10 +395,60 @@ class KeyRing:
             for row in conn.execute(_key_columns().where(DATA_KEYS.c.id.in_(chunk))):
                 if row.scope != wanted[row.id] or row.scope == BLIND_INDEX_SCOPE:
                     continue
-                if row.wrapped is None or row.destroyed_at is not None:
+                key = self._unwrap_live(row)
+                if key is not None:
+                    self._by_id[row.id] = FieldCipher(key, key_id=row.id)
+                    self._scopes[row.id] = row.scope
+
+    def current_key_ids(self, scopes: Iterable[str]) -> dict[str, int]:
+        """The id of each of ``scopes``' current key, read with one query and never unwrapped.
+
+        Scopes without a current key, or whose current key was destroyed, are left out. To
+        tell the fields already under their scope's current key from those to move, without
+        unwrapping a key per scope.
+        """
+        wanted = list(dict.fromkeys(scopes))
+        conn = self._connection()
+        found: dict[str, int] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            for scope, key_id in conn.execute(
+                select(DATA_KEYS.c.current_for, DATA_KEYS.c.id).where(
+                    DATA_KEYS.c.current_for.in_(chunk),
+                    DATA_KEYS.c.wrapped.is_not(None),
+                    DATA_KEYS.c.destroyed_at.is_(None),
+                )
+            ):
+                found[scope] = key_id
+        return found
+
+    def load_current(self, scopes: Iterable[str]) -> None:
+        """Unwrap, with one query, the current keys of ``scopes`` not unwrapped yet, for
+        :meth:`current_cipher` to find.
+
+        A scope without a current key, or whose current key was destroyed or cannot be
+        unwrapped, is left out: :meth:`current_cipher` creates or refuses it as it would
+        have. Re-encrypting a batch of rows of many scopes (each case, report or person
+        under its own key) then costs one query instead of one per row.
+        """
+        missing = [s for s in dict.fromkeys(scopes) if s not in self._current]
+        conn = self._connection()
+        for start in range(0, len(missing), 500):
+            chunk = missing[start : start + 500]
+            for row in conn.execute(
+                _key_columns()
+                .add_columns(DATA_KEYS.c.current_for)
+                .where(DATA_KEYS.c.current_for.in_(chunk))
+            ):
+                if row.scope == BLIND_INDEX_SCOPE:
                     continue
-                self._by_id[row.id] = FieldCipher(self._unwrap(row), key_id=row.id)
-                self._scopes[row.id] = row.scope
+                key = self._unwrap_live(row)
+                if key is None:
+                    continue
+                self._current[row.current_for] = (row.id, key)
+                if row.id not in self._by_id:
+                    self._by_id[row.id] = FieldCipher(key, key_id=row.id)
+                    self._scopes[row.id] = row.scope
 
     def cipher_for(self, key_id: int, *, scope: str) -> FieldCipher:
         """Return the cipher of data key ``key_id``, current or not, to decrypt a field of
@@ -465,6 +516,15 @@ class KeyRing:
         if row is None:
             raise CryptoError(f"no current data key for scope {scope!r} could be stored")
         return row
+
+    def _unwrap_live(self, row: Any) -> bytes | None:
+        """The key of ``row``, or None when it is destroyed or cannot be unwrapped here."""
+        if row.wrapped is None or row.destroyed_at is not None:
+            return None
+        try:
+            return self._unwrap(row)
+        except (DecryptionFailed, UnknownKeyVersion, UnsupportedFormat):
+            return None
 
     def _unwrap(self, row: Any) -> bytes:
         if row.wrapped is None or row.destroyed_at is not None:
