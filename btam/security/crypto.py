@@ -535,21 +535,22 @@ def reencrypt(
     :raises UnsupportedFormat: unknown format version or too short to carry a header.
     :raises DecryptionFailed: the ciphertext does not authenticate under ``old``.
     """
-    # decrypt_bytes then encrypt, with the column's and the row's parts of the AD built once:
-    # the re-encryption of a whole store spends most of its time here.
+    # decrypt_bytes then encrypt, with the column's and the row's parts of the AD built once
+    # and the header checked as bytes: re-encrypting a store spends much of its time here.
     old_aead, column_ad = old._column(table, column)
     new_aead, _ = new._column(table, column)
     row = _row_key(row_id)
-    row_ad = _length_prefixed(row)
-    key_id = _parse_header(ciphertext, what="field ciphertext")
-    if key_id != old._key_id or len(ciphertext) < _MIN_FIELD_SIZE:
+    raw_row = row.encode("utf-8")
+    row_ad = _LENGTH.pack(len(raw_row)) + raw_row
+    old_header = old._header
+    if len(ciphertext) < _MIN_FIELD_SIZE or ciphertext[: _HEADER.size] != old_header:
+        _parse_header(ciphertext, what="field ciphertext")  # an unknown format says so
         raise DecryptionFailed(f"{table}.{column} row {row}")
-    nonce = ciphertext[_HEADER.size : _MIN_FIELD_SIZE - TAG_SIZE]
     try:
         plaintext = old_aead.decrypt(
-            nonce,
+            ciphertext[_HEADER.size : _MIN_FIELD_SIZE - TAG_SIZE],
             ciphertext[_MIN_FIELD_SIZE - TAG_SIZE :],
-            ciphertext[: _HEADER.size] + column_ad + row_ad,
+            old_header + column_ad + row_ad,
         )
     except InvalidTag:
         raise DecryptionFailed(f"{table}.{column} row {row}") from None

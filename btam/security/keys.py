@@ -38,6 +38,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Table,
+    bindparam,
     event,
     func,
     insert,
@@ -392,13 +393,15 @@ class KeyRing:
         conn = self._connection()
         for start in range(0, len(missing), 500):
             chunk = missing[start : start + 500]
-            for row in conn.execute(_key_columns().where(DATA_KEYS.c.id.in_(chunk))):
-                if row.scope != wanted[row.id] or row.scope == BLIND_INDEX_SCOPE:
+            # Unpacked, not read by name: a batch of many scopes unwraps thousands of keys.
+            rows = conn.execute(_KEYS_BY_ID, {"ids": chunk}).all()
+            for key_id, scope, wrapped, destroyed_at in rows:
+                if scope != wanted[key_id] or scope == BLIND_INDEX_SCOPE:
                     continue
-                key = self._unwrap_live(row)
+                key = self._unwrap_live(key_id, scope, wrapped, destroyed_at)
                 if key is not None:
-                    self._by_id[row.id] = FieldCipher(key, key_id=row.id)
-                    self._scopes[row.id] = row.scope
+                    self._by_id[key_id] = FieldCipher(key, key_id=key_id)
+                    self._scopes[key_id] = scope
 
     def current_key_ids(self, scopes: Iterable[str]) -> dict[str, int]:
         """The id of each of ``scopes``' current key, read with one query and never unwrapped.
@@ -412,14 +415,8 @@ class KeyRing:
         found: dict[str, int] = {}
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
-            for scope, key_id in conn.execute(
-                select(DATA_KEYS.c.current_for, DATA_KEYS.c.id).where(
-                    DATA_KEYS.c.current_for.in_(chunk),
-                    DATA_KEYS.c.wrapped.is_not(None),
-                    DATA_KEYS.c.destroyed_at.is_(None),
-                )
-            ):
-                found[scope] = key_id
+            rows = conn.execute(_CURRENT_KEY_IDS, {"scopes": chunk}).all()
+            found.update(rows)
         return found
 
     def load_current(self, scopes: Iterable[str]) -> None:
@@ -435,20 +432,18 @@ class KeyRing:
         conn = self._connection()
         for start in range(0, len(missing), 500):
             chunk = missing[start : start + 500]
-            for row in conn.execute(
-                _key_columns()
-                .add_columns(DATA_KEYS.c.current_for)
-                .where(DATA_KEYS.c.current_for.in_(chunk))
-            ):
-                if row.scope == BLIND_INDEX_SCOPE:
+            rows = conn.execute(_CURRENT_KEYS, {"scopes": chunk}).all()
+            # current_for equals scope on a current key (a check constraint says so).
+            for key_id, scope, wrapped, destroyed_at in rows:
+                if scope == BLIND_INDEX_SCOPE:
                     continue
-                key = self._unwrap_live(row)
+                key = self._unwrap_live(key_id, scope, wrapped, destroyed_at)
                 if key is None:
                     continue
-                self._current[row.current_for] = (row.id, key)
-                if row.id not in self._by_id:
-                    self._by_id[row.id] = FieldCipher(key, key_id=row.id)
-                    self._scopes[row.id] = row.scope
+                self._current[scope] = (key_id, key)
+                if key_id not in self._by_id:
+                    self._by_id[key_id] = FieldCipher(key, key_id=key_id)
+                    self._scopes[key_id] = scope
 
     def cipher_for(self, key_id: int, *, scope: str) -> FieldCipher:
         """Return the cipher of data key ``key_id``, current or not, to decrypt a field of
@@ -517,26 +512,46 @@ class KeyRing:
             raise CryptoError(f"no current data key for scope {scope!r} could be stored")
         return row
 
-    def _unwrap_live(self, row: Any) -> bytes | None:
-        """The key of ``row``, or None when it is destroyed or cannot be unwrapped here."""
-        if row.wrapped is None or row.destroyed_at is not None:
+    def _unwrap_live(
+        self, key_id: int, scope: str, wrapped: bytes | None, destroyed_at: datetime | None
+    ) -> bytes | None:
+        """The key, or None when it is destroyed or cannot be unwrapped here."""
+        if wrapped is None or destroyed_at is not None:
             return None
         try:
-            return self._unwrap(row)
+            return self._unwrap_values(key_id, scope, wrapped, destroyed_at)
         except (DecryptionFailed, UnknownKeyVersion, UnsupportedFormat):
             return None
 
     def _unwrap(self, row: Any) -> bytes:
-        if row.wrapped is None or row.destroyed_at is not None:
-            raise KeyDestroyed(row.id, row.scope)
+        return self._unwrap_values(row.id, row.scope, row.wrapped, row.destroyed_at)
+
+    def _unwrap_values(
+        self, key_id: int, scope: str, wrapped: bytes | None, destroyed_at: datetime | None
+    ) -> bytes:
+        if wrapped is None or destroyed_at is not None:
+            raise KeyDestroyed(key_id, scope)
         # The header, not the column, says which KEK version wrapped it: the header is
         # authenticated, the column is only for status and rotation queries.
-        kek = self._source.for_version(peek_kek_version(row.wrapped))
-        return unwrap_data_key(kek, row.wrapped, purpose=row.scope)
+        kek = self._source.for_version(peek_kek_version(wrapped))
+        return unwrap_data_key(kek, wrapped, purpose=scope)
 
 
 def _key_columns() -> Any:
     return select(DATA_KEYS.c.id, DATA_KEYS.c.scope, DATA_KEYS.c.wrapped, DATA_KEYS.c.destroyed_at)
+
+
+# The bulk look-ups, built once with their lists bound at execution: building ``in_(list)``
+# anew coerces every element, a cost per key when a batch holds a scope per row.
+_KEYS_BY_ID = _key_columns().where(DATA_KEYS.c.id.in_(bindparam("ids", expanding=True)))
+_CURRENT_KEYS = _key_columns().where(
+    DATA_KEYS.c.current_for.in_(bindparam("scopes", expanding=True))
+)
+_CURRENT_KEY_IDS = select(DATA_KEYS.c.current_for, DATA_KEYS.c.id).where(
+    DATA_KEYS.c.current_for.in_(bindparam("scopes", expanding=True)),
+    DATA_KEYS.c.wrapped.is_not(None),
+    DATA_KEYS.c.destroyed_at.is_(None),
+)
 
 
 def _insert_current(

@@ -7,6 +7,7 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -324,7 +325,9 @@ def _plan_batch(
     in_use: Counter[int],
 ) -> tuple[dict[str, list[_Move]], int]:
     seen = 0
+    # (row id, descriptor, ciphertext, key id, scope) of every field with a readable header.
     fields: list[tuple[Any, EncryptedText, bytes, int, str]] = []
+    append = fields.append
     columns = [(index, d, d.fixed_scope) for index, d in enumerate(source.descriptors, 1)]
     for row in rows:
         row_id = row[0]
@@ -342,27 +345,29 @@ def _plan_batch(
                 )
                 result.failed += 1
                 continue
-            scope = descriptor.scope_of(row) if fixed_scope is None else fixed_scope
-            fields.append((row_id, descriptor, ciphertext, key_id, scope))
+            append(
+                (row_id, descriptor, ciphertext, key_id, fixed_scope or descriptor.scope_of(row))
+            )
     result.scanned += seen
     # Which fields move, from the current key ids alone: a checking pass unwraps nothing.
-    current_ids = ring.current_key_ids(field[4] for field in fields)
-    pending: list[tuple[Any, EncryptedText, bytes, int, str]] = []
-    for row_id, descriptor, ciphertext, key_id, scope in fields:
-        if current_ids.get(scope) == key_id:
-            in_use[key_id] += 1
+    current_ids = ring.current_key_ids({found[4] for found in fields})
+    pending = []
+    for found in fields:
+        if current_ids.get(found[4]) == found[3]:
+            in_use[found[3]] += 1
         else:
-            pending.append((row_id, descriptor, ciphertext, key_id, scope))
+            pending.append(found)
     if not pending:
         return {}, seen
     # The keys of the batch's moves in two queries, not two per scope: a batch of cases,
     # reports or people holds a scope per row.
-    ring.load_current(move[4] for move in pending)
+    ring.load_current({found[4] for found in pending})
     wanted: dict[int, str] = {}
-    for _row_id, _descriptor, _ciphertext, key_id, scope in pending:
-        wanted.setdefault(key_id, scope)
+    for found in pending:
+        wanted.setdefault(found[3], found[4])
     ring.load(wanted)
-    changes: dict[str, list[_Move]] = {}
+    table = source.table.name
+    changes: dict[str, list[_Move]] = {d.column: [] for d in source.descriptors}
     currents: dict[str, FieldCipher] = {}
     for row_id, descriptor, ciphertext, key_id, scope in pending:
         try:
@@ -379,7 +384,7 @@ def _plan_batch(
                 ciphertext,
                 old=ring.cipher_for(key_id, scope=scope),
                 new=current,
-                table=descriptor.table_name,
+                table=table,
                 column=descriptor.column,
                 row_id=row_id,
             )
@@ -389,8 +394,8 @@ def _plan_batch(
         except (DecryptionFailed, UnknownDataKey, KeyOutOfScope) as exc:
             _cannot_move(descriptor, row_id, exc, key_id, result, in_use)
             continue
-        changes.setdefault(descriptor.column, []).append((row_id, ciphertext, new, current.key_id))
-    return changes, seen
+        changes[descriptor.column].append((row_id, ciphertext, new, current.key_id))
+    return {column: moves for column, moves in changes.items() if moves}, seen
 
 
 def _cannot_move(
@@ -435,8 +440,7 @@ def _write_batch(
                 parameters = [{"row": r, "old": o, "new": n} for r, o, n, _key in group]
             else:
                 slots = {"row": 0, "old": 1, "new": 2}
-                picks = [slots[name] for name in order]
-                parameters = [tuple(move[i] for i in picks) for move in group]
+                parameters = list(map(itemgetter(*(slots[n] for n in order)), group))
             matched = connection.exec_driver_sql(sql, parameters).rowcount
             if matched == len(group) and dialect.supports_sane_multi_rowcount:
                 written = group
