@@ -220,9 +220,9 @@ def status(summary: bool) -> None:
 @click.option(
     "--batch-size",
     type=click.IntRange(min=1, max=10_000),
-    default=200,
+    default=2000,
     show_default=True,
-    help="Rows per transaction.",
+    help="Rows per transaction (re-encryption: also at most 8 MiB of ciphertext).",
 )
 def rotate(reencrypt: bool, no_rewrap: bool, batch_size: int) -> None:
     """Add a KEK version and re-wrap every data key; with --reencrypt, new data keys too."""

@@ -140,6 +140,11 @@ class EncryptedText:
         """The data key scope protecting this field of ``row``."""
         return self._scope if isinstance(self._scope, str) else self._scope(row)
 
+    @property
+    def fixed_scope(self) -> str | None:
+        """The scope of this field in every row, or None when it depends on the row."""
+        return self._scope if isinstance(self._scope, str) else None
+
     @overload
     def __get__(self, instance: None, owner: type[Any]) -> Self: ...
 

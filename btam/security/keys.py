@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final, cast
@@ -37,6 +38,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Table,
+    bindparam,
     event,
     func,
     insert,
@@ -382,22 +384,66 @@ class KeyRing:
         """Unwrap, with one query, the keys ``wanted`` (key id -> the scope of the row that
         names it) that are not unwrapped yet, for :meth:`cipher_for` to find.
 
-        A key that does not exist, belongs to another scope or was destroyed is left out:
-        :meth:`cipher_for` refuses it as it would have. Decrypting many rows of different
-        scopes (blind-index candidates, each a person of its own) then costs one query
-        instead of one per row.
+        A key that does not exist, belongs to another scope, was destroyed or cannot be
+        unwrapped is left out: :meth:`cipher_for` refuses it as it would have. Decrypting
+        many rows of different scopes (blind-index candidates, each a person of its own)
+        then costs one query instead of one per row.
         """
         missing = sorted(k for k in wanted if k not in self._by_id)
         conn = self._connection()
         for start in range(0, len(missing), 500):
             chunk = missing[start : start + 500]
-            for row in conn.execute(_key_columns().where(DATA_KEYS.c.id.in_(chunk))):
-                if row.scope != wanted[row.id] or row.scope == BLIND_INDEX_SCOPE:
+            # Unpacked, not read by name: a batch of many scopes unwraps thousands of keys.
+            rows = conn.execute(_KEYS_BY_ID, {"ids": chunk}).all()
+            for key_id, scope, wrapped, destroyed_at in rows:
+                if scope != wanted[key_id] or scope == BLIND_INDEX_SCOPE:
                     continue
-                if row.wrapped is None or row.destroyed_at is not None:
+                key = self._unwrap_live(key_id, scope, wrapped, destroyed_at)
+                if key is not None:
+                    self._by_id[key_id] = FieldCipher(key, key_id=key_id)
+                    self._scopes[key_id] = scope
+
+    def current_key_ids(self, scopes: Iterable[str]) -> dict[str, int]:
+        """The id of each of ``scopes``' current key, read with one query and never unwrapped.
+
+        Scopes without a current key, or whose current key was destroyed, are left out. To
+        tell the fields already under their scope's current key from those to move, without
+        unwrapping a key per scope.
+        """
+        wanted = list(dict.fromkeys(scopes))
+        conn = self._connection()
+        found: dict[str, int] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            rows = conn.execute(_CURRENT_KEY_IDS, {"scopes": chunk}).all()
+            found.update(rows)
+        return found
+
+    def load_current(self, scopes: Iterable[str]) -> None:
+        """Unwrap, with one query, the current keys of ``scopes`` not unwrapped yet, for
+        :meth:`current_cipher` to find.
+
+        A scope without a current key, or whose current key was destroyed or cannot be
+        unwrapped, is left out: :meth:`current_cipher` creates or refuses it as it would
+        have. Re-encrypting a batch of rows of many scopes (each case, report or person
+        under its own key) then costs one query instead of one per row.
+        """
+        missing = [s for s in dict.fromkeys(scopes) if s not in self._current]
+        conn = self._connection()
+        for start in range(0, len(missing), 500):
+            chunk = missing[start : start + 500]
+            rows = conn.execute(_CURRENT_KEYS, {"scopes": chunk}).all()
+            # current_for equals scope on a current key (a check constraint says so).
+            for key_id, scope, wrapped, destroyed_at in rows:
+                if scope == BLIND_INDEX_SCOPE:
                     continue
-                self._by_id[row.id] = FieldCipher(self._unwrap(row), key_id=row.id)
-                self._scopes[row.id] = row.scope
+                key = self._unwrap_live(key_id, scope, wrapped, destroyed_at)
+                if key is None:
+                    continue
+                self._current[scope] = (key_id, key)
+                if key_id not in self._by_id:
+                    self._by_id[key_id] = FieldCipher(key, key_id=key_id)
+                    self._scopes[key_id] = scope
 
     def cipher_for(self, key_id: int, *, scope: str) -> FieldCipher:
         """Return the cipher of data key ``key_id``, current or not, to decrypt a field of
@@ -466,17 +512,46 @@ class KeyRing:
             raise CryptoError(f"no current data key for scope {scope!r} could be stored")
         return row
 
+    def _unwrap_live(
+        self, key_id: int, scope: str, wrapped: bytes | None, destroyed_at: datetime | None
+    ) -> bytes | None:
+        """The key, or None when it is destroyed or cannot be unwrapped here."""
+        if wrapped is None or destroyed_at is not None:
+            return None
+        try:
+            return self._unwrap_values(key_id, scope, wrapped, destroyed_at)
+        except (DecryptionFailed, UnknownKeyVersion, UnsupportedFormat):
+            return None
+
     def _unwrap(self, row: Any) -> bytes:
-        if row.wrapped is None or row.destroyed_at is not None:
-            raise KeyDestroyed(row.id, row.scope)
+        return self._unwrap_values(row.id, row.scope, row.wrapped, row.destroyed_at)
+
+    def _unwrap_values(
+        self, key_id: int, scope: str, wrapped: bytes | None, destroyed_at: datetime | None
+    ) -> bytes:
+        if wrapped is None or destroyed_at is not None:
+            raise KeyDestroyed(key_id, scope)
         # The header, not the column, says which KEK version wrapped it: the header is
         # authenticated, the column is only for status and rotation queries.
-        kek = self._source.for_version(peek_kek_version(row.wrapped))
-        return unwrap_data_key(kek, row.wrapped, purpose=row.scope)
+        kek = self._source.for_version(peek_kek_version(wrapped))
+        return unwrap_data_key(kek, wrapped, purpose=scope)
 
 
 def _key_columns() -> Any:
     return select(DATA_KEYS.c.id, DATA_KEYS.c.scope, DATA_KEYS.c.wrapped, DATA_KEYS.c.destroyed_at)
+
+
+# The bulk look-ups, built once with their lists bound at execution: building ``in_(list)``
+# anew coerces every element, a cost per key when a batch holds a scope per row.
+_KEYS_BY_ID = _key_columns().where(DATA_KEYS.c.id.in_(bindparam("ids", expanding=True)))
+_CURRENT_KEYS = _key_columns().where(
+    DATA_KEYS.c.current_for.in_(bindparam("scopes", expanding=True))
+)
+_CURRENT_KEY_IDS = select(DATA_KEYS.c.current_for, DATA_KEYS.c.id).where(
+    DATA_KEYS.c.current_for.in_(bindparam("scopes", expanding=True)),
+    DATA_KEYS.c.wrapped.is_not(None),
+    DATA_KEYS.c.destroyed_at.is_(None),
+)
 
 
 def _insert_current(

@@ -27,14 +27,14 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 from flask import Flask
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from btam import ConfigError, create_app
 from btam.access.record_classes import RecordClass
 from btam.accounts import signin
-from btam.accounts.models import User
+from btam.accounts.models import District, User
 from btam.assessment.services import answers, determinations, facts, notices
 from btam.assessment.services.determinations import DeterminationData
 from btam.assessment.services.facts import FactData
@@ -77,7 +77,7 @@ from btam.security.key_rotation import (
     start_data_key_rotation,
 )
 from btam.security.keys import DataKey, KekSource, KeyDestroyed, destroy_scope, session_info
-from btam.security.reencryption import field_usage, reencrypt_fields
+from btam.security.reencryption import ReencryptResult, field_usage, reencrypt_fields
 from tests.conftest import prepare_instance
 from tests.support.cases import acting_as, student
 from tests.support.outage import closed_port
@@ -1098,6 +1098,132 @@ def test_reencryption_while_the_app_reads_and_writes_loses_nothing(
     assert set(usage.by_key) == {current[0].id}
     assert usage.total == sum(value is not None for pair in final.values() for value in pair)
     assert [k.state for k in data_keys(sessions)] == ["retired", "current"]
+
+
+def add_students(app: Flask, count: int, *, given: str = "Given") -> list[int]:
+    """``count`` students through the model, each under a data key of their own."""
+    with app.extensions["btam"].stores.case_sessions() as db:
+        district_id = db.execute(select(District.id)).scalar_one()
+        added = [
+            Person(
+                district_id=district_id,
+                kind=PersonKind.STUDENT,
+                given_name=f"{given} {n}",
+                family_name=f"Family {n}",
+            )
+            for n in range(count)
+        ]
+        db.add_all(added)
+        db.commit()
+        return [person.id for person in added]
+
+
+def students_in_store(app: Flask, ids: list[int]) -> dict[int, tuple[str | None, str | None]]:
+    with app.extensions["btam"].stores.case_sessions() as db:
+        found = db.execute(select(Person).where(Person.id.in_(ids))).scalars()
+        return {p.id: (p.given_name, p.family_name) for p in found}
+
+
+def reencrypt_as_the_command_does(instance: Instance, **options: Any) -> ReencryptResult:
+    engine, rotation = instance.rotation_sessions()
+    try:
+        start_data_key_rotation(rotation, KekSource.load(instance.key_file))
+        return reencrypt_fields(rotation, **options)
+    finally:
+        engine.dispose()
+
+
+def only_current_keys_in_use(app: Flask) -> bool:
+    sessions = app.extensions["btam"].stores.case_sessions
+    current = {k.id for k in data_keys(sessions) if k.state == "current"}
+    return set(field_usage(sessions).by_key) <= current
+
+
+def test_a_large_batch_keeps_every_field_the_app_changed_meanwhile(
+    instance: Instance, enc_app: Flask, people: World
+) -> None:
+    ids = add_students(enc_app, 120)
+    expected = students_in_store(enc_app, ids)
+    changed = {ids[0]: "Changed first", ids[59]: "Changed middle", ids[-1]: "Changed last"}
+    batches: list[int] = []
+
+    def app_writes(table: str, row_ids: Any) -> None:
+        if table != "people":
+            return
+        batches.append(len(row_ids))
+        if len(batches) == 1:
+            with enc_app.extensions["btam"].stores.case_sessions() as db:
+                for person_id, name in changed.items():
+                    person = db.get(Person, person_id)
+                    assert person is not None
+                    person.given_name = name
+                db.commit()
+
+    result = reencrypt_as_the_command_does(instance, after_read=app_writes)
+
+    # Every student in one batch, written at once; the three given names the app changed
+    # between its read and its write are the app's, everything else moved.
+    assert batches == [120, 120]
+    assert (result.conflicts, result.failed, result.complete) == (3, 0, True)
+    for person_id, name in changed.items():
+        expected[person_id] = (name, expected[person_id][1])
+    assert students_in_store(enc_app, ids) == expected
+    assert only_current_keys_in_use(enc_app)
+
+
+def test_a_batch_holds_at_most_its_bytes_of_ciphertext_yet_always_one_row(
+    instance: Instance, enc_app: Flask, people: World
+) -> None:
+    ids = add_students(enc_app, 5, given="x" * 3000)
+    (big,) = add_students(enc_app, 1, given="y" * 20_000)
+    expected = students_in_store(enc_app, [*ids, big])
+    batches: list[list[int]] = []
+
+    def watch(table: str, row_ids: Any) -> None:
+        if table == "people":
+            batches.append(list(row_ids))
+
+    # Two of the small rows fit in 7,000 bytes, three do not; the big row goes alone.
+    result = reencrypt_as_the_command_does(instance, batch_bytes=7000, after_read=watch)
+
+    one_pass = [ids[0:2], ids[2:4], ids[4:5], [big]]
+    assert batches == one_pass + one_pass
+    assert (result.failed, result.complete) == (0, True)
+    assert students_in_store(enc_app, [*ids, big]) == expected
+    assert only_current_keys_in_use(enc_app)
+
+
+def test_the_checking_pass_moves_a_value_written_under_a_superseded_key(
+    instance: Instance, enc_app: Flask, people: World
+) -> None:
+    ids = add_students(enc_app, 4)
+    expected = students_in_store(enc_app, ids)
+    sessions = enc_app.extensions["btam"].stores.case_sessions
+    with sessions() as db:
+        old = db.execute(select(Person.given_name_enc).where(Person.id == ids[0])).scalar_one()
+    batches: list[list[int]] = []
+
+    def late_writer(table: str, row_ids: Any) -> None:
+        if table != "people":
+            return
+        batches.append(list(row_ids))
+        if len(batches) == 2:
+            # A request that read the key before the rotation commits its value only now,
+            # after the batch holding that row was moved.
+            with sessions() as db:
+                db.execute(
+                    update(Person.__table__)
+                    .where(Person.__table__.c.id == ids[0])
+                    .values(given_name_enc=old)
+                )
+                db.commit()
+
+    result = reencrypt_as_the_command_does(instance, batch_size=2, after_read=late_writer)
+
+    assert batches[0] == ids[0:2] and batches[1] == ids[2:4]
+    assert (result.passes, result.conflicts, result.complete) == (3, 0, True)
+    assert students_in_store(enc_app, ids) == expected
+    assert only_current_keys_in_use(enc_app)
 
 
 def test_an_interrupted_reencryption_resumes_and_finishes(

@@ -459,6 +459,23 @@ def test_fields_under_a_destroyed_key_are_left_alone(store: Store) -> None:
     assert read_note(store, kept)[0] == "kept"
 
 
+def test_a_key_that_cannot_be_unwrapped_fails_its_fields_and_the_batch_moves_the_rest(
+    store: Store,
+) -> None:
+    ids = {n: add_note(store, case_id=n % 3, text=f"t{n}") for n in range(6)}
+    stored = store.raw("SELECT text_enc FROM sample_notes WHERE id = :i", i=ids[1])[0][0]
+    broken = peek_key_id(bytes(stored))  # case 1's key
+    start_data_key_rotation(store.sessions, store.source)
+    wrapped = bytearray(store.raw("SELECT wrapped FROM data_keys WHERE id = :i", i=broken)[0][0])
+    wrapped[-1] ^= 1
+    store.raw("UPDATE data_keys SET wrapped = :w WHERE id = :i", w=bytes(wrapped), i=broken)
+    result = reencrypt_fields(store.sessions, metadata=Base.metadata)
+    # Case 1's two notes are counted in each pass and keep their key; one batch moved the rest.
+    assert (result.moved, result.failed, result.complete) == (4, 4, True)
+    assert result.in_use[broken] == 2
+    assert [read_note(store, ids[n])[0] for n in (0, 2, 3, 5)] == ["t0", "t2", "t3", "t5"]
+
+
 def test_reencryption_does_not_launder_a_value_moved_in_from_another_case(store: Store) -> None:
     moved = add_note(store, case_id=1, text=SECRET)
     add_note(store, case_id=2, text="case two")
