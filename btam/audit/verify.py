@@ -36,9 +36,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import chain, count
 from pathlib import Path
+from typing import Any, cast
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -59,12 +61,17 @@ Progress = Callable[[int, int], None]
 DEFAULT_BATCH = 5000
 _COUNT_CHUNK = 1 << 20
 _READ_BLOCK = 1 << 20
-_NOT_HEAD_LINE = re.compile(rb'^(?!\{"after":)([^\n]*)\n', re.MULTILINE)
+# A line that is no head line, found from the newline before it: a pattern that starts with a
+# plain byte lets the regex engine skip ahead to each newline instead of trying every byte.
+_NOT_HEAD_LINE = re.compile(rb'\n(?!\{"after":)([^\n]*)(?=\n)')
 # Beyond any seq a head line can name (at most 19 digits): no entry reaches it.
 _NO_SEQ = 10**20
 # Sorted keys make each kind of witness line start the same way (see btam.audit.signing).
 _HEAD_PREFIX = b'{"after":'
 _CHECKPOINT_PREFIX = b'{"entry_hash":'
+# Head lines compared at once when a run of them starts; doubled while they match, so a
+# trail of multi-entry commits costs a few comparisons per line, not a batch's worth.
+_MATCH_FIRST = 64
 # Positions in a row of StoredRows.columns().
 _PREV_HASH = ENTRY_FIELDS.index("prev_hash")
 _ENTRY_HASH = len(ENTRY_FIELDS)
@@ -153,10 +160,79 @@ class _Bounds:
     witness_bytes: int | None  # None: no witness to compare
 
 
+class _LineReader:
+    """The witness's lines, one by one for the head lines' parser or many at a time."""
+
+    def __init__(self, chunks: Iterator[tuple[int, bytes]]) -> None:
+        self._chunks = chunks
+        self._lines: list[bytes | None] = []
+        self._pos = 0
+        self._first = 0  # the number of self._lines[0]
+
+    def __iter__(self) -> _LineReader:
+        return self
+
+    def __next__(self) -> _Raw:
+        while self._pos >= len(self._lines):
+            if not self._fill():
+                raise StopIteration
+        at = self._pos
+        self._pos = at + 1
+        return self._first + at, self._lines[at]
+
+    @property
+    def last_line_no(self) -> int:
+        """The number of the line read last."""
+        return self._first + self._pos - 1
+
+    def _fill(self) -> bool:
+        for first, chunk in self._chunks:
+            lines: list[bytes | None]
+            if chunk.endswith(b"\n"):
+                lines = list(chunk.split(b"\n"))
+                lines.pop()  # after the last newline
+            elif chunk.startswith(_CHECKPOINT_PREFIX):
+                continue  # a torn checkpoint line: witness_checkpoints reports it
+            else:
+                lines = [None]  # torn
+            self._lines, self._pos, self._first = lines, 0, first
+            return True
+        return False
+
+    def match(self, expected: list[bytes], start: int, most: int) -> int:
+        """Read on while the lines are ``expected[start:]``, ``most`` at most; how many were.
+
+        Only lines already read from the file are compared: fewer may match at the end of
+        a block than would with the next one.
+        """
+        if self._pos >= len(self._lines) and not self._fill():
+            return 0
+        lines, pos = self._lines, self._pos
+        most = min(most, len(lines) - pos)
+        if most <= 0 or lines[pos] != expected[start]:
+            return 0
+        done, size = 0, _MATCH_FIRST
+        while done < most:
+            size = min(size, most - done)
+            read = lines[pos + done : pos + done + size]
+            wanted = expected[start + done : start + done + size]
+            if read == wanted:
+                done += size
+                size *= 2
+                continue
+            for line, spelled in zip(read, wanted, strict=True):
+                if line != spelled:
+                    break
+                done += 1
+            break
+        self._pos = pos + done
+        return done
+
+
 class _Heads:
     """The witness's head lines, matched against the entries as the walk reaches them."""
 
-    def __init__(self, lines: Iterator[_Raw], start_seq: int, previous: _Line | None) -> None:
+    def __init__(self, lines: _LineReader, start_seq: int, previous: _Line | None) -> None:
         self._lines = lines
         self._start_seq = start_seq
         self.pending: _Line | None = None
@@ -164,6 +240,8 @@ class _Heads:
         # The seq of the pending line, or one no entry reaches: the walk compares each seq
         # with it and calls see() only when an entry reaches a line.
         self.next_seq = _NO_SEQ
+        # The entry see_all checked last against its line (the one at fault, if it raised).
+        self.reached = 0
         self._advance()
 
     @property
@@ -250,6 +328,44 @@ class _Heads:
                     "the line was written (the log then says so)",
                 )
             self._advance()
+
+    def see_all(self, first: int, digests: Sequence[str]) -> None:
+        """:meth:`see` each entry of a batch from ``first`` in which the walk found no fault.
+
+        Where each commit held one entry, the lines that follow are exactly those the writer
+        would have written for the next entries: they are compared with them many at a time,
+        and the state is left as the same calls of :meth:`see` one by one would leave it.
+        """
+        last = first + len(digests) - 1
+        expected: list[bytes] | None = None
+        while self.next_seq <= last:
+            seq = max(self.next_seq, first)
+            i = seq - first
+            pending = self.pending
+            if seq < last and pending is not None and pending[1:3] == (seq, digests[i]):
+                if expected is None:
+                    # expected[j]: the head line of entry first + 1 + j, as the writer spells it.
+                    expected = [
+                        f'{{"after":"{after}","entry_hash":"{digest}","seq":{number}}}'.encode()
+                        for number, after, digest in zip(
+                            count(first + 1), digests, digests[1:], strict=False
+                        )
+                    ]
+                matched = self._lines.match(expected, i, last - seq)
+                if matched:
+                    # Lines of entries seq + 1 .. seq + matched, numbered one after the other.
+                    line_no = self._lines.last_line_no
+                    end = i + matched
+                    self.previous = (
+                        (line_no - 1, seq + matched - 1, digests[end - 1], digests[end - 2])
+                        if matched > 1
+                        else pending
+                    )
+                    self.pending = (line_no, seq + matched, digests[end], digests[end - 1])
+                    self.next_seq = seq + matched
+                    continue
+            self.reached = seq
+            self.see(seq, digests[i], digests[i + 1] if seq < last else None)
 
     def finish(self, last_seq: int, head_seq: int) -> None:
         """After the walk: no head line may lie beyond the last entry, none may be missing."""
@@ -423,26 +539,24 @@ class _Verification:
                 if not chunk.startswith(_HEAD_PREFIX):
                     yield _Malformed(first)
                 continue
-            # Every line but the head lines (parsed by witness_heads), found without a
-            # Python step per line.
+            # Every line but the head lines (read by the head lines' reader), found without
+            # a Python step per line.
+            if not chunk.startswith(_HEAD_PREFIX):
+                record = _record(first, chunk[: chunk.index(b"\n")])
+                if not isinstance(record, WitnessHead):
+                    yield record
             line_no, counted = first, 0
             for found in _NOT_HEAD_LINE.finditer(chunk):
-                line_no += chunk.count(b"\n", counted, found.start())
-                counted = found.start()
+                # The line starts after the newline the match starts with.
+                line_no += chunk.count(b"\n", counted, found.start() + 1)
+                counted = found.start() + 1
                 record = _record(line_no, found.group(1))
                 if not isinstance(record, WitnessHead):
                     yield record
 
-    def witness_heads(self, bounds: _Bounds) -> Iterator[_Raw]:
+    def witness_heads(self, bounds: _Bounds) -> _LineReader:
         """Every line for the head lines' reader; it passes over checkpoint lines."""
-        for first, chunk in self.witness_chunks(bounds):
-            if not chunk.endswith(b"\n"):
-                if not chunk.startswith(_CHECKPOINT_PREFIX):
-                    yield first, None
-                continue
-            lines: list[bytes | None] = list(chunk.split(b"\n"))
-            lines.pop()  # after the last newline
-            yield from zip(count(first), lines)
+        return _LineReader(self.witness_chunks(bounds))
 
     def claims(self, bounds: _Bounds) -> Iterator[_Claim]:
         """Valid checkpoints in order, ending with the first problem found among them."""
@@ -550,54 +664,43 @@ class _Verification:
 
         expected = start_seq
         last_seq = start_seq - 1
-        stored: StoredRows | None = None
+        entries = _Entries(self.sessions, self.batch_size, bounds.head_seq)
         while last_seq < bounds.head_seq:
-            with self.sessions() as session:
-                connection = session.connection()
-                if stored is None:
-                    stored = StoredRows(connection.dialect)
-                rows = connection.execute(
-                    select(*stored.columns())
-                    .where(AuditEntry.seq > last_seq, AuditEntry.seq <= bounds.head_seq)
-                    .order_by(AuditEntry.seq)
-                    .limit(self.batch_size)
-                ).all()
+            rows, stored = entries.after(last_seq)
             if not rows:
                 break
-            digests = stored.digests(rows)
-            followings: list[str | None] = [*digests[1:], None]
-            for row, digest, following in zip(rows, digests, followings, strict=True):
-                seq = row[0]
-                if seq > expected:
-                    raise _Tampered(expected, f"entry {expected} is missing (deleted)")
-                if seq < expected:
-                    raise _Tampered(seq, f"entry {seq} is out of sequence")
-                if row[_PREV_HASH] != running:
-                    raise _Tampered(
-                        seq,
-                        f"entry {seq} does not follow entry {seq - 1} "
-                        "(an entry was inserted, removed or reordered)",
-                    )
-                if digest != row[_ENTRY_HASH]:
-                    raise _Tampered(seq, f"entry {seq} was altered (its hash does not match)")
-                if seq >= heads.next_seq:
-                    heads.see(seq, digest, following)
-                while pending is not None and (pending.seq is not None and pending.seq <= seq):
-                    if pending.problem is not None:
-                        raise _Tampered(pending.seq, pending.problem)
-                    assert pending.checkpoint is not None  # noqa: S101  (no problem => checkpoint)
-                    if pending.seq < seq or pending.checkpoint.entry_hash != digest:
-                        raise _Tampered(
-                            pending.seq,
-                            f"entry {pending.seq} differs from what checkpoint "
-                            f"#{pending.checkpoint.id} signed",
-                        )
-                    self._vouched(pending)
-                    pending = next(claims, None)
-                running = digest
-                expected = seq + 1
-                last_seq = seq
-                self.entries += 1
+            digests = stored.readable_digests(rows)
+            last = rows[-1][0]
+            within: list[_Claim] = []
+            while pending is not None and pending.seq is not None and pending.seq <= last:
+                within.append(pending)
+                pending = next(claims, None)
+            if _sound(rows, digests, expected, running, within):
+                # Nothing in the batch is wrong but perhaps its witness lines, which are
+                # then the first fault.
+                try:
+                    heads.see_all(expected, cast(list[str], digests))
+                except _Tampered:
+                    # Count what the walk entry by entry would have before this fault.
+                    self.entries += heads.reached - expected
+                    for claim in within:
+                        if cast(int, claim.seq) < heads.reached:
+                            self._vouched(claim)
+                    raise
+                for claim in within:
+                    self._vouched(claim)
+                running = rows[-1][_ENTRY_HASH]
+                expected = last + 1
+                self.entries += len(rows)
+            else:
+                # Entry by entry, to report the first fault at its own entry.
+                if within:
+                    claims = chain(within[1:], () if pending is None else (pending,), claims)
+                    pending = within[0]
+                pending, running, expected = self._rows(
+                    rows, digests, heads, (pending, claims), running, expected
+                )
+            last_seq = expected - 1
             if progress is not None:
                 progress(self.entries, total)
 
@@ -617,6 +720,59 @@ class _Verification:
         heads.finish(last_seq, bounds.head_seq)
         self.witnessed_seq = heads.witnessed_seq
 
+    def _rows(
+        self,
+        rows: Sequence[Sequence[Any]],
+        digests: Sequence[str | None],
+        heads: _Heads,
+        checkpoints: tuple[_Claim | None, Iterator[_Claim]],
+        running: str,
+        expected: int,
+    ) -> tuple[_Claim | None, str, int]:
+        """Walk a batch entry by entry, raising at the first fault.
+
+        Returns the claim the walk waits for next, the hash the next entry must follow and
+        the seq it must have.
+        """
+        pending, claims = checkpoints
+        followings: list[str | None] = [*digests[1:], None]
+        for row, digest, following in zip(rows, digests, followings, strict=True):
+            seq = row[0]
+            if seq > expected:
+                raise _Tampered(expected, f"entry {expected} is missing (deleted)")
+            if seq < expected:
+                raise _Tampered(seq, f"entry {seq} is out of sequence")
+            if row[_PREV_HASH] != running:
+                raise _Tampered(
+                    seq,
+                    f"entry {seq} does not follow entry {seq - 1} "
+                    "(an entry was inserted, removed or reordered)",
+                )
+            if digest is None:
+                raise _Tampered(
+                    seq, f"entry {seq} was altered (it holds a value no entry can hold)"
+                )
+            if digest != row[_ENTRY_HASH]:
+                raise _Tampered(seq, f"entry {seq} was altered (its hash does not match)")
+            if seq >= heads.next_seq:
+                heads.see(seq, digest, following)
+            while pending is not None and (pending.seq is not None and pending.seq <= seq):
+                if pending.problem is not None:
+                    raise _Tampered(pending.seq, pending.problem)
+                assert pending.checkpoint is not None  # noqa: S101  (no problem => checkpoint)
+                if pending.seq < seq or pending.checkpoint.entry_hash != digest:
+                    raise _Tampered(
+                        pending.seq,
+                        f"entry {pending.seq} differs from what checkpoint "
+                        f"#{pending.checkpoint.id} signed",
+                    )
+                self._vouched(pending)
+                pending = next(claims, None)
+            running = digest
+            expected = seq + 1
+            self.entries += 1
+        return pending, running, expected
+
     def _vouched(self, claim: _Claim) -> None:
         self.checkpoints += 1
         self.last_checkpoint = claim.checkpoint
@@ -626,6 +782,87 @@ class _Verification:
             return None
         with self.sessions() as session:
             return session.scalar(select(AuditEntry.at).where(AuditEntry.seq == after_seq + 1))
+
+
+def _sound(
+    rows: Sequence[Sequence[Any]],
+    digests: Sequence[str | None],
+    expected: int,
+    running: str,
+    claims: Sequence[_Claim],
+) -> bool:
+    """Whether a batch is free of every fault the walk looks for in it, witness apart.
+
+    Checked a list at a time; the walk goes entry by entry only through a batch that is not,
+    to name its first fault.
+    """
+    if [row[0] for row in rows] != list(range(expected, expected + len(rows))):
+        return False
+    if [row[_PREV_HASH] for row in rows] != [running, *digests[:-1]]:
+        return False
+    if [row[_ENTRY_HASH] for row in rows] != digests:
+        return False
+    return all(
+        claim.problem is None
+        and claim.checkpoint is not None
+        and claim.seq is not None
+        and claim.seq >= expected
+        and claim.checkpoint.entry_hash == digests[claim.seq - expected]
+        for claim in claims
+    )
+
+
+class _Entries:
+    """The stored entries up to the head, a batch at a time in seq order.
+
+    Read with the driver's own cursor: the rows come as the driver's tuples, without a
+    SQLAlchemy row object or result processing per row (StoredRows reads the values as
+    stored). Each batch is its own short read transaction; on SQLite a deferred one, so the
+    walk never holds the write lock the writer takes for appends.
+    """
+
+    def __init__(self, sessions: sessionmaker[Session], batch_size: int, head_seq: int) -> None:
+        self._sessions = sessions
+        self._batch_size = batch_size
+        self._head_seq = head_seq
+        self._query: tuple[str, Callable[[int], Any], StoredRows] | None = None
+
+    def after(self, last_seq: int) -> tuple[list[Sequence[Any]], StoredRows]:
+        """The next batch of entries after ``last_seq``, and how to hash them.
+
+        :raises AuditUnavailable: when the store cannot be read.
+        """
+        with self._sessions() as session:
+            connection = session.connection(execution_options={"btam_begin": "DEFERRED"})
+            if self._query is None:
+                self._query = self._compile(connection.dialect)
+            sql, parameters, stored = self._query
+            cursor = connection.connection.cursor()
+            try:
+                cursor.execute(sql, parameters(last_seq))
+                return list(cursor.fetchall()), stored
+            except connection.dialect.loaded_dbapi.Error:
+                raise AuditUnavailable("the audit store cannot be read") from None
+            finally:
+                cursor.close()
+
+    def _compile(self, dialect: Dialect) -> tuple[str, Callable[[int], Any], StoredRows]:
+        stored = StoredRows(dialect)
+        compiled = (
+            select(*stored.columns())
+            .where(AuditEntry.seq > bindparam("after"), AuditEntry.seq <= bindparam("upto"))
+            .order_by(AuditEntry.seq)
+            .limit(bindparam("size"))
+            .compile(dialect=dialect)
+        )
+        fixed = {"upto": self._head_seq, "size": self._batch_size}
+        order = compiled.positiontup if dialect.positional else None
+
+        def parameters(last_seq: int) -> Any:
+            values = compiled.construct_params({**fixed, "after": last_seq})
+            return values if order is None else tuple(values[name] for name in order)
+
+        return compiled.string, parameters, stored
 
 
 def _record(line_no: int, raw: bytes | None) -> SignedCheckpoint | WitnessHead | _Malformed:

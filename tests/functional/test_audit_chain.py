@@ -468,6 +468,17 @@ def test_fields_swapped_between_two_entries_are_caught(trail: Store) -> None:
     assert_caught(trail.verify(), 3, "altered")
 
 
+@pytest.mark.parametrize("column", ["purpose", "action", "at", "actor_id", "prev_hash"])
+def test_an_entry_value_turned_into_a_blob_is_caught(trail: Store, column: str) -> None:
+    if trail.dialect != "sqlite":
+        pytest.skip("PostgreSQL keeps no blob in a column of another type")
+    # The very same bytes, stored as a blob: an ORM read would return bytes, no entry's value.
+    trail.tamper(
+        f"UPDATE audit_entries SET {column} = CAST({column} AS BLOB) WHERE seq = 7"  # noqa: S608  (a column name above)
+    )
+    assert_caught(trail.verify(), 7, "entry 7")
+
+
 # --- truncation -------------------------------------------------------------------------
 
 
@@ -750,6 +761,47 @@ def test_a_witness_line_in_another_json_spelling_reads_as_the_writers(trail: Sto
     trail.witness.write_text("".join(lines))
     result = trail.verify()
     assert result.ok and (result.witnessed_seq, result.checkpoints) == (25, 2)
+
+
+def _drop_witness_head_line(store: Store) -> None:
+    lines = store.witness.read_text().splitlines(keepends=True)
+    gone = next(n for n, line in enumerate(lines) if '"seq":14}' in line and '"after"' in line)
+    store.witness.write_text("".join(lines[:gone] + lines[gone + 1 :]))
+
+
+def _append_twice_in_one_commit(store: Store) -> None:
+    store.writer().append_all(ctx(30), [AuditEvent(action=AuditAction.AUDIT_TRAIL_VIEWED)] * 2)
+
+
+TAMPERINGS = {
+    "none": lambda store: None,
+    "multi-entry commits": _append_twice_in_one_commit,
+    "edited entry": lambda store: store.tamper(
+        "UPDATE audit_entries SET actor_id = 99 WHERE seq = 7"
+    ),
+    "deleted entry": lambda store: store.tamper("DELETE FROM audit_entries WHERE seq = 12"),
+    "rehashed history": lambda store: (
+        store.tamper("UPDATE audit_entries SET actor_id = 1 WHERE seq = 5"),
+        store.rehash_from(5),
+    ),
+    "forged checkpoint": lambda store: store.tamper(
+        "UPDATE audit_checkpoints SET signature = :s WHERE id = 2", s="ab" * 64
+    ),
+    "witness head line removed": _drop_witness_head_line,
+    "truncated": lambda store: store.tamper("DELETE FROM audit_entries WHERE seq > 22"),
+}
+
+
+@pytest.mark.parametrize("tampering", TAMPERINGS.values(), ids=TAMPERINGS)
+def test_the_walk_finds_the_same_whatever_its_batches(trail: Store, tampering: Any) -> None:
+    # Batches free of faults are checked as a whole; one entry per batch checks entry by entry.
+    tampering(trail)
+    one_by_one = trail.verify(batch_size=1)
+    for size in (4, 10, 5000):
+        assert trail.verify(batch_size=size) == one_by_one, size
+        assert trail.verify(batch_size=size, witness=False) == trail.verify(
+            batch_size=1, witness=False
+        )
 
 
 # --- partial verification and progress --------------------------------------------------
