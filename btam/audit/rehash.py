@@ -22,13 +22,14 @@ from datetime import UTC, datetime
 from json.encoder import encode_basestring_ascii
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, func, type_coerce
+from sqlalchemy import ColumnElement, String, bindparam, func, select, type_coerce
 from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Session, sessionmaker
 
 from btam.audit.models import AuditEntry
-from btam.audit.writer import ENCODING_VERSION, ENTRY_FIELDS, canonical_entry
+from btam.audit.writer import ENCODING_VERSION, ENTRY_FIELDS, AuditUnavailable, canonical_entry
 
-__all__ = ["StoredRows"]
+__all__ = ["StoredBatches", "StoredRows"]
 
 # How SQLAlchemy's SQLite dialect stores a DateTime: always with six digits of microseconds.
 _TIME = r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}"
@@ -136,6 +137,59 @@ class StoredRows:
             # takes five digits): nothing else is one.
             raise ValueError("not the time of an entry")
         return self._convert_at(at)
+
+
+class StoredBatches:
+    """The stored entries up to ``upto``, a batch at a time in seq order, as StoredRows reads them.
+
+    Read with the driver's own cursor: the rows come as the driver's tuples, without a
+    SQLAlchemy row object or result processing per row. Each batch is its own short read
+    transaction; on SQLite a deferred one, so reading never holds the write lock the writer
+    takes for appends.
+    """
+
+    def __init__(self, sessions: sessionmaker[Session], batch_size: int, upto: int) -> None:
+        self._sessions = sessions
+        self._batch_size = batch_size
+        self._upto = upto
+        self._query: tuple[str, Callable[[int], Any], StoredRows] | None = None
+
+    def after(self, last_seq: int) -> tuple[list[Sequence[Any]], StoredRows]:
+        """The next batch of entries after ``last_seq``, and how to hash them.
+
+        :raises AuditUnavailable: when the store cannot be read.
+        """
+        with self._sessions() as session:
+            connection = session.connection(execution_options={"btam_begin": "DEFERRED"})
+            if self._query is None:
+                self._query = self._compile(connection.dialect)
+            sql, parameters, stored = self._query
+            cursor = connection.connection.cursor()
+            try:
+                cursor.execute(sql, parameters(last_seq))
+                return list(cursor.fetchall()), stored
+            except connection.dialect.loaded_dbapi.Error:
+                raise AuditUnavailable("the audit store cannot be read") from None
+            finally:
+                cursor.close()
+
+    def _compile(self, dialect: Dialect) -> tuple[str, Callable[[int], Any], StoredRows]:
+        stored = StoredRows(dialect)
+        compiled = (
+            select(*stored.columns())
+            .where(AuditEntry.seq > bindparam("after"), AuditEntry.seq <= bindparam("upto"))
+            .order_by(AuditEntry.seq)
+            .limit(bindparam("size"))
+            .compile(dialect=dialect)
+        )
+        fixed = {"upto": self._upto, "size": self._batch_size}
+        order = compiled.positiontup if dialect.positional else None
+
+        def parameters(last_seq: int) -> Any:
+            values = compiled.construct_params({**fixed, "after": last_seq})
+            return values if order is None else tuple(values[name] for name in order)
+
+        return compiled.string, parameters, stored
 
 
 def _ordinary(rows: Sequence[Sequence[Any]]) -> list[str] | None:

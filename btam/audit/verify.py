@@ -39,13 +39,13 @@ from pathlib import Path
 from typing import Any, cast
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import bindparam, func, select
-from sqlalchemy.engine import Dialect
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from btam.audit.models import AuditCheckpoint, AuditEntry
-from btam.audit.rehash import StoredRows
+from btam.audit.parallel import Helpers
+from btam.audit.rehash import StoredBatches
 from btam.audit.signing import (
     HEAD_LINE_BYTES,
     SignedCheckpoint,
@@ -55,10 +55,13 @@ from btam.audit.signing import (
 )
 from btam.audit.writer import ENTRY_FIELDS, GENESIS_HASH, AuditUnavailable, take_append_lock
 
-__all__ = ["VerifyResult", "postgres_role_sql", "verify_chain"]
+__all__ = ["HELPERS_FROM", "VerifyResult", "postgres_role_sql", "verify_chain"]
 
 Progress = Callable[[int, int], None]
 DEFAULT_BATCH = 5000
+# A walk of this many entries or more is worth starting helper processes for (see
+# btam.audit.parallel); a shorter one goes alone.
+HELPERS_FROM = 100_000
 _COUNT_CHUNK = 1 << 20
 _READ_BLOCK = 1 << 20
 # A line that is no head line, found from the newline before it: a pattern that starts with a
@@ -393,11 +396,13 @@ class _Verification:
         public_keys: Sequence[Ed25519PublicKey],
         witness: Path | None,
         batch_size: int,
+        workers: int,
     ) -> None:
         self.sessions = sessions
         self.keys = {key_fingerprint(key): key for key in public_keys}
         self.witness = witness
         self.batch_size = batch_size
+        self.workers = workers
         self.entries = 0
         self.checkpoints = 0
         self.last_checkpoint: SignedCheckpoint | None = None
@@ -664,45 +669,46 @@ class _Verification:
 
         expected = start_seq
         last_seq = start_seq - 1
-        entries = _Entries(self.sessions, self.batch_size, bounds.head_seq)
-        while last_seq < bounds.head_seq:
-            rows, stored = entries.after(last_seq)
-            if not rows:
-                break
-            digests = stored.readable_digests(rows)
-            last = rows[-1][0]
-            within: list[_Claim] = []
-            while pending is not None and pending.seq is not None and pending.seq <= last:
-                within.append(pending)
-                pending = next(claims, None)
-            if _sound(rows, digests, expected, running, within):
-                # Nothing in the batch is wrong but perhaps its witness lines, which are
-                # then the first fault.
-                try:
-                    heads.see_all(expected, cast(list[str], digests))
-                except _Tampered:
-                    # Count what the walk entry by entry would have before this fault.
-                    self.entries += heads.reached - expected
-                    for claim in within:
-                        if cast(int, claim.seq) < heads.reached:
-                            self._vouched(claim)
-                    raise
-                for claim in within:
-                    self._vouched(claim)
-                running = rows[-1][_ENTRY_HASH]
-                expected = last + 1
-                self.entries += len(rows)
-            else:
-                # Entry by entry, to report the first fault at its own entry.
-                if within:
-                    claims = chain(within[1:], () if pending is None else (pending,), claims)
-                    pending = within[0]
-                pending, running, expected = self._rows(
-                    rows, digests, heads, (pending, claims), running, expected
-                )
-            last_seq = expected - 1
-            if progress is not None:
-                progress(self.entries, total)
+        batches = StoredBatches(self.sessions, self.batch_size, bounds.head_seq)
+        helpers = self._helpers(last_seq, bounds.head_seq, total)
+        try:
+            while last_seq < bounds.head_seq:
+                rows: list[Sequence[Any]] | None = None
+                digests: Sequence[str | None]
+                taken = helpers.take(last_seq) if helpers is not None else None
+                if taken is not None and taken.follows == running:
+                    digests = taken.hashes
+                else:
+                    rows, stored = batches.after(last_seq)
+                    if not rows:
+                        break
+                    digests = stored.readable_digests(rows)
+                last = rows[-1][0] if rows is not None else last_seq + len(digests)
+                within, pending = _claims_upto(pending, claims, last)
+                if (rows is None or _sound(rows, digests, expected, running)) and _vouched_by(
+                    within, expected, digests
+                ):
+                    # Nothing in the batch is wrong but perhaps its witness lines.
+                    self._whole(heads, expected, cast(list[str], digests), within)
+                    running = cast(str, digests[-1])
+                    expected = last + 1
+                else:
+                    # Entry by entry, to report the first fault at its own entry.
+                    if within:
+                        claims = chain(within[1:], () if pending is None else (pending,), claims)
+                        pending = within[0]
+                    if rows is None:
+                        rows, stored = batches.after(last_seq)
+                        digests = stored.readable_digests(rows)
+                    pending, running, expected = self._rows(
+                        rows, digests, heads, (pending, claims), running, expected
+                    )
+                last_seq = expected - 1
+                if progress is not None:
+                    progress(self.entries, total)
+        finally:
+            if helpers is not None:
+                helpers.stop()
 
         if pending is not None:
             if pending.seq is None:
@@ -719,6 +725,30 @@ class _Verification:
             raise _Tampered(pending.seq, pending.problem or "checkpoint not matched")
         heads.finish(last_seq, bounds.head_seq)
         self.witnessed_seq = heads.witnessed_seq
+
+    def _helpers(self, base: int, upto: int, total: int) -> Helpers | None:
+        if self.workers < 1 or total < HELPERS_FROM:
+            return None
+        return Helpers.start(
+            self.sessions, base=base, upto=upto, batch_size=self.batch_size, count=self.workers
+        )
+
+    def _whole(
+        self, heads: _Heads, first: int, digests: list[str], claims: Sequence[_Claim]
+    ) -> None:
+        """Take a batch whose entries and checkpoints hold no fault; check its witness lines."""
+        try:
+            heads.see_all(first, digests)
+        except _Tampered:
+            # Count what the walk entry by entry would have before this fault.
+            self.entries += heads.reached - first
+            for claim in claims:
+                if cast(int, claim.seq) < heads.reached:
+                    self._vouched(claim)
+            raise
+        for claim in claims:
+            self._vouched(claim)
+        self.entries += len(digests)
 
     def _rows(
         self,
@@ -785,84 +815,42 @@ class _Verification:
 
 
 def _sound(
-    rows: Sequence[Sequence[Any]],
-    digests: Sequence[str | None],
-    expected: int,
-    running: str,
-    claims: Sequence[_Claim],
+    rows: Sequence[Sequence[Any]], digests: Sequence[str | None], expected: int, running: str
 ) -> bool:
-    """Whether a batch is free of every fault the walk looks for in it, witness apart.
+    """Whether a batch read from ``expected`` on holds its seqs in order, linked and intact.
 
     Checked a list at a time; the walk goes entry by entry only through a batch that is not,
     to name its first fault.
     """
-    if [row[0] for row in rows] != list(range(expected, expected + len(rows))):
-        return False
-    if [row[_PREV_HASH] for row in rows] != [running, *digests[:-1]]:
-        return False
-    if [row[_ENTRY_HASH] for row in rows] != digests:
-        return False
+    return (
+        None not in digests
+        and [row[0] for row in rows] == list(range(expected, expected + len(rows)))
+        and [row[_PREV_HASH] for row in rows] == [running, *digests[:-1]]
+        and [row[_ENTRY_HASH] for row in rows] == digests
+    )
+
+
+def _vouched_by(claims: Sequence[_Claim], first: int, digests: Sequence[str | None]) -> bool:
+    """Whether every claim is a checkpoint that signed the hash of its entry in the batch."""
     return all(
         claim.problem is None
         and claim.checkpoint is not None
         and claim.seq is not None
-        and claim.seq >= expected
-        and claim.checkpoint.entry_hash == digests[claim.seq - expected]
+        and claim.seq >= first
+        and claim.checkpoint.entry_hash == digests[claim.seq - first]
         for claim in claims
     )
 
 
-class _Entries:
-    """The stored entries up to the head, a batch at a time in seq order.
-
-    Read with the driver's own cursor: the rows come as the driver's tuples, without a
-    SQLAlchemy row object or result processing per row (StoredRows reads the values as
-    stored). Each batch is its own short read transaction; on SQLite a deferred one, so the
-    walk never holds the write lock the writer takes for appends.
-    """
-
-    def __init__(self, sessions: sessionmaker[Session], batch_size: int, head_seq: int) -> None:
-        self._sessions = sessions
-        self._batch_size = batch_size
-        self._head_seq = head_seq
-        self._query: tuple[str, Callable[[int], Any], StoredRows] | None = None
-
-    def after(self, last_seq: int) -> tuple[list[Sequence[Any]], StoredRows]:
-        """The next batch of entries after ``last_seq``, and how to hash them.
-
-        :raises AuditUnavailable: when the store cannot be read.
-        """
-        with self._sessions() as session:
-            connection = session.connection(execution_options={"btam_begin": "DEFERRED"})
-            if self._query is None:
-                self._query = self._compile(connection.dialect)
-            sql, parameters, stored = self._query
-            cursor = connection.connection.cursor()
-            try:
-                cursor.execute(sql, parameters(last_seq))
-                return list(cursor.fetchall()), stored
-            except connection.dialect.loaded_dbapi.Error:
-                raise AuditUnavailable("the audit store cannot be read") from None
-            finally:
-                cursor.close()
-
-    def _compile(self, dialect: Dialect) -> tuple[str, Callable[[int], Any], StoredRows]:
-        stored = StoredRows(dialect)
-        compiled = (
-            select(*stored.columns())
-            .where(AuditEntry.seq > bindparam("after"), AuditEntry.seq <= bindparam("upto"))
-            .order_by(AuditEntry.seq)
-            .limit(bindparam("size"))
-            .compile(dialect=dialect)
-        )
-        fixed = {"upto": self._head_seq, "size": self._batch_size}
-        order = compiled.positiontup if dialect.positional else None
-
-        def parameters(last_seq: int) -> Any:
-            values = compiled.construct_params({**fixed, "after": last_seq})
-            return values if order is None else tuple(values[name] for name in order)
-
-        return compiled.string, parameters, stored
+def _claims_upto(
+    pending: _Claim | None, claims: Iterator[_Claim], last: int
+) -> tuple[list[_Claim], _Claim | None]:
+    """The claims up to seq ``last`` from ``pending`` on, and the first one after them."""
+    within: list[_Claim] = []
+    while pending is not None and pending.seq is not None and pending.seq <= last:
+        within.append(pending)
+        pending = next(claims, None)
+    return within, pending
 
 
 def _record(line_no: int, raw: bytes | None) -> SignedCheckpoint | WitnessHead | _Malformed:
@@ -889,6 +877,7 @@ def verify_chain(
     from_seq: int = 1,
     progress: Progress | None = None,
     batch_size: int = DEFAULT_BATCH,
+    workers: int = 0,
 ) -> VerifyResult:
     """Re-walk the chain and checkpoints (and the witness file, when given); report the first fault.
 
@@ -900,15 +889,16 @@ def verify_chain(
     genesis. So the walk covers at least ``from_seq`` onwards, and the result names the
     anchor. Every checkpoint's signature, order and witness line, and the witness's head
     lines' own chain, are checked either way. ``progress(done, total)`` is called after each
-    batch.
+    batch. ``workers`` helper processes re-hash batches ahead of the walk when it is long
+    (see :mod:`btam.audit.parallel`); the result is the same with or without them.
 
     :raises ValueError: when ``from_seq`` is below 1 or beyond the entry after the head.
     :raises AuditUnavailable: when the store or the witness file cannot be read.
     """
-    if from_seq < 1 or batch_size < 1:
-        raise ValueError("from_seq and batch_size must be at least 1")
+    if from_seq < 1 or batch_size < 1 or workers < 0:
+        raise ValueError("from_seq and batch_size must be at least 1, workers at least 0")
     keys = [public_key] if isinstance(public_key, Ed25519PublicKey) else list(public_key)
-    run = _Verification(sessions, keys, witness, batch_size)
+    run = _Verification(sessions, keys, witness, batch_size, workers)
     anchor: SignedCheckpoint | None = None
     try:
         bounds = run.bounds()

@@ -11,6 +11,7 @@ import itertools
 import json
 import logging
 import socket
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ from btam.audit.actions import AuditAction, Outcome
 from btam.audit.context import AuditContext, InvalidAuditEntry
 from btam.audit.events import AuditEvent, NotAppliedReason
 from btam.audit.models import AuditCheckpoint, AuditEntry
+from btam.audit.parallel import Helpers, SoundBatch
 from btam.audit.signing import SignedCheckpoint, WitnessHead, parse_witness_line
 from btam.audit.verify import VerifyResult, verify_chain
 from btam.audit.writer import (
@@ -779,6 +781,12 @@ TAMPERINGS = {
     "edited entry": lambda store: store.tamper(
         "UPDATE audit_entries SET actor_id = 99 WHERE seq = 7"
     ),
+    "edited last entry of a batch": lambda store: store.tamper(
+        "UPDATE audit_entries SET actor_id = 99 WHERE seq = 8"
+    ),
+    "stored hash rewritten": lambda store: store.tamper(
+        "UPDATE audit_entries SET entry_hash = :h WHERE seq = 6", h="ab" * 32
+    ),
     "deleted entry": lambda store: store.tamper("DELETE FROM audit_entries WHERE seq = 12"),
     "rehashed history": lambda store: (
         store.tamper("UPDATE audit_entries SET actor_id = 1 WHERE seq = 5"),
@@ -802,6 +810,29 @@ def test_the_walk_finds_the_same_whatever_its_batches(trail: Store, tampering: A
         assert trail.verify(batch_size=size, witness=False) == trail.verify(
             batch_size=1, witness=False
         )
+
+
+@pytest.mark.parametrize("tampering", TAMPERINGS.values(), ids=TAMPERINGS)
+def test_helper_processes_find_the_same_as_the_walk_alone(
+    trail: Store, tampering: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every batch through the helpers, however short the trail.
+    monkeypatch.setattr("btam.audit.verify.HELPERS_FROM", 0)
+    monkeypatch.setattr("btam.audit.parallel._WALK_TAKES_UNCLAIMED", False)
+    taken: list[SoundBatch | None] = []
+    take = Helpers.take
+    monkeypatch.setattr(Helpers, "take", lambda self, after: _kept(taken, take(self, after)))
+    assert threading.active_count() == 1  # helpers are forked only from a single thread
+    tampering(trail)
+    for witness in (True, False):
+        alone = trail.verify(batch_size=1, witness=witness)
+        assert trail.verify(batch_size=4, workers=2, witness=witness) == alone
+    assert any(batch is not None for batch in taken)  # the helpers' batches were taken
+
+
+def _kept(kept: list[SoundBatch | None], batch: SoundBatch | None) -> SoundBatch | None:
+    kept.append(batch)
+    return batch
 
 
 # --- partial verification and progress --------------------------------------------------
