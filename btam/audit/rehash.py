@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from json.encoder import encode_basestring_ascii
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, String, bindparam, func, select, type_coerce
 from sqlalchemy.engine import Dialect
@@ -109,7 +109,7 @@ class StoredRows:
         """
         batch = _ordinary(rows)
         if batch is not None:
-            return list(batch)
+            return cast(list[str | None], batch)
         out: list[str | None] = []
         for row in rows:
             try:

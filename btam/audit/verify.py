@@ -24,7 +24,10 @@ entries that is and how old the oldest is, and checkpoints every few minutes bou
 
 The walk is streamed in batches by keyset pagination, so memory stays flat for millions of
 entries, and it is bounded by the head read under the append lock at the start, so entries
-appended while it runs are neither half-seen nor reported as tampering.
+appended while it runs are neither half-seen nor reported as tampering. A batch is checked
+as a whole (seqs, links, hashes, checkpoints, head lines compared many at a time) and walked
+entry by entry only when something in it is wrong, to name the first fault; on a long trail
+helper processes may re-hash batches ahead of the walk (:mod:`btam.audit.parallel`).
 """
 
 from __future__ import annotations
