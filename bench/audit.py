@@ -33,7 +33,7 @@ from btam.audit.actions import AuditAction, Outcome
 from btam.audit.context import AuditContext
 from btam.audit.models import AuditCheckpoint, AuditEntry
 from btam.audit.signing import SignedCheckpoint, WitnessHead
-from btam.audit.verify import verify_chain
+from btam.audit.verify import HELPERS_FROM, verify_chain
 from btam.audit.writer import GENESIS_HASH, AuditWriter, canonical_entry
 from btam.db import make_engine
 from btam.schema import upgrade
@@ -221,29 +221,43 @@ def generate_chain(
     return engine, bare
 
 
-def bench_verify(workdir: Path, entries: int, checkpoint_every: int, batch_size: int) -> None:
+def bench_verify(
+    workdir: Path, entries: int, checkpoint_every: int, batch_size: int, workers: int
+) -> None:
     key = Ed25519PrivateKey.generate()
     started = time.perf_counter()
     engine, bare = generate_chain(workdir, entries, checkpoint_every, key)
     print(f"\ngenerated {entries:,} chained entries in {time.perf_counter() - started:.1f} s")
-    started = time.perf_counter()
-    result = verify_chain(
-        sessionmaker(engine),
-        public_key=key.public_key(),
-        witness=workdir / "verify-witness.log",
-        batch_size=batch_size,
-    )
-    elapsed = time.perf_counter() - started
-    assert result.ok and result.entries == entries, result
-    rate, bare_rate = entries / elapsed, entries / bare
+    elapsed: dict[int, float] = {}
+    # One process alone, then with helper processes as `btam audit verify` runs by default;
+    # alternated, so a busy moment of the machine weighs on both alike.
+    workers = workers if entries >= HELPERS_FROM else 0  # a shorter walk takes no helpers
+    for helpers in (0, workers, 0, workers) if workers else (0, 0):
+        started = time.perf_counter()
+        result = verify_chain(
+            sessionmaker(engine),
+            public_key=key.public_key(),
+            witness=workdir / "verify-witness.log",
+            batch_size=batch_size,
+            workers=helpers,
+        )
+        seconds = time.perf_counter() - started
+        assert result.ok and result.entries == entries, result
+        elapsed[helpers] = min(elapsed.get(helpers, seconds), seconds)
+    rate, bare_rate = entries / elapsed[0], entries / bare
     print(
         f"verify ({result.checkpoints:,} checkpoints, a witness head line per entry, "
-        f"batches of {batch_size}):"
+        f"batches of {batch_size}, best of 2):"
     )
-    print(f"  {rate:12,.0f} entries/s   ({elapsed:.1f} s)")
+    print(f"  {rate:12,.0f} entries/s   ({elapsed[0]:.1f} s, one process)")
+    if workers:
+        print(
+            f"  {entries / elapsed[workers]:12,.0f} entries/s   ({elapsed[workers]:.1f} s, "
+            f"with {workers} helper processes re-hashing ahead of the walk)"
+        )
     print(
         f"  bare SHA-256 of the same bytes: {bare_rate:12,.0f} entries/s   "
-        f"ratio {bare_rate / rate:.1f}x"
+        f"ratio {bare_rate / rate:.1f}x (one process)"
     )
     # The auditor's page: from the last checkpoint on, reading only the witness's tail.
     started = time.perf_counter()
@@ -259,7 +273,7 @@ def bench_verify(workdir: Path, entries: int, checkpoint_every: int, batch_size:
     assert tail.ok, tail
     print(
         f"  from the last checkpoint (the auditor's page): {tail.entries:,} entries in "
-        f"{partial * 1e3:.1f} ms, {partial / elapsed * 100:.2f}% of the whole walk"
+        f"{partial * 1e3:.1f} ms, {partial / elapsed[0] * 100:.2f}% of the whole walk"
     )
 
 
@@ -270,12 +284,20 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1000, help="audited requests to time")
     parser.add_argument("--checkpoint-every", type=int, default=1000)
     parser.add_argument("--batch-size", type=int, default=5000)
+    parser.add_argument(
+        "--verify-workers",
+        type=int,
+        default=len(os.sched_getaffinity(0)),
+        help="helper processes for the second verify figure (0: one process only)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="btam-audit-bench-") as tmp:
         workdir = Path(tmp)
         bench_request(workdir, args.requests, args.checkpoint_every)
         bench_append(workdir, args.appends, args.checkpoint_every)
-        bench_verify(workdir, args.entries, args.checkpoint_every, args.batch_size)
+        bench_verify(
+            workdir, args.entries, args.checkpoint_every, args.batch_size, args.verify_workers
+        )
 
 
 if __name__ == "__main__":

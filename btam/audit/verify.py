@@ -24,7 +24,10 @@ entries that is and how old the oldest is, and checkpoints every few minutes bou
 
 The walk is streamed in batches by keyset pagination, so memory stays flat for millions of
 entries, and it is bounded by the head read under the append lock at the start, so entries
-appended while it runs are neither half-seen nor reported as tampering.
+appended while it runs are neither half-seen nor reported as tampering. A batch is checked
+as a whole (seqs, links, hashes, checkpoints, head lines compared many at a time) and walked
+entry by entry only when something in it is wrong, to name the first fault; on a long trail
+helper processes may re-hash batches ahead of the walk (:mod:`btam.audit.parallel`).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import chain, count
 from pathlib import Path
+from typing import Any, cast
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import func, select
@@ -43,7 +47,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from btam.audit.models import AuditCheckpoint, AuditEntry
-from btam.audit.rehash import StoredRows
+from btam.audit.parallel import Helpers
+from btam.audit.rehash import StoredBatches
 from btam.audit.signing import (
     HEAD_LINE_BYTES,
     SignedCheckpoint,
@@ -53,18 +58,26 @@ from btam.audit.signing import (
 )
 from btam.audit.writer import ENTRY_FIELDS, GENESIS_HASH, AuditUnavailable, take_append_lock
 
-__all__ = ["VerifyResult", "postgres_role_sql", "verify_chain"]
+__all__ = ["HELPERS_FROM", "VerifyResult", "postgres_role_sql", "verify_chain"]
 
 Progress = Callable[[int, int], None]
 DEFAULT_BATCH = 5000
+# A walk of this many entries or more is worth starting helper processes for (see
+# btam.audit.parallel); a shorter one goes alone.
+HELPERS_FROM = 100_000
 _COUNT_CHUNK = 1 << 20
 _READ_BLOCK = 1 << 20
-_NOT_HEAD_LINE = re.compile(rb'^(?!\{"after":)([^\n]*)\n', re.MULTILINE)
+# A line that is no head line, found from the newline before it: a pattern that starts with a
+# plain byte lets the regex engine skip ahead to each newline instead of trying every byte.
+_NOT_HEAD_LINE = re.compile(rb'\n(?!\{"after":)([^\n]*)(?=\n)')
 # Beyond any seq a head line can name (at most 19 digits): no entry reaches it.
 _NO_SEQ = 10**20
 # Sorted keys make each kind of witness line start the same way (see btam.audit.signing).
 _HEAD_PREFIX = b'{"after":'
 _CHECKPOINT_PREFIX = b'{"entry_hash":'
+# Head lines compared at once when a run of them starts; doubled while they match, so a
+# trail of multi-entry commits costs a few comparisons per line, not a batch's worth.
+_MATCH_FIRST = 64
 # Positions in a row of StoredRows.columns().
 _PREV_HASH = ENTRY_FIELDS.index("prev_hash")
 _ENTRY_HASH = len(ENTRY_FIELDS)
@@ -153,10 +166,79 @@ class _Bounds:
     witness_bytes: int | None  # None: no witness to compare
 
 
+class _LineReader:
+    """The witness's lines, one by one for the head lines' parser or many at a time."""
+
+    def __init__(self, chunks: Iterator[tuple[int, bytes]]) -> None:
+        self._chunks = chunks
+        self._lines: list[bytes | None] = []
+        self._pos = 0
+        self._first = 0  # the number of self._lines[0]
+
+    def __iter__(self) -> _LineReader:
+        return self
+
+    def __next__(self) -> _Raw:
+        while self._pos >= len(self._lines):
+            if not self._fill():
+                raise StopIteration
+        at = self._pos
+        self._pos = at + 1
+        return self._first + at, self._lines[at]
+
+    @property
+    def last_line_no(self) -> int:
+        """The number of the line read last."""
+        return self._first + self._pos - 1
+
+    def _fill(self) -> bool:
+        for first, chunk in self._chunks:
+            lines: list[bytes | None]
+            if chunk.endswith(b"\n"):
+                lines = list(chunk.split(b"\n"))
+                lines.pop()  # after the last newline
+            elif chunk.startswith(_CHECKPOINT_PREFIX):
+                continue  # a torn checkpoint line: witness_checkpoints reports it
+            else:
+                lines = [None]  # torn
+            self._lines, self._pos, self._first = lines, 0, first
+            return True
+        return False
+
+    def match(self, expected: list[bytes], start: int, most: int) -> int:
+        """Read on while the lines are ``expected[start:]``, ``most`` at most; how many were.
+
+        Only lines already read from the file are compared: fewer may match at the end of
+        a block than would with the next one.
+        """
+        if self._pos >= len(self._lines) and not self._fill():
+            return 0
+        lines, pos = self._lines, self._pos
+        most = min(most, len(lines) - pos)
+        if most <= 0 or lines[pos] != expected[start]:
+            return 0
+        done, size = 0, _MATCH_FIRST
+        while done < most:
+            size = min(size, most - done)
+            read = lines[pos + done : pos + done + size]
+            wanted = expected[start + done : start + done + size]
+            if read == wanted:
+                done += size
+                size *= 2
+                continue
+            for line, spelled in zip(read, wanted, strict=True):
+                if line != spelled:
+                    break
+                done += 1
+            break
+        self._pos = pos + done
+        return done
+
+
 class _Heads:
     """The witness's head lines, matched against the entries as the walk reaches them."""
 
-    def __init__(self, lines: Iterator[_Raw], start_seq: int, previous: _Line | None) -> None:
+    def __init__(self, lines: _LineReader, start_seq: int, previous: _Line | None) -> None:
         self._lines = lines
         self._start_seq = start_seq
         self.pending: _Line | None = None
@@ -164,6 +246,8 @@ class _Heads:
         # The seq of the pending line, or one no entry reaches: the walk compares each seq
         # with it and calls see() only when an entry reaches a line.
         self.next_seq = _NO_SEQ
+        # The entry see_all checked last against its line (the one at fault, if it raised).
+        self.reached = 0
         self._advance()
 
     @property
@@ -251,6 +335,44 @@ class _Heads:
                 )
             self._advance()
 
+    def see_all(self, first: int, digests: Sequence[str]) -> None:
+        """:meth:`see` each entry of a batch from ``first`` in which the walk found no fault.
+
+        Where each commit held one entry, the lines that follow are exactly those the writer
+        would have written for the next entries: they are compared with them many at a time,
+        and the state is left as the same calls of :meth:`see` one by one would leave it.
+        """
+        last = first + len(digests) - 1
+        expected: list[bytes] | None = None
+        while self.next_seq <= last:
+            seq = max(self.next_seq, first)
+            i = seq - first
+            pending = self.pending
+            if seq < last and pending is not None and pending[1:3] == (seq, digests[i]):
+                if expected is None:
+                    # expected[j]: the head line of entry first + 1 + j, as the writer spells it.
+                    expected = [
+                        f'{{"after":"{after}","entry_hash":"{digest}","seq":{number}}}'.encode()
+                        for number, after, digest in zip(
+                            count(first + 1), digests, digests[1:], strict=False
+                        )
+                    ]
+                matched = self._lines.match(expected, i, last - seq)
+                if matched:
+                    # Lines of entries seq + 1 .. seq + matched, numbered one after the other.
+                    line_no = self._lines.last_line_no
+                    end = i + matched
+                    self.previous = (
+                        (line_no - 1, seq + matched - 1, digests[end - 1], digests[end - 2])
+                        if matched > 1
+                        else pending
+                    )
+                    self.pending = (line_no, seq + matched, digests[end], digests[end - 1])
+                    self.next_seq = seq + matched
+                    continue
+            self.reached = seq
+            self.see(seq, digests[i], digests[i + 1] if seq < last else None)
+
     def finish(self, last_seq: int, head_seq: int) -> None:
         """After the walk: no head line may lie beyond the last entry, none may be missing."""
         while self.pending is not None and self.pending[1] < self._start_seq:
@@ -277,11 +399,13 @@ class _Verification:
         public_keys: Sequence[Ed25519PublicKey],
         witness: Path | None,
         batch_size: int,
+        workers: int,
     ) -> None:
         self.sessions = sessions
         self.keys = {key_fingerprint(key): key for key in public_keys}
         self.witness = witness
         self.batch_size = batch_size
+        self.workers = workers
         self.entries = 0
         self.checkpoints = 0
         self.last_checkpoint: SignedCheckpoint | None = None
@@ -423,26 +547,24 @@ class _Verification:
                 if not chunk.startswith(_HEAD_PREFIX):
                     yield _Malformed(first)
                 continue
-            # Every line but the head lines (parsed by witness_heads), found without a
-            # Python step per line.
+            # Every line but the head lines (read by the head lines' reader), found without
+            # a Python step per line.
+            if not chunk.startswith(_HEAD_PREFIX):
+                record = _record(first, chunk[: chunk.index(b"\n")])
+                if not isinstance(record, WitnessHead):
+                    yield record
             line_no, counted = first, 0
             for found in _NOT_HEAD_LINE.finditer(chunk):
-                line_no += chunk.count(b"\n", counted, found.start())
-                counted = found.start()
+                # The line starts after the newline the match starts with.
+                line_no += chunk.count(b"\n", counted, found.start() + 1)
+                counted = found.start() + 1
                 record = _record(line_no, found.group(1))
                 if not isinstance(record, WitnessHead):
                     yield record
 
-    def witness_heads(self, bounds: _Bounds) -> Iterator[_Raw]:
+    def witness_heads(self, bounds: _Bounds) -> _LineReader:
         """Every line for the head lines' reader; it passes over checkpoint lines."""
-        for first, chunk in self.witness_chunks(bounds):
-            if not chunk.endswith(b"\n"):
-                if not chunk.startswith(_CHECKPOINT_PREFIX):
-                    yield first, None
-                continue
-            lines: list[bytes | None] = list(chunk.split(b"\n"))
-            lines.pop()  # after the last newline
-            yield from zip(count(first), lines)
+        return _LineReader(self.witness_chunks(bounds))
 
     def claims(self, bounds: _Bounds) -> Iterator[_Claim]:
         """Valid checkpoints in order, ending with the first problem found among them."""
@@ -550,56 +672,46 @@ class _Verification:
 
         expected = start_seq
         last_seq = start_seq - 1
-        stored: StoredRows | None = None
-        while last_seq < bounds.head_seq:
-            with self.sessions() as session:
-                connection = session.connection()
-                if stored is None:
-                    stored = StoredRows(connection.dialect)
-                rows = connection.execute(
-                    select(*stored.columns())
-                    .where(AuditEntry.seq > last_seq, AuditEntry.seq <= bounds.head_seq)
-                    .order_by(AuditEntry.seq)
-                    .limit(self.batch_size)
-                ).all()
-            if not rows:
-                break
-            digests = stored.digests(rows)
-            followings: list[str | None] = [*digests[1:], None]
-            for row, digest, following in zip(rows, digests, followings, strict=True):
-                seq = row[0]
-                if seq > expected:
-                    raise _Tampered(expected, f"entry {expected} is missing (deleted)")
-                if seq < expected:
-                    raise _Tampered(seq, f"entry {seq} is out of sequence")
-                if row[_PREV_HASH] != running:
-                    raise _Tampered(
-                        seq,
-                        f"entry {seq} does not follow entry {seq - 1} "
-                        "(an entry was inserted, removed or reordered)",
+        batches = StoredBatches(self.sessions, self.batch_size, bounds.head_seq)
+        helpers = self._helpers(last_seq, bounds.head_seq, total)
+        try:
+            while last_seq < bounds.head_seq:
+                rows: list[Sequence[Any]] | None = None
+                digests: Sequence[str | None]
+                taken = helpers.take(last_seq) if helpers is not None else None
+                if taken is not None and taken.follows == running:
+                    digests = taken.hashes
+                else:
+                    rows, stored = batches.after(last_seq)
+                    if not rows:
+                        break
+                    digests = stored.readable_digests(rows)
+                last = rows[-1][0] if rows is not None else last_seq + len(digests)
+                within, pending = _claims_upto(pending, claims, last)
+                if (rows is None or _sound(rows, digests, expected, running)) and _vouched_by(
+                    within, expected, digests
+                ):
+                    # Nothing in the batch is wrong but perhaps its witness lines.
+                    self._whole(heads, expected, cast(list[str], digests), within)
+                    running = cast(str, digests[-1])
+                    expected = last + 1
+                else:
+                    # Entry by entry, to report the first fault at its own entry.
+                    if within:
+                        claims = chain(within[1:], () if pending is None else (pending,), claims)
+                        pending = within[0]
+                    if rows is None:
+                        rows, stored = batches.after(last_seq)
+                        digests = stored.readable_digests(rows)
+                    pending, running, expected = self._rows(
+                        rows, digests, heads, (pending, claims), running, expected
                     )
-                if digest != row[_ENTRY_HASH]:
-                    raise _Tampered(seq, f"entry {seq} was altered (its hash does not match)")
-                if seq >= heads.next_seq:
-                    heads.see(seq, digest, following)
-                while pending is not None and (pending.seq is not None and pending.seq <= seq):
-                    if pending.problem is not None:
-                        raise _Tampered(pending.seq, pending.problem)
-                    assert pending.checkpoint is not None  # noqa: S101  (no problem => checkpoint)
-                    if pending.seq < seq or pending.checkpoint.entry_hash != digest:
-                        raise _Tampered(
-                            pending.seq,
-                            f"entry {pending.seq} differs from what checkpoint "
-                            f"#{pending.checkpoint.id} signed",
-                        )
-                    self._vouched(pending)
-                    pending = next(claims, None)
-                running = digest
-                expected = seq + 1
-                last_seq = seq
-                self.entries += 1
-            if progress is not None:
-                progress(self.entries, total)
+                last_seq = expected - 1
+                if progress is not None:
+                    progress(self.entries, total)
+        finally:
+            if helpers is not None:
+                helpers.stop()
 
         if pending is not None:
             if pending.seq is None:
@@ -617,6 +729,83 @@ class _Verification:
         heads.finish(last_seq, bounds.head_seq)
         self.witnessed_seq = heads.witnessed_seq
 
+    def _helpers(self, base: int, upto: int, total: int) -> Helpers | None:
+        if self.workers < 1 or total < HELPERS_FROM:
+            return None
+        return Helpers.start(
+            self.sessions, base=base, upto=upto, batch_size=self.batch_size, count=self.workers
+        )
+
+    def _whole(
+        self, heads: _Heads, first: int, digests: list[str], claims: Sequence[_Claim]
+    ) -> None:
+        """Take a batch whose entries and checkpoints hold no fault; check its witness lines."""
+        try:
+            heads.see_all(first, digests)
+        except _Tampered:
+            # Count what the walk entry by entry would have before this fault.
+            self.entries += heads.reached - first
+            for claim in claims:
+                if cast(int, claim.seq) < heads.reached:
+                    self._vouched(claim)
+            raise
+        for claim in claims:
+            self._vouched(claim)
+        self.entries += len(digests)
+
+    def _rows(
+        self,
+        rows: Sequence[Sequence[Any]],
+        digests: Sequence[str | None],
+        heads: _Heads,
+        checkpoints: tuple[_Claim | None, Iterator[_Claim]],
+        running: str,
+        expected: int,
+    ) -> tuple[_Claim | None, str, int]:
+        """Walk a batch entry by entry, raising at the first fault.
+
+        Returns the claim the walk waits for next, the hash the next entry must follow and
+        the seq it must have.
+        """
+        pending, claims = checkpoints
+        followings: list[str | None] = [*digests[1:], None]
+        for row, digest, following in zip(rows, digests, followings, strict=True):
+            seq = row[0]
+            if seq > expected:
+                raise _Tampered(expected, f"entry {expected} is missing (deleted)")
+            if seq < expected:
+                raise _Tampered(seq, f"entry {seq} is out of sequence")
+            if row[_PREV_HASH] != running:
+                raise _Tampered(
+                    seq,
+                    f"entry {seq} does not follow entry {seq - 1} "
+                    "(an entry was inserted, removed or reordered)",
+                )
+            if digest is None:
+                raise _Tampered(
+                    seq, f"entry {seq} was altered (it holds a value no entry can hold)"
+                )
+            if digest != row[_ENTRY_HASH]:
+                raise _Tampered(seq, f"entry {seq} was altered (its hash does not match)")
+            if seq >= heads.next_seq:
+                heads.see(seq, digest, following)
+            while pending is not None and (pending.seq is not None and pending.seq <= seq):
+                if pending.problem is not None:
+                    raise _Tampered(pending.seq, pending.problem)
+                assert pending.checkpoint is not None  # noqa: S101  (no problem => checkpoint)
+                if pending.seq < seq or pending.checkpoint.entry_hash != digest:
+                    raise _Tampered(
+                        pending.seq,
+                        f"entry {pending.seq} differs from what checkpoint "
+                        f"#{pending.checkpoint.id} signed",
+                    )
+                self._vouched(pending)
+                pending = next(claims, None)
+            running = digest
+            expected = seq + 1
+            self.entries += 1
+        return pending, running, expected
+
     def _vouched(self, claim: _Claim) -> None:
         self.checkpoints += 1
         self.last_checkpoint = claim.checkpoint
@@ -626,6 +815,45 @@ class _Verification:
             return None
         with self.sessions() as session:
             return session.scalar(select(AuditEntry.at).where(AuditEntry.seq == after_seq + 1))
+
+
+def _sound(
+    rows: Sequence[Sequence[Any]], digests: Sequence[str | None], expected: int, running: str
+) -> bool:
+    """Whether a batch read from ``expected`` on holds its seqs in order, linked and intact.
+
+    Checked a list at a time; the walk goes entry by entry only through a batch that is not,
+    to name its first fault.
+    """
+    return (
+        None not in digests
+        and [row[0] for row in rows] == list(range(expected, expected + len(rows)))
+        and [row[_PREV_HASH] for row in rows] == [running, *digests[:-1]]
+        and [row[_ENTRY_HASH] for row in rows] == digests
+    )
+
+
+def _vouched_by(claims: Sequence[_Claim], first: int, digests: Sequence[str | None]) -> bool:
+    """Whether every claim is a checkpoint that signed the hash of its entry in the batch."""
+    return all(
+        claim.problem is None
+        and claim.checkpoint is not None
+        and claim.seq is not None
+        and claim.seq >= first
+        and claim.checkpoint.entry_hash == digests[claim.seq - first]
+        for claim in claims
+    )
+
+
+def _claims_upto(
+    pending: _Claim | None, claims: Iterator[_Claim], last: int
+) -> tuple[list[_Claim], _Claim | None]:
+    """The claims up to seq ``last`` from ``pending`` on, and the first one after them."""
+    within: list[_Claim] = []
+    while pending is not None and pending.seq is not None and pending.seq <= last:
+        within.append(pending)
+        pending = next(claims, None)
+    return within, pending
 
 
 def _record(line_no: int, raw: bytes | None) -> SignedCheckpoint | WitnessHead | _Malformed:
@@ -652,6 +880,7 @@ def verify_chain(
     from_seq: int = 1,
     progress: Progress | None = None,
     batch_size: int = DEFAULT_BATCH,
+    workers: int = 0,
 ) -> VerifyResult:
     """Re-walk the chain and checkpoints (and the witness file, when given); report the first fault.
 
@@ -663,15 +892,16 @@ def verify_chain(
     genesis. So the walk covers at least ``from_seq`` onwards, and the result names the
     anchor. Every checkpoint's signature, order and witness line, and the witness's head
     lines' own chain, are checked either way. ``progress(done, total)`` is called after each
-    batch.
+    batch. ``workers`` helper processes re-hash batches ahead of the walk when it is long
+    (see :mod:`btam.audit.parallel`); the result is the same with or without them.
 
     :raises ValueError: when ``from_seq`` is below 1 or beyond the entry after the head.
     :raises AuditUnavailable: when the store or the witness file cannot be read.
     """
-    if from_seq < 1 or batch_size < 1:
-        raise ValueError("from_seq and batch_size must be at least 1")
+    if from_seq < 1 or batch_size < 1 or workers < 0:
+        raise ValueError("from_seq and batch_size must be at least 1, workers at least 0")
     keys = [public_key] if isinstance(public_key, Ed25519PublicKey) else list(public_key)
-    run = _Verification(sessions, keys, witness, batch_size)
+    run = _Verification(sessions, keys, witness, batch_size, workers)
     anchor: SignedCheckpoint | None = None
     try:
         bounds = run.bounds()

@@ -75,6 +75,13 @@ def _audit_sessions(settings: Settings) -> AbstractContextManager[sessionmaker[S
     return _sessions(settings.audit_database_url, "audit store", immediate=True)
 
 
+def _usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 class _Bar:
     """Creates the click progress bar once the total is known, and only on a terminal."""
 
@@ -161,7 +168,15 @@ def audit() -> None:
     help="Check signatures with the PEM public keys in this file (a key ring or one key) "
     "instead of the signing key and the instance's ring; repeat for several files.",
 )
-def verify(from_seq: int, public_key_files: tuple[Path, ...]) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="N",
+    help="Re-hash a long trail in N helper processes beside the walk "
+    "[default: one per usable CPU; 0: none].",
+)
+def verify(from_seq: int, public_key_files: tuple[Path, ...], workers: int | None) -> None:
     """Re-walk the chain, checkpoints and witness file; exit 1 naming the first bad entry."""
     settings = _settings()
     try:
@@ -181,6 +196,7 @@ def verify(from_seq: int, public_key_files: tuple[Path, ...]) -> None:
                 witness=settings.audit_witness,
                 from_seq=from_seq,
                 progress=bar,
+                workers=_usable_cpus() if workers is None else workers,
             )
         except (AuditUnavailable, ValueError) as exc:
             raise CannotRun(str(exc)) from None

@@ -11,6 +11,7 @@ import itertools
 import json
 import logging
 import socket
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ from btam.audit.actions import AuditAction, Outcome
 from btam.audit.context import AuditContext, InvalidAuditEntry
 from btam.audit.events import AuditEvent, NotAppliedReason
 from btam.audit.models import AuditCheckpoint, AuditEntry
+from btam.audit.parallel import Helpers, SoundBatch
 from btam.audit.signing import SignedCheckpoint, WitnessHead, parse_witness_line
 from btam.audit.verify import VerifyResult, verify_chain
 from btam.audit.writer import (
@@ -468,6 +470,17 @@ def test_fields_swapped_between_two_entries_are_caught(trail: Store) -> None:
     assert_caught(trail.verify(), 3, "altered")
 
 
+@pytest.mark.parametrize("column", ["purpose", "action", "at", "actor_id", "prev_hash"])
+def test_an_entry_value_turned_into_a_blob_is_caught(trail: Store, column: str) -> None:
+    if trail.dialect != "sqlite":
+        pytest.skip("PostgreSQL keeps no blob in a column of another type")
+    # The very same bytes, stored as a blob: an ORM read would return bytes, no entry's value.
+    trail.tamper(
+        f"UPDATE audit_entries SET {column} = CAST({column} AS BLOB) WHERE seq = 7"  # noqa: S608  (a column name above)
+    )
+    assert_caught(trail.verify(), 7, "entry 7")
+
+
 # --- truncation -------------------------------------------------------------------------
 
 
@@ -750,6 +763,76 @@ def test_a_witness_line_in_another_json_spelling_reads_as_the_writers(trail: Sto
     trail.witness.write_text("".join(lines))
     result = trail.verify()
     assert result.ok and (result.witnessed_seq, result.checkpoints) == (25, 2)
+
+
+def _drop_witness_head_line(store: Store) -> None:
+    lines = store.witness.read_text().splitlines(keepends=True)
+    gone = next(n for n, line in enumerate(lines) if '"seq":14}' in line and '"after"' in line)
+    store.witness.write_text("".join(lines[:gone] + lines[gone + 1 :]))
+
+
+def _append_twice_in_one_commit(store: Store) -> None:
+    store.writer().append_all(ctx(30), [AuditEvent(action=AuditAction.AUDIT_TRAIL_VIEWED)] * 2)
+
+
+TAMPERINGS = {
+    "none": lambda store: None,
+    "multi-entry commits": _append_twice_in_one_commit,
+    "edited entry": lambda store: store.tamper(
+        "UPDATE audit_entries SET actor_id = 99 WHERE seq = 7"
+    ),
+    "edited last entry of a batch": lambda store: store.tamper(
+        "UPDATE audit_entries SET actor_id = 99 WHERE seq = 8"
+    ),
+    "stored hash rewritten": lambda store: store.tamper(
+        "UPDATE audit_entries SET entry_hash = :h WHERE seq = 6", h="ab" * 32
+    ),
+    "deleted entry": lambda store: store.tamper("DELETE FROM audit_entries WHERE seq = 12"),
+    "rehashed history": lambda store: (
+        store.tamper("UPDATE audit_entries SET actor_id = 1 WHERE seq = 5"),
+        store.rehash_from(5),
+    ),
+    "forged checkpoint": lambda store: store.tamper(
+        "UPDATE audit_checkpoints SET signature = :s WHERE id = 2", s="ab" * 64
+    ),
+    "witness head line removed": _drop_witness_head_line,
+    "truncated": lambda store: store.tamper("DELETE FROM audit_entries WHERE seq > 22"),
+}
+
+
+@pytest.mark.parametrize("tampering", TAMPERINGS.values(), ids=TAMPERINGS)
+def test_the_walk_finds_the_same_whatever_its_batches(trail: Store, tampering: Any) -> None:
+    # Batches free of faults are checked as a whole; one entry per batch checks entry by entry.
+    tampering(trail)
+    one_by_one = trail.verify(batch_size=1)
+    for size in (4, 10, 5000):
+        assert trail.verify(batch_size=size) == one_by_one, size
+        assert trail.verify(batch_size=size, witness=False) == trail.verify(
+            batch_size=1, witness=False
+        )
+
+
+@pytest.mark.parametrize("tampering", TAMPERINGS.values(), ids=TAMPERINGS)
+def test_helper_processes_find_the_same_as_the_walk_alone(
+    trail: Store, tampering: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every batch through the helpers, however short the trail.
+    monkeypatch.setattr("btam.audit.verify.HELPERS_FROM", 0)
+    monkeypatch.setattr("btam.audit.parallel._WALK_TAKES_UNCLAIMED", False)
+    taken: list[SoundBatch | None] = []
+    take = Helpers.take
+    monkeypatch.setattr(Helpers, "take", lambda self, after: _kept(taken, take(self, after)))
+    assert threading.active_count() == 1  # helpers are forked only from a single thread
+    tampering(trail)
+    for witness in (True, False):
+        alone = trail.verify(batch_size=1, witness=witness)
+        assert trail.verify(batch_size=4, workers=2, witness=witness) == alone
+    assert any(batch is not None for batch in taken)  # the helpers' batches were taken
+
+
+def _kept(kept: list[SoundBatch | None], batch: SoundBatch | None) -> SoundBatch | None:
+    kept.append(batch)
+    return batch
 
 
 # --- partial verification and progress --------------------------------------------------

@@ -164,6 +164,25 @@ def test_verify_names_the_first_bad_seq(instance: Settings) -> None:
     assert err.count("\n") == 1
 
 
+def test_verify_with_helper_processes_reports_the_same(
+    instance: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # However short the trail, every batch is re-hashed by the helpers.
+    monkeypatch.setattr("btam.audit.verify.HELPERS_FROM", 0)
+    monkeypatch.setattr("btam.audit.parallel._WALK_TAKES_UNCLAIMED", False)
+    append(instance, 12)
+    code, out, _ = run("verify", "--workers", "2")
+    assert code == 0 and out.startswith("audit trail intact: 12 entries"), out
+    engine = make_engine(instance.audit_database_url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TRIGGER audit_entries_no_update"))
+        conn.execute(text("UPDATE audit_entries SET actor_role = 'auditor' WHERE seq = 9"))
+    engine.dispose()
+    code, _, err = run("verify", "--workers", "2")
+    assert code == 1 and err.startswith("audit trail TAMPERED at seq 9: entry 9 was altered")
+    assert run("verify", "--workers", "0") == (code, "", err)
+
+
 def test_public_key_prints_the_verification_key(instance: Settings, tmp_path: Path) -> None:
     append(instance, 2)
     run("checkpoint")
