@@ -55,8 +55,9 @@ $(VENV)/.bench: pyproject.toml $(VENV)/.dev
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	touch $@
 
+# On SQLite, and again on a throwaway PostgreSQL server when its binaries are installed.
 bench: $(VENV)/.bench
-	$(BIN)/python bench/run.py --cases $(BENCH_CASES)
+	.ci/with-postgres $(BIN)/python bench/run.py --cases $(BENCH_CASES)
 
 # The README's pictures, from the demo district in Debian's Chromium.
 screenshots: $(VENV)/.dev

@@ -1,6 +1,6 @@
 """A person's history found by blind index, beside the same lookup on a plain indexed column.
 
-    BTAM_INSTANCE=... .venv/bin/python bench/history.py [--lookups 200]
+    BTAM_INSTANCE=... .venv/bin/python bench/history.py [--lookups 200] [--plain-url URL]
 
 Runs against an instance filled by ``bench/seed.py``. The full lookup is what the people
 search and triage do for a team lead: the blind index of a student id (HMAC under the
@@ -10,8 +10,10 @@ people share each value), then the person's cases the lead may see. It leaves ou
 append of the search page, which ``bench/pages.py`` measures with the pages.
 
 The baseline is the same lookup on a plain, indexed ``student_number`` column of a table
-holding as many people, in a SQLite store of the same kind: one indexed equality, then the
-person's cases. Both find the same people for the same student ids.
+holding as many people, in a store of the same kind: one indexed equality, then the person's
+cases. Both find the same people for the same student ids. The plain store is a temporary
+SQLite file, or the empty database ``--plain-url`` names (an empty PostgreSQL database beside
+a PostgreSQL case store).
 """
 
 from __future__ import annotations
@@ -52,6 +54,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lookups", type=int, default=200)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--plain-url", default=None, help="an empty database for the baseline's tables"
+    )
     args = parser.parse_args()
     rng = random.Random(15)
 
@@ -119,7 +124,7 @@ def main() -> None:
         assert cases and cases[0], "the lead's own student was not found"
 
     with tempfile.TemporaryDirectory(prefix="btam-history-") as folder:
-        engine = make_engine(f"sqlite:///{folder}/plain.sqlite3")
+        engine = make_engine(args.plain_url or f"sqlite:///{folder}/plain.sqlite3")
         with engine.begin() as conn:
             conn.execute(
                 text(
@@ -168,6 +173,10 @@ def main() -> None:
                 ],
             )
             source.close()
+        if engine.dialect.name == "postgresql":
+            # The planner's statistics, as the case store has them (bench/seed.py settles it).
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("VACUUM ANALYZE")
         plain_t: list[float] = []
         with engine.connect() as conn:
             for number, _pid in wanted:

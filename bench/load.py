@@ -1,10 +1,12 @@
-"""A load run: gunicorn (two workers, SQLite) under locust, then the audit trail checked.
+"""A load run: gunicorn (two workers) under locust, then the audit trail checked.
 
     BTAM_INSTANCE=... .venv/bin/python bench/load.py [--users 24] [--seconds 60]
 
-Runs against an instance filled by ``bench/seed.py``. Starts gunicorn on 127.0.0.1 with the
-project's gunicorn settings and two workers, the tip line's limits raised for the run (the
-limits and the proof of work stay on: a real flood would meet them), and drives it headless
+Runs against an instance filled by ``bench/seed.py``, on its stores (SQLite files or PostgreSQL
+databases, as ``BTAM_DATABASE_URL`` and ``BTAM_AUDIT_DATABASE_URL`` say). Starts gunicorn on
+127.0.0.1 with the project's gunicorn settings and two workers, the tip line's limits raised
+for the run (the limits and the proof of work stay on: a real flood would meet them), and
+drives it headless
 with ``bench/locustfile.py`` for a fixed time: team leads and members reading and writing,
 counselors, auditors, and anonymous tipsters. Then it prints throughput, latency, the count
 of 5xx answers (which must be 0), runs ``btam audit verify`` and compares the entries the
@@ -32,8 +34,10 @@ from typing import Any
 import pyotp
 import requests
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from btam.db import make_engine
+from btam.security.mfa import STEP_SECONDS
 from btam.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,12 +102,20 @@ def plan(case_url: str, accounts: dict[str, Any], users: int) -> dict[str, Any]:
         case_ids = (
             conn.execute(text("SELECT id FROM cases ORDER BY id DESC LIMIT 500")).scalars().all()
         )
+        last_steps = {
+            row.id: row.mfa_last_step
+            for row in conn.execute(text("SELECT id, mfa_last_step FROM users"))
+        }
     engine.dispose()
+
+    def with_step(chosen: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{**a, "mfa_last_step": last_steps.get(a["id"], 0)} for a in chosen]
+
     return {
         "password": accounts["password"],
-        "team": team_users,
-        "counselors": accounts["counselors"][:2],
-        "auditors": accounts["auditors"],
+        "team": with_step(team_users),
+        "counselors": with_step(accounts["counselors"][:2]),
+        "auditors": with_step(accounts["auditors"]),
         "teams": found,
         "case_ids": list(case_ids),
         "schools": accounts["schools"],
@@ -124,6 +136,11 @@ def sign_in(base: str, account: dict[str, Any], password: str) -> dict[str, Any]
             raise SystemExit(f"load: no CSRF token on {url}")
         return unescape(match.group(1))
 
+    # A code of a step already used is refused (no replay): an account bench/pages.py signed
+    # in moments ago waits for its next code, as a person would.
+    wait = (account["mfa_last_step"] + 1) * STEP_SECONDS - time.time()
+    if wait > 0:
+        time.sleep(wait)
     response = session.post(
         base + "/login",
         data={"csrf_token": token("/login"), "username": account["username"], "password": password},
@@ -282,7 +299,9 @@ def main() -> None:
             for f in failures
         ],
     }
-    print(f"load: {args.users} users for {args.seconds} s against gunicorn (2 workers, SQLite)")
+    postgres = make_url(settings.database_url).get_backend_name() == "postgresql"
+    store = "PostgreSQL" if postgres else "SQLite"
+    print(f"load: {args.users} users for {args.seconds} s against gunicorn (2 workers, {store})")
     print(
         f"  {signed_in} accounts signed in first through the real pages (password, TOTP), "
         f"in {sign_in_seconds:.1f} s"
