@@ -99,8 +99,11 @@ def plan(case_url: str, accounts: dict[str, Any], users: int) -> dict[str, Any]:
                 "people": list(people),
                 "pages": max(1, -(-total // 50)),
             }
-        case_ids = (
-            conn.execute(text("SELECT id FROM cases ORDER BY id DESC LIMIT 500")).scalars().all()
+        # The auditor filters by case number, as people type it.
+        case_numbers = (
+            conn.execute(text("SELECT number FROM cases ORDER BY id DESC LIMIT 500"))
+            .scalars()
+            .all()
         )
         last_steps = {
             row.id: row.mfa_last_step
@@ -117,7 +120,7 @@ def plan(case_url: str, accounts: dict[str, Any], users: int) -> dict[str, Any]:
         "counselors": with_step(accounts["counselors"][:2]),
         "auditors": with_step(accounts["auditors"]),
         "teams": found,
-        "case_ids": list(case_ids),
+        "case_numbers": list(case_numbers),
         "schools": accounts["schools"],
     }
 

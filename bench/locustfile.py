@@ -160,8 +160,8 @@ class Auditor(SignedIn):
 
     @task
     def trail(self) -> None:
-        case_id = random.choice(PLAN["case_ids"])
-        self.read(f"/audit/?case_id={case_id}", "audit trail", "/audit/?case_id=[id]")
+        number = random.choice(PLAN["case_numbers"])
+        self.read(f"/audit/?case_number={number}", "audit trail", "/audit/?case_number=[number]")
 
 
 class Tipster(HttpUser):

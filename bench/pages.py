@@ -235,7 +235,7 @@ def main() -> None:
         (f"case list, page {deep}", lead_client, f"/cases/?page={deep}"),
         ("home page", lead_client, "/dashboard"),
         ("person history", lead_client, f"/people/{found['person_id']}"),
-        ("audit trail, one case", auditor_client, f"/audit/?case_id={found['case_id']}"),
+        ("audit trail, one case", auditor_client, f"/audit/?case_number={found['case_number']}"),
     ]
     bare = bare_app(app, found["time_zone"])
     bare_client = bare.test_client()
