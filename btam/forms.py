@@ -11,9 +11,10 @@ from typing import Any, ClassVar
 
 from flask import g, has_request_context
 from flask_wtf import FlaskForm
-from wtforms import Field, Form, IntegerField, SelectMultipleField
+from markupsafe import Markup
+from wtforms import Field, Form, IntegerField, SelectChoice, SelectMultipleField
 from wtforms.validators import ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput, ListWidget, Select
 
 from btam.ids import parse_id
 
@@ -84,6 +85,25 @@ def refused_fields() -> list[tuple[str, str, str]]:
             for error in field.errors:
                 found.append((field.id, str(field.label.text), str(error)))
     return found
+
+
+_OPTION = Markup('<option value="{}">{}</option>')
+_SELECTED_OPTION = Markup('<option selected value="{}">{}</option>')
+
+
+class LongSelect(Select):
+    """A select whose plain options are spelt directly, not through an attribute dict each:
+    the same HTML, for menus of hundreds (a state's schools, every audited action)."""
+
+    @classmethod
+    def render_option(cls, choice: SelectChoice, **kwargs: Any) -> Markup:
+        if choice.render_kw or kwargs:
+            rendered: Markup = super().render_option(choice, **kwargs)
+            return rendered
+        value = str(choice.value) if isinstance(choice.value, bool) else choice.value
+        # Markup.format escapes each value it is given.
+        spelt = _SELECTED_OPTION if choice.selected else _OPTION
+        return spelt.format(value, choice.label or choice.value)
 
 
 class MultiCheckboxField(SelectMultipleField):

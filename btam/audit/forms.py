@@ -6,7 +6,7 @@ from wtforms import DateField, Form, SelectChoice, SelectField, StringField, Sub
 from wtforms.validators import Length, Optional, Regexp, ValidationError
 
 from btam.audit.actions import AuditAction, Outcome
-from btam.forms import BaseForm, RecordIdField
+from btam.forms import BaseForm, LongSelect, RecordIdField
 
 
 class TrailFilterForm(Form):
@@ -21,13 +21,14 @@ class TrailFilterForm(Form):
         "Action",
         choices=[SelectChoice("", "Any")] + [SelectChoice(a.value, a.value) for a in AuditAction],
         validators=[Optional()],
+        widget=LongSelect(),
     )
     outcome = SelectField(
         "Outcome",
         choices=[SelectChoice("", "Any")] + [SelectChoice(o.value, o.value) for o in Outcome],
         validators=[Optional()],
     )
-    school_id = SelectField("School", coerce=str, validators=[Optional()])
+    school_id = SelectField("School", coerce=str, validators=[Optional()], widget=LongSelect())
     case_number = StringField(
         "Case number",
         description="As on the case, for example 2026-0042.",
