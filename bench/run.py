@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import targets  # bench/, beside this script
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
@@ -378,7 +379,7 @@ def write(
             "- PostgreSQL: not measured, no server (`make bench` starts one with "
             "`.ci/with-postgres` when PostgreSQL's server binaries are installed)"
         )
-    lines += ["", "## Generation", ""]
+    lines += ["", *targets.section(measured, crypto_text, audit_text), "## Generation", ""]
     for m in measured:
         lines += generation(m, args)
     lines += [
