@@ -6,7 +6,7 @@ import itertools
 from dataclasses import dataclass
 from datetime import date
 
-from btam.people.services.matching import PersonData, ruled_out, same_person
+from btam.people.services.matching import PersonData, indexes_under, ruled_out, same_person
 from btam.people.terms import PersonKind
 from btam.security.blind_index import PersonIndexes
 
@@ -26,15 +26,7 @@ class Candidate:
 
 
 def indexes(data: PersonData) -> tuple[str | None, str | None]:
-    by_number = INDEXES.student_id_index(data.student_number) if data.student_number else None
-    by_name = None
-    if data.date_of_birth is not None and (data.given_name or data.family_name):
-        by_name = INDEXES.name_dob_index(
-            given_name=data.given_name,
-            family_name=data.family_name,
-            date_of_birth=data.date_of_birth,
-        )
-    return by_number, by_name
+    return indexes_under(INDEXES, data)
 
 
 def people() -> list[PersonData]:

@@ -21,7 +21,7 @@ from btam.errors import ValidationFailed
 from btam.people import dto, repository
 from btam.people.models import Person
 from btam.people.terms import PersonKind
-from btam.security.blind_index import normalize
+from btam.security.blind_index import PersonIndexes, normalize
 from btam.security.keys import person_indexes
 
 NAME_MAX = 100
@@ -80,7 +80,13 @@ NAME_NEEDED = "No one you may see has that student id: give the person's name to
 
 
 def indexes_of(ctx: ServiceContext, data: PersonData) -> tuple[str | None, str | None]:
-    indexes = person_indexes(ctx.db)
+    """The blind indexes (student id, name and birth date) ``data`` gives, None where it
+    lacks what one is made of."""
+    return indexes_under(person_indexes(ctx.db), data)
+
+
+def indexes_under(indexes: PersonIndexes, data: PersonData) -> tuple[str | None, str | None]:
+    """:func:`indexes_of` under the given index keys."""
     by_number = indexes.student_id_index(data.student_number) if data.student_number else None
     by_name = None
     if data.date_of_birth is not None and (data.given_name or data.family_name):
