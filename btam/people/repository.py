@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from btam.access.policy import Access, Act
@@ -39,6 +39,15 @@ def _index_match(student_id_index: str | None, name_dob_index: str | None) -> An
     return or_(*clauses) if clauses else None
 
 
+def _candidates_scope(db: Session, access: Access) -> ColumnElement[bool]:
+    # Hundreds of people share an index value. SQLite lists the people the actor may see
+    # once and probes it per candidate; PostgreSQL would hash every party of the district
+    # for that list, and checks each candidate instead. Both filters keep the same people.
+    if db.get_bind().dialect.name == "sqlite":
+        return people_scope.visible_people(access)
+    return people_scope.visible_person(access)
+
+
 def people_by_index(
     db: Session,
     access: Access,
@@ -58,7 +67,7 @@ def people_by_index(
         return []
     query = (
         select(Person)
-        .where(match, Person.merged_into_id.is_(None), people_scope.visible_people(access))
+        .where(match, Person.merged_into_id.is_(None), _candidates_scope(db, access))
         .order_by(Person.id)
     )
     found = [p for p in db.execute(query).scalars() if keep is None or keep(p)]
@@ -86,7 +95,7 @@ def people_by_indexes(
         return []
     query = (
         select(Person)
-        .where(or_(*clauses), Person.merged_into_id.is_(None), people_scope.visible_people(access))
+        .where(or_(*clauses), Person.merged_into_id.is_(None), _candidates_scope(db, access))
         .order_by(Person.id)
     )
     found = [p for p in db.execute(query).scalars() if keep is None or keep(p)]
