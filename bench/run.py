@@ -176,7 +176,7 @@ def measure(store: str, urls: dict[str, str], work: Path, args: Any, entries: in
     seeded = run(
         [PYTHON, "bench/seed.py", "--scale", str(args.cases), "--audit-entries", str(entries)],
         env,
-        f"{name}: generate {args.cases:,} cases and about {entries:,} audit entries",
+        f"{name}: generate {args.cases:,} cases and at least {entries:,} audit entries",
     )
     started = time.perf_counter()
     verified = run([str(BIN / "btam"), "audit", "verify"], env, f"{name}: btam audit verify")
