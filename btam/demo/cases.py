@@ -27,6 +27,7 @@ from btam.access.policy import Act
 from btam.access.record_classes import RecordClass
 from btam.accounts import repository as accounts_repo
 from btam.accounts.models import User
+from btam.accounts.services import organisation
 from btam.accounts.signin import actor_for
 from btam.assessment.catalog import CLOSING_CLASSIFICATION
 from btam.assessment.services import answers, determinations, facts, notices
@@ -915,7 +916,7 @@ class _Loader:
     def load(self, demo: DemoCase) -> str:
         now = self.ctx.now
         opened = now - demo.opened_ago
-        today = now.date()
+        today = organisation.local_day(self.ctx, now)
         opened_case = self.do(
             demo.opened_by,
             opened,
@@ -994,7 +995,7 @@ class _Loader:
                     number,
                     item_id,
                     log.LogData(
-                        held_on=at.date(),
+                        held_on=organisation.local_day(ctx, at),
                         minutes=step.minutes,
                         kind=step.kind,
                         private_notes=step.private_notes,
@@ -1112,7 +1113,7 @@ class _Loader:
                     description=step.description,
                     aim=step.aim,
                     owner_id=self.user(step.owner).id,
-                    due_on=(at + step.due_in).date(),
+                    due_on=organisation.local_day(self.ctx, at + step.due_in),
                     target_party_id=target,
                 ),
             ),
@@ -1177,7 +1178,7 @@ class _Loader:
                 number,
                 facts.FactData(
                     source=fact.source,
-                    learned_on=when.date(),
+                    learned_on=organisation.local_day(ctx, when),
                     statement=fact.statement,
                     record_class=fact.record_class,
                     gathered_by=self.user(fact.by).id,

@@ -29,6 +29,7 @@ from typing import TypeVar
 from btam.access.record_classes import RecordClass
 from btam.accounts import repository as accounts_repo
 from btam.accounts.models import User
+from btam.accounts.services import organisation
 from btam.audit.context import AuditContext
 from btam.cases.services import records
 from btam.cases.terms import CaseStatus
@@ -549,7 +550,7 @@ class _Loader:
 
     def report(self, demo: DemoReport) -> None:
         received = self.ctx.now - demo.ago
-        today = self.ctx.now.date()
+        today = organisation.local_day(self.ctx)
         attachment = None
         if demo.attachment is not None:
             name, text = demo.attachment

@@ -15,6 +15,7 @@ from typing import TypeVar
 
 from btam.access.policy import Act
 from btam.accounts import repository as accounts_repo
+from btam.accounts.services import organisation
 from btam.assessment.services import determinations
 from btam.assessment.services import view as assessment_view
 from btam.cases.services.guard import load_case
@@ -150,7 +151,7 @@ def load_meetings(ctx: ServiceContext, *, team_id: int, numbers: tuple[str, ...]
                 description=WALL_CONFERENCE,
                 aim=Aim.SUBJECT,
                 owner_id=uid(PSYCH),
-                due_on=(planned_at + timedelta(days=9)).date(),
+                due_on=organisation.local_day(c, planned_at + timedelta(days=9)),
             ),
         ),
     )

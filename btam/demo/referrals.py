@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from typing import TypeVar
 
 from btam.accounts import repository as accounts_repo
+from btam.accounts.services import organisation
 from btam.assessment.terms import Method
 from btam.cases import repository as case_repo
 from btam.cases.services.guard import load_case
@@ -58,7 +59,7 @@ class _Loader:
         )
 
     def day(self, ago: timedelta) -> date:
-        return (self.ctx.now - ago).date()
+        return organisation.local_day(self.ctx, self.ctx.now - ago)
 
     def move(
         self,
@@ -314,7 +315,7 @@ def _told_in_time(loader: _Loader, number: str) -> None:
             continue
         name = names.get(duty.person_id, "")
         parents = duty.audience is Audience.TARGET_PARENTS
-        ago = loader.ctx.now.date() - duty.due_on + days(0.5)
+        ago = organisation.local_day(loader.ctx) - duty.due_on + days(0.5)
         loader.notify(
             number,
             LEAD,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime, time
 
 import pytest
 from flask import Flask
@@ -488,3 +490,13 @@ def test_referrals_at_several_statuses_and_notifications_recorded_and_outstandin
         ).scalar_one()
         assert notifications.outstanding_notifications_of(ctx, tyler_case) == []
         assert len(referrals.open_referrals(ctx, tyler_case)) == 1
+
+
+@pytest.mark.parametrize("hour", [0, 3, 5])
+def test_the_demo_loads_while_utc_is_already_the_districts_tomorrow(app: Flask, hour: int) -> None:
+    # From midnight to 05:00 or 06:00 UTC it is still the evening before in Chicago: the
+    # demo's days (a session held, a fact learned, a due day) are the district's days.
+    moment = datetime.combine(datetime.now(UTC).date(), time(hour, 30), UTC)
+    with system(app) as ctx:
+        result = load_demo(replace(ctx, now=moment), password=PASSWORD)
+    assert len(result.cases) == len(CASES) + 1
