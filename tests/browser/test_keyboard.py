@@ -10,12 +10,13 @@ newcomers the administrator adds (``newcomers``), on the demo district; each pag
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Page, StorageState, expect
 
-from btam.demo import TEAM
+from btam.demo import TEAM, TIME_ZONE
 from btam.demo.cases import BATHROOM_WALL
 from tests.browser.checks import Look
 from tests.browser.demo_cases import number_of
@@ -43,8 +44,11 @@ from tests.support.pages import (
 pytestmark = pytest.mark.browser
 
 CODE = re.compile(r"[A-Z2-9]{4}(?:-[A-Z2-9]{4}){5}")
-TODAY = date.today().isoformat()
-LATER = (date.today() + timedelta(days=14)).isoformat()
+# The demo district's day: from midnight UTC it is still yesterday in its time zone, and a
+# date "in the future" is refused there.
+DISTRICT_TODAY = datetime.now(ZoneInfo(TIME_ZONE)).date()
+TODAY = DISTRICT_TODAY.isoformat()
+LATER = (DISTRICT_TODAY + timedelta(days=14)).isoformat()
 
 
 def _signed_in(browsing: Browsing, state: StorageState) -> Page:
