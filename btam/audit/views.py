@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from wtforms import SelectChoice
+from wtforms import Field, SelectChoice
 
 from btam import web
 from btam.access.actor import Actor
@@ -23,6 +24,18 @@ from btam.forms import note_refused
 from btam.ids import parse_id
 
 
+def _named(field: Field, lookup: Callable[[str], int | None], missing: str) -> int | None:
+    """The id of what a typed field names (None when left empty); ``missing`` on the field
+    when it names nothing."""
+    text = (field.data or "").strip()
+    if not text:
+        return None
+    found = lookup(text)
+    if found is None:
+        field.errors = [missing]
+    return found
+
+
 def _filter_form(ctx: ServiceContext) -> tuple[TrailFilterForm, TrailFilter | None]:
     form = TrailFilterForm(request.args)
     form.school_id.choices = [SelectChoice("", "Any")] + [
@@ -31,20 +44,15 @@ def _filter_form(ctx: ServiceContext) -> tuple[TrailFilterForm, TrailFilter | No
     if request.args and not form.validate():
         note_refused(form)
         return form, None
-    case_id = None
-    if form.case_number.data and form.case_number.data.strip():
-        case_id = numbers.case_id_of(ctx, form.case_number.data)
-        if case_id is None:
-            form.case_number.errors = ["No case has this number."]
-            note_refused(form)
-            return form, None
-    actor_id = None
-    if form.username.data and form.username.data.strip():
-        actor_id = users.user_id_of(ctx, form.username.data)
-        if actor_id is None:
-            form.username.errors = ["No account has this user name."]
-            note_refused(form)
-            return form, None
+    case_id = _named(
+        form.case_number, lambda n: numbers.case_id_of(ctx, n), "No case has this number."
+    )
+    actor_id = _named(
+        form.username, lambda n: users.user_id_of(ctx, n), "No account has this user name."
+    )
+    if form.case_number.errors or form.username.errors:
+        note_refused(form)
+        return form, None
     if form.date_from.data and form.date_to.data and form.date_from.data > form.date_to.data:
         form.date_to.errors = ["The end date is before the start date."]
         note_refused(form)

@@ -39,6 +39,11 @@ def test_an_unknown_user_name_is_a_message_not_an_empty_trail(app: Flask, world:
     assert page.status_code == 400
     assert "No account has this user name." in html
     assert "No entries match" not in html
+    # Both typed fields are looked up: each names what it got wrong, at once.
+    page = eve.get("/audit/?username=nobody.here&case_number=2026-9999")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 400
+    assert "No account has this user name." in html and "No case has this number." in html
 
 
 def test_a_date_range_narrows_the_trail(app: Flask, world: World) -> None:
